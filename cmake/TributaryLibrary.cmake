@@ -1,0 +1,41 @@
+# Build helpers shared by every module: one library target per module, one warning set.
+
+set(TRIBUTARY_WARNINGS
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+  -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual)
+
+# Applies the project's warnings and sanitizer flags to TARGET.
+function(tributary_compile_options TARGET)
+  target_compile_options(${TARGET} PRIVATE ${TRIBUTARY_WARNINGS})
+  if(TRIBUTARY_WERROR)
+    target_compile_options(${TARGET} PRIVATE -Werror)
+  endif()
+  if(TRIBUTARY_SANITIZE)
+    target_compile_options(${TARGET} PRIVATE -fsanitize=${TRIBUTARY_SANITIZE} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+    target_link_options(${TARGET} PRIVATE -fsanitize=${TRIBUTARY_SANITIZE})
+  endif()
+endfunction()
+
+# tributary_library(NAME name SRCS ... DEPS ...): the static library target tributary_<name>,
+# whose public include root is the repository root (includes read "core/status.h").
+function(tributary_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  set(target tributary_${ARG_NAME})
+  add_library(${target} STATIC ${ARG_SRCS})
+  target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+  target_link_libraries(${target} PUBLIC ${ARG_DEPS})
+  tributary_compile_options(${target})
+  if(TRIBUTARY_SANITIZE)
+    target_link_options(${target} INTERFACE -fsanitize=${TRIBUTARY_SANITIZE})
+  endif()
+endfunction()
+
+# tributary_test(NAME name SRCS ... DEPS ... LABELS ...): one GoogleTest binary registered with ctest.
+function(tributary_test)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  tributary_compile_options(${ARG_NAME})
+  gtest_discover_tests(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+endfunction()

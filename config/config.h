@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "config/diagnostics.h"
+#include "config/key_template.h"
+#include "config/values.h"
+
+namespace tributary::config {
+
+// Frozen, validated configuration. Built once by load_config(); read-only afterwards, so
+// any thread may read it. Defaults and bounds live in options.cc, not here.
+
+struct KafkaConfig {
+  std::string brokers;
+  std::string client_id;
+  std::string compression;
+  std::chrono::milliseconds linger{};
+  std::chrono::milliseconds delivery_timeout{};
+  std::chrono::milliseconds drain_timeout{};
+  std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
+};
+
+struct UdpSourceConfig {
+  std::string topic;
+  KeyTemplate key;
+  std::uint64_t max_datagram = 0;
+};
+
+struct HttpRouteConfig {
+  std::string name;
+  std::string topic;
+  KeyTemplate key;
+};
+
+struct HttpSourceConfig {
+  std::uint64_t max_body = 0;
+  std::uint64_t max_header = 0;
+  std::chrono::milliseconds request_timeout{};
+  std::vector<HttpRouteConfig> routes;
+};
+
+struct SourceConfig {
+  std::string name;
+  std::string type;  // "udp" or "http"; matches the alternative held by settings
+  HostPort listen;
+  std::variant<UdpSourceConfig, HttpSourceConfig> settings;
+};
+
+struct AppConfig {
+  std::string file;
+  std::string node_id;
+  std::string log_level;
+  int io_threads = 0;
+  KafkaConfig kafka;
+  std::vector<SourceConfig> sources;
+};
+
+// The outcome of loading: a config, or every problem found (never both).
+struct LoadResult {
+  std::optional<AppConfig> config;
+  Diagnostics diagnostics;
+};
+
+// Reads and validates FILE. I/O errors and YAML syntax errors are diagnostics too.
+LoadResult load_config_file(const std::string& file);
+
+// Same, from text already in memory; `file` is only used to name it in messages.
+LoadResult load_config_text(const std::string& text, const std::string& file);
+
+// librdkafka properties that Tributary sets itself or that would break the delivery contract.
+bool is_reserved_kafka_property(std::string_view key, std::string* reason);
+
+// The Markdown reference page for every option, generated from the option table.
+std::string config_reference_markdown();
+
+}  // namespace tributary::config

@@ -1,0 +1,132 @@
+#include "config/options.h"
+
+#include <array>
+
+namespace tributary::config {
+namespace {
+
+using T = OptionType;
+
+constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
+constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
+constexpr std::array<std::string_view, 2> kSourceTypes = {"udp", "http"};
+constexpr std::array<std::string_view, 5> kUdpKeyVars = {"node_id", "source", "remote_ip",
+                                                         "remote_port", "remote_addr"};
+constexpr std::array<std::string_view, 7> kHttpKeyVars = {
+    "node_id", "source", "route", "remote_ip", "remote_port", "remote_addr", "header:"};
+
+constexpr std::int64_t kKiB = 1024;
+constexpr std::int64_t kMiB = 1024 * kKiB;
+constexpr std::int64_t kMaxUdpDatagram = 65507;  // largest IPv4 UDP payload
+constexpr std::int64_t kHour = 3'600'000;
+
+constexpr std::array kTopLevel = {
+    OptionDef{"node_id", T::kString, "", false,
+              "Name of this edge node, stamped on every event (ce_source, ce_id). "
+              "Default: the host name."},
+    OptionDef{"log_level", T::kEnum, "info", false, "Lowest level written to stderr.", 0, 0,
+              kLogLevels},
+    OptionDef{"io_threads", T::kInteger, "2", false,
+              "Threads running the UDP and HTTP intakes (one io_context each).", 1, 64},
+    OptionDef{"kafka", T::kSection, "", true, "Connection to the Kafka cluster, see `kafka`."},
+    OptionDef{"sources", T::kList, "", true,
+              "The intakes: a list of `udp` and `http` sources, see `sources[]`."},
+};
+
+constexpr std::array kKafka = {
+    OptionDef{"brokers", T::kString, "", true,
+              "Bootstrap brokers, comma-separated host:port (librdkafka bootstrap.servers)."},
+    OptionDef{"client_id", T::kString, "tributary", false, "Client id the brokers see."},
+    OptionDef{"compression", T::kEnum, "lz4", false, "Compression codec for produced batches.",
+              0, 0, kCompressions},
+    OptionDef{"linger", T::kDuration, "5ms", false,
+              "How long the producer waits to fill a batch (librdkafka linger.ms).", 0, 60'000},
+    OptionDef{"delivery_timeout", T::kDuration, "30s", false,
+              "How long one event may wait for Kafka before its delivery fails "
+              "(librdkafka message.timeout.ms). HTTP clients wait at most this long.",
+              1'000, kHour},
+    OptionDef{"drain_timeout", T::kDuration, "10s", false,
+              "On shutdown, how long to wait for in-flight events to be delivered.", 0, kHour},
+    OptionDef{"properties", T::kStringMap, "", false,
+              "Extra librdkafka properties passed through as-is. Properties that would "
+              "weaken the delivery contract (acks, enable.idempotence, ...) are refused."},
+};
+
+constexpr std::array kSourceCommon = {
+    OptionDef{"name", T::kString, "", true,
+              "Unique name of the source; appears in ce_source and in logs."},
+    OptionDef{"type", T::kEnum, "", true, "Kind of intake.", 0, 0, kSourceTypes},
+    OptionDef{"listen", T::kHostPort, "", true,
+              "Address to listen on, `host:port` or `[v6]:port`; port 0 picks a free port."},
+};
+
+constexpr std::array kUdpSource = {
+    OptionDef{"topic", T::kTopic, "", true, "Kafka topic every datagram goes to."},
+    OptionDef{"key", T::kTemplate, "", false,
+              "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
+              "{remote_ip}, {remote_port}, {remote_addr}.",
+              0, 0, kUdpKeyVars},
+    OptionDef{"max_datagram", T::kSize, "65507", false,
+              "Larger datagrams are dropped and counted as oversized.", 1, kMaxUdpDatagram},
+};
+
+constexpr std::array kHttpSource = {
+    OptionDef{"max_body", T::kSize, "1MiB", false,
+              "Largest request body accepted; larger requests get 413.", 1, 64 * kMiB},
+    OptionDef{"max_header", T::kSize, "16KiB", false,
+              "Largest request header block accepted; larger requests get 431.", kKiB, kMiB},
+    OptionDef{"request_timeout", T::kDuration, "30s", false,
+              "Time a client has to send a whole request; slower clients are cut off.", 100,
+              kHour},
+    OptionDef{"routes", T::kList, "", true,
+              "Routes served as `POST /v1/events/{name}`, see `sources[].routes[]`."},
+};
+
+constexpr std::array kHttpRoute = {
+    OptionDef{"name", T::kString, "", true,
+              "The `{name}` in `POST /v1/events/{name}`; letters, digits, `.`, `_`, `-`."},
+    OptionDef{"topic", T::kTopic, "", true, "Kafka topic the route's events go to."},
+    OptionDef{"key", T::kTemplate, "", false,
+              "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
+              "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}.",
+              0, 0, kHttpKeyVars},
+};
+
+constexpr std::array kSections = {
+    SectionDef{"(top level)", "The file's top-level keys.", kTopLevel},
+    SectionDef{"kafka", "Where events leave: the Kafka producer.", kKafka},
+    SectionDef{"sources[]", "Keys every source has.", kSourceCommon},
+    SectionDef{"sources[] (type: udp)", "A UDP listener: one datagram is one event.", kUdpSource},
+    SectionDef{"sources[] (type: http)", "An HTTP listener serving the events API.", kHttpSource},
+    SectionDef{"sources[].routes[]", "One route of an HTTP source.", kHttpRoute},
+};
+
+}  // namespace
+
+std::span<const OptionDef> top_level_options() { return kTopLevel; }
+std::span<const OptionDef> kafka_options() { return kKafka; }
+std::span<const OptionDef> source_common_options() { return kSourceCommon; }
+std::span<const OptionDef> udp_source_options() { return kUdpSource; }
+std::span<const OptionDef> http_source_options() { return kHttpSource; }
+std::span<const OptionDef> http_route_options() { return kHttpRoute; }
+std::span<const SectionDef> all_sections() { return kSections; }
+
+std::string_view type_name(OptionType type) {
+  switch (type) {
+    case T::kString: return "string";
+    case T::kInteger: return "integer";
+    case T::kBool: return "bool";
+    case T::kSize: return "size";
+    case T::kDuration: return "duration";
+    case T::kEnum: return "enum";
+    case T::kHostPort: return "host:port";
+    case T::kTemplate: return "template";
+    case T::kTopic: return "topic";
+    case T::kStringMap: return "map";
+    case T::kSection: return "map";
+    case T::kList: return "list";
+  }
+  return "?";
+}
+
+}  // namespace tributary::config

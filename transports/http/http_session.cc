@@ -1,0 +1,285 @@
+#include "transports/http/http_session.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "core/key_render.h"
+#include "core/log.h"
+#include "transports/http/json.h"
+
+namespace tributary::transports::http {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using Status_ = bhttp::status;
+
+namespace {
+
+constexpr std::string_view kEventsPrefix = "/v1/events/";
+
+std::string_view path_of(std::string_view target) {
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? target : target.substr(0, q);
+}
+
+}  // namespace
+
+HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<HttpShared> shared)
+    : stream_(std::move(socket)), shared_(std::move(shared)) {
+  beast::error_code ec;
+  const auto remote = stream_.socket().remote_endpoint(ec);
+  if (!ec) {
+    remote_ip_ = remote.address().to_string();
+    remote_port_ = remote.port();
+  }
+}
+
+HttpSession::~HttpSession() {
+  std::lock_guard<std::mutex> lock(shared_->sessions_mutex);
+  shared_->sessions.erase(this);
+}
+
+void HttpSession::start() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->sessions_mutex);
+    shared_->sessions.emplace(this, weak_from_this());
+  }
+  if (shared_->stopping.load()) return close();
+  read_request();
+}
+
+void HttpSession::on_stop() {
+  closing_ = true;
+  if (state_ == State::kReading || state_ == State::kDraining) close();
+}
+
+void HttpSession::read_request() {
+  state_ = State::kReading;
+  route_ = nullptr;
+  parser_.emplace();
+  parser_->body_limit(shared_->settings.max_body);
+  parser_->header_limit(static_cast<std::uint32_t>(shared_->settings.max_header));
+  // One deadline for the whole request (header and body): a client that trickles bytes
+  // is cut off when it expires, so slow clients cannot hold connections forever.
+  stream_.expires_after(shared_->settings.request_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             self->on_header(ec);
+                           });
+}
+
+void HttpSession::on_read_error(beast::error_code ec) {
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+      ec == asio::error::connection_reset || ec == beast::error::timeout) {
+    return close();  // the client left, timed out or we are stopping: nobody to answer
+  }
+  shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+  if (ec == bhttp::error::header_limit) {
+    return respond(Status_::request_header_fields_too_large,
+                   json_error("header_too_large", "request header exceeds " +
+                                                      std::to_string(shared_->settings.max_header) +
+                                                      " bytes"),
+                   false);
+  }
+  if (ec == bhttp::error::body_limit) {
+    return respond(Status_::payload_too_large,
+                   json_error("body_too_large", "request body exceeds " +
+                                                    std::to_string(shared_->settings.max_body) +
+                                                    " bytes"),
+                   false);
+  }
+  respond(Status_::bad_request, json_error("bad_request", "malformed HTTP request: " + ec.message()),
+          false);
+}
+
+void HttpSession::on_header(beast::error_code ec) {
+  if (ec) return on_read_error(ec);
+  shared_->counters.requests.fetch_add(1, std::memory_order_relaxed);
+  const auto& req = parser_->get();
+  const std::string_view path = path_of(std::string_view(req.target().data(), req.target().size()));
+  HttpCounters& counters = shared_->counters;
+
+  // The body of a refused request is not read, so the connection closes after the answer.
+  if (path == "/healthz") {
+    if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+      counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      return respond(Status_::method_not_allowed,
+                     json_error("method_not_allowed", "use GET /healthz"), false, {});
+    }
+    return respond(Status_::ok, "{\"status\":\"ok\"}\n", req.keep_alive());
+  }
+  if (!path.starts_with(kEventsPrefix)) {
+    counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::not_found,
+                   json_error("not_found", "no such endpoint; events are posted to "
+                                           "/v1/events/{route}",
+                              ",\"path\":" + json_string(path)),
+                   false);
+  }
+  const std::string_view name = path.substr(kEventsPrefix.size());
+  const auto route = shared_->routes.find(name);
+  if (route == shared_->routes.end()) {
+    counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::not_found,
+                   json_error("unknown_route",
+                              "no route named '" + std::string(name) + "' is configured on source '" +
+                                  shared_->source + "'",
+                              ",\"route\":" + json_string(name)),
+                   false);
+  }
+  if (req.method() != bhttp::verb::post) {
+    counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::method_not_allowed,
+                   json_error("method_not_allowed", "events are sent with POST"), false);
+  }
+  route_ = route->second;
+  if (const auto length = parser_->content_length();
+      length && *length > shared_->settings.max_body) {
+    return on_read_error(bhttp::error::body_limit);
+  }
+  if (bhttp::token_list(req[bhttp::field::expect]).exists("100-continue")) {
+    auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(Status_::continue_, 11);
+    return bhttp::async_write(stream_, *cont,
+                              [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+                                if (wec) return self->close();
+                                bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
+                                                  [self](beast::error_code rec, std::size_t) {
+                                                    self->on_body(rec);
+                                                  });
+                              });
+  }
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    [self = shared_from_this()](beast::error_code rec, std::size_t) {
+                      self->on_body(rec);
+                    });
+}
+
+void HttpSession::on_body(beast::error_code ec) {
+  if (ec) return on_read_error(ec);
+  stream_.expires_never();  // the wait for Kafka is bounded by kafka.delivery_timeout
+  if (parser_->get().body().empty()) {
+    shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::bad_request, json_error("empty_body", "the request body is empty; "
+                                                                  "one event is one non-empty body"),
+                   parser_->get().keep_alive());
+  }
+  offer_event();
+}
+
+void HttpSession::offer_event() {
+  auto& req = parser_->get();
+  Event event;
+  event.origin.transport = "http";
+  event.origin.source = shared_->source;
+  event.origin.route = route_->name;
+  event.origin.remote_ip = remote_ip_;
+  event.origin.remote_port = remote_port_;
+  event.topic = route_->topic;
+  const HeaderLookup lookup = [&req](std::string_view name) {
+    return std::string(req[beast::string_view(name.data(), name.size())]);
+  };
+  event.key = render_key(route_->key, shared_->stamper->node_id(), event.origin, &lookup);
+  event.content_type = std::string(req[bhttp::field::content_type]);
+  event.traceparent = std::string(req["traceparent"]);
+  event.payload = std::move(req.body());
+  event.ingest_time = std::chrono::system_clock::now();
+  shared_->stamper->stamp(event);
+
+  state_ = State::kWaitingForSink;
+  auto self = shared_from_this();
+  const Offer offer = shared_->sink->offer(
+      std::move(event), [self](const Status& status, const Delivery& delivery) {
+        // Runs on a sink thread: hop back to this connection's thread.
+        asio::post(self->stream_.get_executor(),
+                   [self, status, delivery] { self->on_completion(status, delivery); });
+      });
+  if (offer == Offer::kAccepted) {
+    shared_->counters.accepted.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
+  if (offer == Offer::kBusy) {
+    return respond(Status_::service_unavailable,
+                   json_error("busy", "Tributary cannot take events right now; retry later"),
+                   req.keep_alive(), "1");
+  }
+  respond(Status_::service_unavailable,
+          json_error("rejected", "the event could not be handed to Kafka; see the server log"),
+          req.keep_alive(), "5");
+}
+
+void HttpSession::on_completion(const Status& status, const Delivery& delivery) {
+  const bool keep_alive = parser_->get().keep_alive();
+  if (status.is_ok()) {
+    shared_->counters.delivered.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::ok,
+                   "{\"id\":" + json_string(delivery.event_id) + ",\"topic\":" +
+                       json_string(delivery.topic) + ",\"partition\":" +
+                       std::to_string(delivery.partition) + ",\"offset\":" +
+                       std::to_string(delivery.offset) + "}\n",
+                   keep_alive);
+  }
+  if (status.code() == StatusCode::kInvalidArgument) {
+    shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::unprocessable_entity, json_error("kafka_rejected", status.message()),
+                   keep_alive);
+  }
+  shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
+  respond(Status_::service_unavailable, json_error("kafka_unavailable", status.message()),
+          keep_alive, "5");
+}
+
+void HttpSession::respond(Status_ status, std::string body, bool keep_alive,
+                          std::string_view retry_after) {
+  state_ = State::kWriting;
+  const unsigned version = parser_ ? parser_->get().version() : 11;
+  response_ = std::make_shared<bhttp::response<bhttp::string_body>>(status, version);
+  response_->set(bhttp::field::server, "tributary");
+  response_->set(bhttp::field::content_type, "application/json");
+  if (!retry_after.empty()) response_->set(bhttp::field::retry_after, beast::string_view(retry_after.data(), retry_after.size()));
+  keep_alive = keep_alive && !closing_;
+  response_->keep_alive(keep_alive);
+  response_->body() = std::move(body);
+  response_->prepare_payload();
+  stream_.expires_after(shared_->settings.request_timeout);
+  bhttp::async_write(stream_, *response_,
+                     [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                       self->on_written(ec, keep_alive);
+                     });
+}
+
+void HttpSession::on_written(beast::error_code ec, bool keep_alive) {
+  response_.reset();
+  if (ec) return close();
+  if (!keep_alive || closing_) return finish();
+  read_request();
+}
+
+void HttpSession::finish() {
+  // Closing a socket with unread request bytes makes the kernel send a reset, which can
+  // destroy the answer before the client reads it. So: send FIN, discard what the client
+  // still sends for a short while, then close.
+  state_ = State::kDraining;
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds(1));
+  drain();
+}
+
+void HttpSession::drain() {
+  stream_.async_read_some(asio::buffer(discard_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) return self->close();
+                            self->drain();
+                          });
+}
+
+void HttpSession::close() {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  stream_.close();
+}
+
+}  // namespace tributary::transports::http

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/sink.h"
+#include "transports/http/http_intake.h"
+
+namespace tributary::transports::http {
+
+namespace beast = boost::beast;
+
+// One client connection. Lives on one io_context thread; every member is touched only
+// there. Kept alive by the shared_ptr captured in each pending handler.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<HttpShared> shared);
+  ~HttpSession();
+
+  boost::asio::any_io_executor executor() { return stream_.get_executor(); }
+  void start();
+  // Posted by HttpIntake::stop(): close now if idle, otherwise after the current answer.
+  void on_stop();
+
+ private:
+  enum class State : std::uint8_t { kReading, kWaitingForSink, kWriting, kDraining, kClosed };
+
+  void read_request();
+  void on_header(beast::error_code ec);
+  void on_body(beast::error_code ec);
+  void on_read_error(beast::error_code ec);
+  void offer_event();
+  void on_completion(const Status& status, const Delivery& delivery);
+  void respond(beast::http::status status, std::string body, bool keep_alive,
+               std::string_view retry_after = {});
+  void on_written(beast::error_code ec, bool keep_alive);
+  void finish();
+  void drain();
+  void close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
+  std::shared_ptr<beast::http::response<beast::http::string_body>> response_;
+  std::shared_ptr<HttpShared> shared_;
+  const config::HttpRouteConfig* route_ = nullptr;
+  std::string remote_ip_;
+  std::uint16_t remote_port_ = 0;
+  State state_ = State::kReading;
+  bool closing_ = false;
+  std::array<char, 4096> discard_{};
+};
+
+}  // namespace tributary::transports::http
