@@ -31,11 +31,13 @@ function(tributary_library)
   endif()
 endfunction()
 
-# tributary_test(NAME name SRCS ... DEPS ... LABELS ...): one GoogleTest binary registered with ctest.
+# tributary_test(NAME name SRCS ... DEPS ... LABELS ... [PROPERTIES ...]): one GoogleTest
+# binary whose tests are registered with ctest one by one.
 function(tributary_test)
-  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS;PROPERTIES" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
-  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   tributary_compile_options(${ARG_NAME})
-  gtest_discover_tests(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 120 ${ARG_PROPERTIES})
 endfunction()

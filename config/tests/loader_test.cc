@@ -1,0 +1,176 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/config.h"
+
+namespace tributary::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kGood = R"(node_id: gw-01
+kafka:
+  brokers: 127.0.0.1:9092
+  properties:
+    queue.buffering.max.messages: "50000"
+sources:
+  - name: meters
+    type: udp
+    listen: 127.0.0.1:5514
+    topic: meters.raw
+    key: "{remote_ip}"
+  - name: api
+    type: http
+    listen: "[::1]:8080"
+    max_body: 64KiB
+    routes:
+      - name: orders
+        topic: app.orders
+        key: "{header:X-Order-Id}"
+)";
+
+LoadResult load(const std::string& text) { return load_config_text(text, "test.yaml"); }
+
+TEST(LoadConfig, ReadsAGoodFileAndFillsDefaults) {
+  LoadResult r = load(kGood);
+  ASSERT_TRUE(r.config) << r.diagnostics.format();
+  const AppConfig& c = *r.config;
+  EXPECT_EQ(c.node_id, "gw-01");
+  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.io_threads, 2);
+  EXPECT_EQ(c.kafka.brokers, "127.0.0.1:9092");
+  EXPECT_EQ(c.kafka.client_id, "tributary");
+  EXPECT_EQ(c.kafka.compression, "lz4");
+  EXPECT_EQ(c.kafka.linger, std::chrono::milliseconds(5));
+  EXPECT_EQ(c.kafka.delivery_timeout, std::chrono::seconds(30));
+  ASSERT_EQ(c.kafka.properties.size(), 1u);
+  EXPECT_EQ(c.kafka.properties[0].first, "queue.buffering.max.messages");
+  ASSERT_EQ(c.sources.size(), 2u);
+  const auto& udp = std::get<UdpSourceConfig>(c.sources[0].settings);
+  EXPECT_EQ(c.sources[0].listen.port, 5514);
+  EXPECT_EQ(udp.topic, "meters.raw");
+  EXPECT_EQ(udp.max_datagram, 65507u);
+  const auto& http = std::get<HttpSourceConfig>(c.sources[1].settings);
+  EXPECT_EQ(c.sources[1].listen.host, "::1");
+  EXPECT_EQ(http.max_body, 64u * 1024);
+  EXPECT_EQ(http.max_header, 16u * 1024);
+  EXPECT_EQ(http.request_timeout, std::chrono::seconds(30));
+  ASSERT_EQ(http.routes.size(), 1u);
+  EXPECT_EQ(http.routes[0].key.text(), "{header:X-Order-Id}");
+}
+
+TEST(LoadConfig, UnknownKeyIsReportedWithLineColumnAndPath) {
+  LoadResult r = load(R"(kafka:
+  brokers: b:9092
+  compresion: zstd
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:1", topic: t}
+)");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.diagnostics.format(),
+            "test.yaml:3:3: kafka.compresion: unknown key; known keys here: brokers, client_id, "
+            "compression, linger, delivery_timeout, drain_timeout, properties\n");
+}
+
+TEST(LoadConfig, ReportsEveryProblemAtOnce) {
+  LoadResult r = load(R"(kafka:
+  linger: 5
+sources:
+  - name: a
+    type: udp
+    listen: 127.0.0.1:99999
+    topic: "bad topic"
+    max_datagram: 70000
+  - name: a
+    type: http
+    listen: 127.0.0.1:8080
+    routes: []
+  - name: c
+    type: carrier-pigeon
+    listen: 127.0.0.1:1
+)");
+  ASSERT_FALSE(r.config);
+  const std::string all = r.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:2:3: kafka.brokers: required key is missing"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:2:11: kafka.linger: duration '5' needs a unit"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:6:13: sources[0].listen: port must be a number"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:7:12: sources[0].topic: Kafka topic names use only"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:8:19: sources[0].max_datagram: value 70000 is out of "
+                             "range: must be from 1 to 65507 bytes"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:9:11: sources[1].name: source name 'a' is already used "
+                             "by sources[0]"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:12:13: sources[1].routes: the list is empty"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:14:11: sources[2].type: 'carrier-pigeon' is not one of: "
+                             "udp, http"));
+  EXPECT_EQ(r.diagnostics.size(), 8u) << all;
+}
+
+TEST(LoadConfig, YamlSyntaxErrorHasAPosition) {
+  LoadResult r = load("kafka:\n  brokers: [unclosed\nsources: []\n");
+  ASSERT_FALSE(r.config);
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_THAT(r.diagnostics.format(), HasSubstr("YAML syntax error"));
+  EXPECT_GT(r.diagnostics.items()[0].mark.line, 1);
+}
+
+TEST(LoadConfig, RefusesLibrdkafkaPropertiesThatBreakTheDeliveryContract) {
+  LoadResult r = load(R"(kafka:
+  brokers: b:9092
+  properties:
+    acks: "1"
+    enable.idempotence: "false"
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:1", topic: t}
+)");
+  ASSERT_FALSE(r.config);
+  const std::string all = r.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:4:11: kafka.properties.acks: librdkafka property 'acks' "
+                             "is managed by Tributary"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:5:25: kafka.properties.enable.idempotence:"));
+}
+
+TEST(LoadConfig, HttpRouteProblemsNameTheRoute) {
+  LoadResult r = load(R"(kafka: {brokers: "b:9092"}
+sources:
+  - name: api
+    type: http
+    listen: 127.0.0.1:8080
+    routes:
+      - {name: orders, topic: t1, key: "{device}"}
+      - {name: orders, topic: t2}
+      - {name: "bad/name", topic: t3}
+)");
+  ASSERT_FALSE(r.config);
+  const std::string all = r.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[0].key: unknown variable {device}"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[1].name: route 'orders' is defined twice"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[2].name: names use only letters"));
+}
+
+TEST(LoadConfig, DuplicateListenAddressesAreRefused) {
+  LoadResult r = load(R"(kafka: {brokers: "b:9092"}
+sources:
+  - {name: a, type: udp, listen: "127.0.0.1:5000", topic: t}
+  - {name: b, type: udp, listen: "127.0.0.1:5000", topic: t}
+  - {name: c, type: http, listen: "127.0.0.1:5000", routes: [{name: r, topic: t}]}
+)");
+  ASSERT_FALSE(r.config);
+  EXPECT_EQ(r.diagnostics.size(), 1u) << r.diagnostics.format();
+  EXPECT_THAT(r.diagnostics.format(),
+              HasSubstr("sources[1].listen: udp address 127.0.0.1:5000 is already used by "
+                        "sources[0]"));
+}
+
+TEST(LoadConfig, EmptyAndNonMapFilesAreExplained) {
+  EXPECT_THAT(load("").diagnostics.format(), HasSubstr("test.yaml:1:1: the file is empty"));
+  EXPECT_THAT(load("- a\n- b\n").diagnostics.format(), HasSubstr("expected a map of keys"));
+}
+
+TEST(LoadConfig, MissingFileIsReported) {
+  LoadResult r = load_config_file("/nonexistent/tributary.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_THAT(r.diagnostics.format(), HasSubstr("cannot open the file"));
+}
+
+}  // namespace
+}  // namespace tributary::config

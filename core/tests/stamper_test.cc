@@ -1,0 +1,88 @@
+#include "core/stamper.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace tributary {
+namespace {
+
+std::string header(const Event& e, const std::string& name) {
+  for (const Header& h : e.headers) {
+    if (h.name == name) return h.value;
+  }
+  return "<absent>";
+}
+
+Event sample() {
+  Event e;
+  e.origin = Origin{"http", "api", "orders", "10.1.2.3", 4567};
+  e.ingest_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123));
+  return e;
+}
+
+TEST(Stamper, SetsCloudEventsHeaders) {
+  Stamper s("gw-01");
+  Event e = sample();
+  e.content_type = "application/json";
+  s.stamp(e);
+  EXPECT_EQ(header(e, "ce_specversion"), "1.0");
+  EXPECT_EQ(header(e, "ce_id"), e.id);
+  EXPECT_EQ(e.id.rfind("gw-01-", 0), 0u) << e.id;
+  EXPECT_EQ(header(e, "ce_source"), "/tributary/gw-01/http/api");
+  EXPECT_EQ(header(e, "ce_type"), "io.tributary.http");
+  EXPECT_EQ(header(e, "ce_time"), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(header(e, "content-type"), "application/json");
+  EXPECT_EQ(header(e, "tributary_remote"), "10.1.2.3:4567");
+  EXPECT_TRUE(Stamper::is_valid_traceparent(header(e, "traceparent")));
+}
+
+TEST(Stamper, OmitsContentTypeWhenUnknownAndBracketsIpv6) {
+  Stamper s("n");
+  Event e = sample();
+  e.origin.remote_ip = "::1";
+  s.stamp(e);
+  EXPECT_EQ(header(e, "content-type"), "<absent>");
+  EXPECT_EQ(header(e, "tributary_remote"), "[::1]:4567");
+}
+
+TEST(Stamper, IdsAreUniqueAndOrdered) {
+  Stamper s("n");
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    Event e = sample();
+    s.stamp(e);
+    ids.insert(e.id);
+  }
+  EXPECT_EQ(ids.size(), 1000u);
+}
+
+TEST(Stamper, KeepsAValidClientTraceparent) {
+  Stamper s("n");
+  Event e = sample();
+  e.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  s.stamp(e);
+  EXPECT_EQ(header(e, "traceparent"), e.traceparent);
+}
+
+TEST(Stamper, ReplacesAnInvalidClientTraceparent) {
+  Stamper s("n");
+  for (const char* bad : {"garbage", "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                          "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+                          "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"}) {
+    Event e = sample();
+    e.traceparent = bad;
+    s.stamp(e);
+    const std::string got = header(e, "traceparent");
+    EXPECT_NE(got, bad);
+    EXPECT_TRUE(Stamper::is_valid_traceparent(got)) << got;
+  }
+}
+
+TEST(Stamper, GeneratedTraceparentsDiffer) {
+  EXPECT_NE(Stamper::new_traceparent(), Stamper::new_traceparent());
+}
+
+}  // namespace
+}  // namespace tributary

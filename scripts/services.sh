@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Starts and stops the real services the tests and the demo run against, each on a free
+# loopback port, with data and logs under DIR:
+#   - Apache Kafka, single node in KRaft mode, run with java from the official jars
+#   - Mosquitto, from Debian's package
+#
+#   scripts/services.sh start kafka|mosquitto DIR    # writes DIR/<service>.env
+#   scripts/services.sh stop  kafka|mosquitto DIR
+#
+# DIR/kafka.env holds KAFKA_BOOTSTRAP=127.0.0.1:PORT; DIR/mosquitto.env holds
+# MQTT_HOST and MQTT_PORT. `stop` is safe to call when nothing runs.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KAFKA_JARS="${KAFKA_JARS:-$ROOT/build/kafka-jars}"
+START_TIMEOUT="${START_TIMEOUT:-90}"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 40000))
+    port_in_use "$p" || { echo "$p"; return 0; }
+  done
+  die "no free loopback port found"
+}
+
+wait_for_port() {  # PORT PID SECONDS
+  local deadline=$(( $(date +%s) + $3 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    kill -0 "$2" 2>/dev/null || return 1
+    port_in_use "$1" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+stop_pid() {  # PIDFILE NAME
+  [ -f "$1" ] || return 0
+  local pid; pid="$(cat "$1")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$2 did not stop in 10s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$1"
+  log "$2 stopped"
+}
+
+start_kafka() {
+  local dir="$1/kafka"
+  compgen -G "$KAFKA_JARS/kafka_2.13-*.jar" >/dev/null ||
+    die "no Kafka jars in $KAFKA_JARS; run scripts/install-deps.sh"
+  command -v java >/dev/null || die "java not found; run scripts/install-deps.sh"
+  stop_pid "$dir/kafka.pid" kafka
+  local started; started=$(date +%s)
+  for attempt in 1 2 3; do
+    rm -rf "$dir"; mkdir -p "$dir/data"
+    local port cport
+    port=$(free_port); cport=$(free_port)
+    [ "$port" != "$cport" ] || continue
+    cat > "$dir/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+    cat > "$dir/log4j2.properties" <<LOG
+status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = $dir/server.log
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = info
+logger.apache.name = org.apache
+logger.apache.level = warn
+LOG
+    local jvm=(java -Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true
+               "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$KAFKA_JARS/*")
+    "${jvm[@]}" kafka.tools.StorageTool format -t "$("${jvm[@]}" kafka.tools.StorageTool random-uuid)" \
+      -c "$dir/server.properties" > "$dir/format.log" 2>&1 || die "kafka storage format failed: $dir/format.log"
+    setsid "${jvm[@]}" kafka.Kafka "$dir/server.properties" > "$dir/stdout.log" 2>&1 < /dev/null &
+    echo $! > "$dir/kafka.pid"
+    if wait_for_port "$port" "$(cat "$dir/kafka.pid")" "$START_TIMEOUT"; then
+      echo "KAFKA_BOOTSTRAP=127.0.0.1:$port" > "$1/kafka.env"
+      log "kafka ready on 127.0.0.1:$port in $(( $(date +%s) - started ))s (logs: $dir)"
+      return 0
+    fi
+    log "kafka did not come up (attempt $attempt); see $dir/server.log"
+    stop_pid "$dir/kafka.pid" kafka
+  done
+  die "kafka failed to start"
+}
+
+start_mosquitto() {
+  local dir="$1/mosquitto"
+  command -v mosquitto >/dev/null || die "mosquitto not found; run scripts/install-deps.sh"
+  stop_pid "$dir/mosquitto.pid" mosquitto
+  for attempt in 1 2 3; do
+    rm -rf "$dir"; mkdir -p "$dir"
+    local port; port=$(free_port)
+    cat > "$dir/mosquitto.conf" <<CONF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $dir/
+log_dest file $dir/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+CONF
+    setsid mosquitto -c "$dir/mosquitto.conf" > "$dir/stdout.log" 2>&1 < /dev/null &
+    echo $! > "$dir/mosquitto.pid"
+    if wait_for_port "$port" "$(cat "$dir/mosquitto.pid")" 20; then
+      printf 'MQTT_HOST=127.0.0.1\nMQTT_PORT=%s\n' "$port" > "$1/mosquitto.env"
+      log "mosquitto ready on 127.0.0.1:$port (logs: $dir)"
+      return 0
+    fi
+    log "mosquitto did not come up (attempt $attempt); see $dir/mosquitto.log"
+    stop_pid "$dir/mosquitto.pid" mosquitto
+  done
+  die "mosquitto failed to start"
+}
+
+[ $# -eq 3 ] || die "usage: $0 start|stop kafka|mosquitto DIR"
+action="$1"; service="$2"; mkdir -p "$3"; dir="$(cd "$3" && pwd)"
+case "$action/$service" in
+  start/kafka) start_kafka "$dir" ;;
+  start/mosquitto) start_mosquitto "$dir" ;;
+  stop/kafka) stop_pid "$dir/kafka/kafka.pid" kafka; rm -f "$dir/kafka.env" ;;
+  stop/mosquitto) stop_pid "$dir/mosquitto/mosquitto.pid" mosquitto; rm -f "$dir/mosquitto.env" ;;
+  *) die "usage: $0 start|stop kafka|mosquitto DIR" ;;
+esac
