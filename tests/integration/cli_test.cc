@@ -1,0 +1,100 @@
+// The command line as a user meets it: exit codes, and config errors with file:line:col.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/net_client.h"
+#include "tests/support/process.h"
+#include "tests/support/test_env.h"
+
+namespace tributary::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+constexpr const char* kValid = R"(kafka:
+  brokers: 127.0.0.1:9
+sources:
+  - name: api
+    type: http
+    listen: 127.0.0.1:0
+    routes:
+      - name: r
+        topic: t
+)";
+
+std::string file_with(const std::string& text) {
+  const std::string path = work_dir("cli") + "/tributary.yaml";
+  write_file(path, text);
+  return path;
+}
+
+TEST(Cli, CheckAcceptsAValidFile) {
+  const std::string path = file_with(kValid);
+  const CommandResult r = run_command({tributary_binary(), "check", path}, 30s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(path + ": ok"));
+  EXPECT_THAT(r.out, HasSubstr("http source 'api'"));
+}
+
+TEST(Cli, CheckReportsEveryProblemWithFileLineAndColumn) {
+  const std::string path = file_with(R"(kafka:
+  brokers: 127.0.0.1:9
+  lingr: 5ms
+sources:
+  - name: api
+    type: http
+    listen: 127.0.0.1:0
+    max_body: 12 furlongs
+    routes:
+      - name: r
+        topic: t
+)");
+  const CommandResult r = run_command({tributary_binary(), "check", path}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr(path + ":3:3: kafka.lingr: unknown key"));
+  EXPECT_THAT(r.err, HasSubstr(path + ":8:15: sources[0].max_body: unknown size unit 'furlongs'"));
+  EXPECT_THAT(r.err, HasSubstr("2 problem(s) found"));
+}
+
+TEST(Cli, RunRefusesAMalformedConfigAndExitsNonZero) {
+  const std::string path = file_with("kafka:\n  brokers: [\n");
+  const CommandResult r = run_command({tributary_binary(), "run", "-c", path}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, ::testing::MatchesRegex(".*" + path + ":[0-9]+:[0-9]+: YAML syntax error.*"));
+}
+
+TEST(Cli, RunFailsClearlyWhenTheListenPortIsTaken) {
+  // Hold a TCP port, then ask tributary to listen on it.
+  const std::uint16_t port = closed_tcp_port();
+  const std::string first = file_with(std::string(kValid).replace(
+      std::string(kValid).find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(port)));
+  TributaryProcess holder(first, work_dir("cli-holder") + "/log");
+  ASSERT_TRUE(holder.start());
+  ASSERT_TRUE(holder.port_of("api", 10s)) << holder.log();
+  const CommandResult r = run_command({tributary_binary(), "run", "-c", first}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("cannot listen on HTTP 127.0.0.1:" + std::to_string(port)));
+  EXPECT_EQ(holder.stop(), 0);
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(run_command({tributary_binary()}, 10s).exit_code, 2);
+  EXPECT_EQ(run_command({tributary_binary(), "frobnicate"}, 10s).exit_code, 2);
+  const CommandResult r = run_command({tributary_binary(), "run"}, 10s);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("run needs -c FILE"));
+}
+
+TEST(Cli, HelpAndVersion) {
+  const CommandResult help = run_command({tributary_binary(), "--help"}, 10s);
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("usage: tributary"));
+  const CommandResult version = run_command({tributary_binary(), "version"}, 10s);
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_THAT(version.out, ::testing::StartsWith("tributary "));
+}
+
+}  // namespace
+}  // namespace tributary::testing

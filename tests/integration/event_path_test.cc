@@ -1,0 +1,208 @@
+// The first event path, end to end: the real tributary binary, real UDP and HTTP over
+// loopback, a real Kafka (started by the ctest fixture), records read back with librdkafka.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "tests/support/kafka_reader.h"
+#include "tests/support/net_client.h"
+#include "tests/support/process.h"
+#include "tests/support/test_env.h"
+
+namespace tributary::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+constexpr auto kKafkaDeadline = 30s;
+
+class EventPathTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bootstrap_ = kafka_bootstrap();
+    ASSERT_FALSE(bootstrap_.empty());
+    dir_ = work_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    http_topic_ = unique_name("it.http");
+    udp_topic_ = unique_name("it.udp");
+  }
+
+  void TearDown() override {
+    if (process_) {
+      EXPECT_EQ(process_->stop(), 0) << "tributary did not exit cleanly on SIGTERM:\n"
+                                     << process_->log();
+    }
+  }
+
+  // Starts tributary with a UDP source "meters" and an HTTP source "api" (route "orders").
+  void start(const std::string& brokers, const std::string& http_extra = "",
+             const std::string& kafka_extra = "", const std::string& http_listen = "127.0.0.1:0") {
+    const std::string config = dir_ + "/tributary.yaml";
+    write_file(config, "node_id: it-node\n"
+                       "kafka:\n"
+                       "  brokers: " + brokers + "\n" + kafka_extra +
+                       "sources:\n"
+                       "  - name: meters\n"
+                       "    type: udp\n"
+                       "    listen: 127.0.0.1:0\n"
+                       "    topic: " + udp_topic_ + "\n"
+                       "    key: \"{remote_ip}\"\n"
+                       "    max_datagram: 512\n"
+                       "  - name: api\n"
+                       "    type: http\n"
+                       "    listen: \"" + http_listen + "\"\n" + http_extra +
+                       "    routes:\n"
+                       "      - name: orders\n"
+                       "        topic: " + http_topic_ + "\n"
+                       "        key: \"{header:X-Order-Id}\"\n");
+    process_.emplace(config, dir_ + "/tributary.log");
+    ASSERT_TRUE(process_->start());
+    const auto http = process_->port_of("api", 10s);
+    const auto udp = process_->port_of("meters", 10s);
+    ASSERT_TRUE(http && udp) << "tributary did not report its ports:\n" << process_->log();
+    http_port_ = *http;
+    udp_port_ = *udp;
+  }
+
+  HttpResult post(const std::string& body,
+                  const std::vector<std::pair<std::string, std::string>>& headers = {},
+                  const std::string& route = "orders") {
+    return http_request("127.0.0.1", http_port_, "POST", "/v1/events/" + route, body, headers);
+  }
+
+  std::string bootstrap_;
+  std::string dir_;
+  std::string http_topic_;
+  std::string udp_topic_;
+  std::optional<TributaryProcess> process_;
+  std::uint16_t http_port_ = 0;
+  std::uint16_t udp_port_ = 0;
+};
+
+TEST_F(EventPathTest, HttpEventReachesKafkaWithKeyValueAndHeaders) {
+  start(bootstrap_);
+  const std::string trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const HttpResult res = post(R"({"order":17})", {{"X-Order-Id", "order-17"},
+                                                 {"Content-Type", "application/json"},
+                                                 {"traceparent", trace}});
+  ASSERT_EQ(res.status, 200) << res.body << res.error;
+  EXPECT_EQ(res.headers.at("content-type"), "application/json");
+
+  const auto records = read_topic(bootstrap_, http_topic_, 1, kKafkaDeadline);
+  ASSERT_EQ(records.size(), 1u);
+  const KafkaRecord& r = records[0];
+  EXPECT_EQ(r.key, "order-17");
+  EXPECT_EQ(r.value, R"({"order":17})");
+  EXPECT_EQ(r.header("ce_specversion"), "1.0");
+  EXPECT_EQ(r.header("ce_id"), json_field(res.body, "id"));
+  EXPECT_EQ(r.header("ce_source"), "/tributary/it-node/http/api");
+  EXPECT_EQ(r.header("ce_type"), "io.tributary.http");
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.header("traceparent"), trace);
+  EXPECT_THAT(r.header("ce_time").value_or(""), ::testing::MatchesRegex(
+                                                    "20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T.*Z"));
+  EXPECT_THAT(r.header("tributary_remote").value_or(""), HasSubstr("127.0.0.1:"));
+}
+
+TEST_F(EventPathTest, HttpAnswerComesAfterKafkaAcknowledgedTheRecord) {
+  start(bootstrap_);
+  // The 200 names the partition and offset Kafka assigned: only a delivery report can
+  // know them, so each answer proves the record was acknowledged before the client heard.
+  std::vector<std::string> offsets;
+  for (int i = 0; i < 3; ++i) {
+    const HttpResult res = post("event-" + std::to_string(i), {{"X-Order-Id", "same-key"}});
+    ASSERT_EQ(res.status, 200) << res.body << res.error;
+    EXPECT_EQ(json_field(res.body, "topic"), http_topic_);
+    offsets.push_back(json_field(res.body, "offset"));
+  }
+  const auto records = read_topic(bootstrap_, http_topic_, 3, kKafkaDeadline);
+  ASSERT_EQ(records.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(records[i].value, "event-" + std::to_string(i));
+    EXPECT_EQ(std::to_string(records[i].offset), offsets[i]);
+  }
+}
+
+TEST_F(EventPathTest, UdpDatagramsReachKafkaInOrderKeyedBySender) {
+  start(bootstrap_);
+  const std::vector<std::string> payloads = {"t=21.5", "t=21.6", std::string("bin\0ary", 7)};
+  const std::uint16_t from = send_datagrams("127.0.0.1", udp_port_, payloads);
+  const auto records = read_topic(bootstrap_, udp_topic_, 3, kKafkaDeadline);
+  ASSERT_EQ(records.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(records[i].value, payloads[i]);
+    EXPECT_EQ(records[i].key, "127.0.0.1");
+    EXPECT_EQ(records[i].header("ce_source"), "/tributary/it-node/udp/meters");
+    EXPECT_EQ(records[i].header("tributary_remote"), "127.0.0.1:" + std::to_string(from));
+  }
+}
+
+TEST_F(EventPathTest, OversizedDatagramIsDroppedAndNeverReachesKafka) {
+  start(bootstrap_);
+  send_datagrams("127.0.0.1", udp_port_, {std::string(513, 'x'), "small"});
+  const auto records = read_topic(bootstrap_, udp_topic_, 1, kKafkaDeadline, 1s);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, "small");
+  process_->stop();
+  EXPECT_THAT(process_->log(), HasSubstr("dropped_oversize=1"));
+  process_.reset();
+}
+
+TEST_F(EventPathTest, UnknownRouteGets404NamingIt) {
+  start(bootstrap_);
+  const HttpResult res = post("x", {}, "no-such-route");
+  EXPECT_EQ(res.status, 404);
+  EXPECT_EQ(json_field(res.body, "error"), "unknown_route");
+  EXPECT_EQ(json_field(res.body, "route"), "no-such-route");
+  EXPECT_THAT(json_field(res.body, "message"), HasSubstr("'no-such-route'"));
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "POST", "/elsewhere", "x").status, 404);
+}
+
+TEST_F(EventPathTest, OversizedBodyGets413AndNothingIsStored) {
+  start(bootstrap_, "    max_body: 1KiB\n");
+  const HttpResult big = post(std::string(2048, 'b'));
+  EXPECT_EQ(big.status, 413) << big.error;
+  EXPECT_EQ(json_field(big.body, "error"), "body_too_large");
+  const HttpResult small = post("small");
+  ASSERT_EQ(small.status, 200) << small.body;
+  const auto records = read_topic(bootstrap_, http_topic_, 1, kKafkaDeadline, 1s);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, "small");
+}
+
+TEST_F(EventPathTest, OtherBadRequestsGetSpecificAnswers) {
+  start(bootstrap_);
+  EXPECT_EQ(post("").status, 400);
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "GET", "/v1/events/orders", "").status, 405);
+  const HttpResult health = http_request("127.0.0.1", http_port_, "GET", "/healthz", "");
+  EXPECT_EQ(health.status, 200);
+  const HttpResult huge_header = post("x", {{"X-Padding", std::string(20000, 'p')}});
+  EXPECT_EQ(huge_header.status, 431);
+}
+
+TEST_F(EventPathTest, HttpOverIpv6Loopback) {
+  if (!has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
+  start(bootstrap_, "", "", "[::1]:0");
+  const HttpResult res =
+      http_request("::1", http_port_, "POST", "/v1/events/orders", "v6", {{"X-Order-Id", "k6"}});
+  ASSERT_EQ(res.status, 200) << res.body << res.error;
+  const auto records = read_topic(bootstrap_, http_topic_, 1, kKafkaDeadline);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_THAT(records[0].header("tributary_remote").value_or(""), HasSubstr("[::1]:"));
+}
+
+TEST_F(EventPathTest, KafkaUnreachableGets503NotASuccess) {
+  // Nothing listens on this port: the delivery fails after delivery_timeout, and the client
+  // must hear that the event was not taken.
+  const std::uint16_t closed = closed_tcp_port();
+  start("127.0.0.1:" + std::to_string(closed), "", "  delivery_timeout: 1s\n");
+  const HttpResult res = post("lost?");
+  EXPECT_EQ(res.status, 503) << res.body;
+  EXPECT_EQ(json_field(res.body, "error"), "kafka_unavailable");
+  EXPECT_EQ(res.headers.count("retry-after"), 1u);
+}
+
+}  // namespace
+}  // namespace tributary::testing

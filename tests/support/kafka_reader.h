@@ -1,0 +1,34 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tributary::testing {
+
+struct KafkaRecord {
+  std::string topic;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::optional<std::string> key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The value of header NAME; nullopt when absent.
+  std::optional<std::string> header(const std::string& name) const;
+};
+
+// Reads TOPIC from the beginning of every partition with a real librdkafka consumer until
+// EXPECTED records arrived or DEADLINE passed, then keeps reading for SETTLE to catch
+// records that should not be there. Records come in partition order, then offset order.
+std::vector<KafkaRecord> read_topic(const std::string& bootstrap, const std::string& topic,
+                                    std::size_t expected, std::chrono::milliseconds deadline,
+                                    std::chrono::milliseconds settle = std::chrono::milliseconds(300));
+
+// Produces one record (used to create topics and to check the broker works).
+bool produce_one(const std::string& bootstrap, const std::string& topic, const std::string& value);
+
+}  // namespace tributary::testing

@@ -1,0 +1,131 @@
+#include "tests/support/process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "tests/support/test_env.h"
+
+extern char** environ;
+
+namespace tributary::testing {
+namespace {
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
+            const std::string& err_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+// Waits for PID up to TIMEOUT; its exit code, -1 when killed by a signal, nullopt on timeout.
+std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (r < 0) return -1;
+    if (std::chrono::steady_clock::now() >= end) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+}  // namespace
+
+std::string tributary_binary() {
+  const char* path = std::getenv("TRIBUTARY_BINARY");
+  return path != nullptr ? path : TRIBUTARY_TEST_BINARY;
+}
+
+CommandResult run_command(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  const std::string dir = work_dir("cmd");
+  CommandResult result;
+  const pid_t pid = spawn(args, dir + "/out", dir + "/err");
+  if (pid < 0) return result;
+  auto code = wait_exit(pid, timeout);
+  if (!code) {
+    kill(pid, SIGKILL);
+    wait_exit(pid, std::chrono::seconds(5));
+  }
+  result.exit_code = code.value_or(-1);
+  result.out = read_file(dir + "/out");
+  result.err = read_file(dir + "/err");
+  return result;
+}
+
+TributaryProcess::TributaryProcess(std::string config_path, std::string log_path)
+    : config_path_(std::move(config_path)), log_path_(std::move(log_path)) {}
+
+TributaryProcess::~TributaryProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    wait_exit(pid_, std::chrono::seconds(5));
+  }
+}
+
+bool TributaryProcess::start() {
+  pid_ = spawn({tributary_binary(), "run", "-c", config_path_}, log_path_ + ".out", log_path_);
+  return pid_ > 0;
+}
+
+bool TributaryProcess::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::uint16_t> TributaryProcess::port_of(const std::string& source,
+                                                      std::chrono::milliseconds deadline) {
+  std::optional<std::uint16_t> port;
+  const std::string needle = "msg=listening source=" + source + " ";
+  eventually(
+      [&] {
+        const std::string text = log();
+        const auto line = text.find(needle);
+        if (line == std::string::npos) return !running();
+        const auto eol = text.find('\n', line);
+        if (eol == std::string::npos) return false;
+        const std::string l = text.substr(line, eol - line);
+        port = static_cast<std::uint16_t>(std::stoi(l.substr(l.rfind(':') + 1)));
+        return true;
+      },
+      deadline);
+  return port;
+}
+
+int TributaryProcess::stop(std::chrono::seconds grace) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  auto code = wait_exit(pid_, grace);
+  if (!code) {
+    kill(pid_, SIGKILL);
+    wait_exit(pid_, std::chrono::seconds(5));
+  }
+  pid_ = -1;
+  return code.value_or(-1);
+}
+
+std::string TributaryProcess::log() const { return read_file(log_path_); }
+
+}  // namespace tributary::testing

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tributary::testing {
+
+// The tributary binary under test ($TRIBUTARY_BINARY, set by ctest).
+std::string tributary_binary();
+
+struct CommandResult {
+  int exit_code = -1;  // -1: killed by a signal or timed out
+  std::string out;
+  std::string err;
+};
+
+// Runs ARGS to completion (killed after TIMEOUT) and captures its output.
+CommandResult run_command(const std::vector<std::string>& args, std::chrono::seconds timeout);
+
+// A running `tributary run -c CONFIG`, with stderr (the structured log) in a file.
+// Killed on destruction if still running.
+class TributaryProcess {
+ public:
+  TributaryProcess(std::string config_path, std::string log_path);
+  ~TributaryProcess();
+  TributaryProcess(const TributaryProcess&) = delete;
+  TributaryProcess& operator=(const TributaryProcess&) = delete;
+
+  bool start();
+  // Port that source NAME is bound to, from its "msg=listening" log line.
+  std::optional<std::uint16_t> port_of(const std::string& source,
+                                       std::chrono::milliseconds deadline);
+  // Sends SIGTERM and waits; the exit code, or -1 when it had to be killed.
+  int stop(std::chrono::seconds grace = std::chrono::seconds(20));
+  bool running();
+  std::string log() const;
+
+ private:
+  std::string config_path_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace tributary::testing
