@@ -50,6 +50,7 @@ Status HttpIntake::start() {
                                                        listen_.text() + ": " + ec.message());
   }
   const auto bound = acceptor_.local_endpoint(ec);
+  bound_port_ = bound.port();
   log::info("listening")
       .kv("source", shared_->source)
       .kv("transport", "http")

@@ -60,6 +60,8 @@ class HttpIntake final : public Intake {
   void stop() override;
 
   const HttpCounters& counters() const { return shared_->counters; }
+  // The bound port (useful with port 0); 0 before start().
+  std::uint16_t local_port() const { return bound_port_; }
 
  private:
   void accept();
@@ -69,6 +71,7 @@ class HttpIntake final : public Intake {
   IoContextPool& pool_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> started_{false};
+  std::uint16_t bound_port_ = 0;
 };
 
 }  // namespace tributary::transports::http

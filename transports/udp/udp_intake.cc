@@ -40,6 +40,7 @@ Status UdpIntake::start() {
                       ec.message());
   }
   const auto bound = socket_.local_endpoint(ec);
+  bound_port_ = bound.port();
   log::info("listening")
       .kv("source", name_)
       .kv("transport", "udp")

@@ -40,6 +40,8 @@ class UdpIntake final : public Intake {
   void stop() override;
 
   const UdpCounters& counters() const { return counters_; }
+  // The bound port (useful with port 0); 0 before start().
+  std::uint16_t local_port() const { return bound_port_; }
 
  private:
   void receive();
@@ -55,6 +57,7 @@ class UdpIntake final : public Intake {
   boost::asio::ip::udp::endpoint sender_;
   std::vector<char> buffer_;  // max_datagram + 1, so an oversized datagram is detectable
   std::atomic<bool> started_{false};
+  std::uint16_t bound_port_ = 0;
   UdpCounters counters_;
 };
 

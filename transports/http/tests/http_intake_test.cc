@@ -1,0 +1,175 @@
+// HttpIntake in-process, over real loopback sockets, with a sink that completes events on
+// its own thread the way the Kafka sink does. Runs under TSan (no librdkafka threads).
+
+#include "transports/http/http_intake.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "tests/support/net_client.h"
+
+namespace tributary::transports::http {
+namespace {
+
+using testing::http_request;
+using testing::json_field;
+
+// Holds offered events until the test releases them, then completes them on its own thread.
+class HeldSink final : public Sink {
+ public:
+  Offer offer(Event&& event, Completion done) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (answer_ != Offer::kAccepted) return answer_;
+    pending_.push_back({std::move(event), std::move(done)});
+    cv_.notify_all();
+    return Offer::kAccepted;
+  }
+
+  void set_answer(Offer answer) {
+    std::lock_guard<std::mutex> lock(mu_);
+    answer_ = answer;
+  }
+
+  bool wait_pending(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return pending_.size() >= n; });
+  }
+
+  // Completes the oldest pending event from a separate thread, like a delivery report.
+  Event release(const Status& status) {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto item = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    std::thread t([&item, status] {
+      item.second(status, Delivery{item.first.id, item.first.topic, 3, 42});
+    });
+    t.join();
+    return std::move(item.first);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Offer answer_ = Offer::kAccepted;
+  std::deque<std::pair<Event, Completion>> pending_;
+};
+
+config::SourceConfig source() {
+  config::SourceConfig s;
+  s.name = "api";
+  s.type = "http";
+  s.listen = config::HostPort{"127.0.0.1", 0};
+  config::HttpSourceConfig http;
+  http.max_body = 1024;
+  http.max_header = 8192;
+  http.request_timeout = std::chrono::seconds(5);
+  std::string why;
+  static constexpr std::array<std::string_view, 1> kVars = {"header:"};
+  http.routes.push_back({"orders", "t.orders", *config::KeyTemplate::parse("{header:X-Id}", kVars, &why)});
+  s.settings = http;
+  return s;
+}
+
+class HttpIntakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pool_.start();
+    ASSERT_TRUE(intake_.start().is_ok());
+    port_ = intake_.local_port();
+    ASSERT_NE(port_, 0);
+  }
+  void TearDown() override {
+    intake_.stop();
+    pool_.shutdown();
+  }
+
+  config::SourceConfig config_ = source();
+  HeldSink sink_;
+  Stamper stamper_{"node"};
+  IoContextPool pool_{2};
+  HttpIntake intake_{config_, sink_, stamper_, pool_};
+  std::uint16_t port_ = 0;
+};
+
+TEST_F(HttpIntakeTest, AnswersOnlyAfterTheSinkCompletes) {
+  testing::HttpResult result;
+  std::atomic<bool> answered{false};
+  std::thread client([&] {
+    result = http_request("127.0.0.1", port_, "POST", "/v1/events/orders", "payload",
+                          {{"X-Id", "k1"}});
+    answered = true;
+  });
+  ASSERT_TRUE(sink_.wait_pending(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // room for a wrong early answer
+  EXPECT_FALSE(answered.load()) << "answered before the event was safe";
+  const Event event = sink_.release(Status::ok());
+  client.join();
+  EXPECT_EQ(result.status, 200) << result.error;
+  EXPECT_EQ(json_field(result.body, "partition"), "3");
+  EXPECT_EQ(json_field(result.body, "offset"), "42");
+  EXPECT_EQ(event.payload, "payload");
+  EXPECT_EQ(event.key, "k1");
+  EXPECT_EQ(event.topic, "t.orders");
+  EXPECT_EQ(intake_.counters().delivered.load(), 1u);
+}
+
+TEST_F(HttpIntakeTest, FailedDeliveryBecomes503) {
+  testing::HttpResult result;
+  std::thread client([&] {
+    result = http_request("127.0.0.1", port_, "POST", "/v1/events/orders", "p");
+  });
+  ASSERT_TRUE(sink_.wait_pending(1));
+  sink_.release(Status(StatusCode::kUnavailable, "broker down"));
+  client.join();
+  EXPECT_EQ(result.status, 503);
+  EXPECT_EQ(json_field(result.body, "error"), "kafka_unavailable");
+  EXPECT_EQ(result.headers["retry-after"], "5");
+}
+
+TEST_F(HttpIntakeTest, BusySinkGets503WithRetryAfter) {
+  sink_.set_answer(Offer::kBusy);
+  const auto result = http_request("127.0.0.1", port_, "POST", "/v1/events/orders", "p");
+  EXPECT_EQ(result.status, 503);
+  EXPECT_EQ(json_field(result.body, "error"), "busy");
+  EXPECT_EQ(result.headers.at("retry-after"), "1");
+}
+
+TEST_F(HttpIntakeTest, ParallelClientsAreAllAnswered) {
+  constexpr int kClients = 8;
+  std::vector<testing::HttpResult> results(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      results[static_cast<std::size_t>(i)] =
+          http_request("127.0.0.1", port_, "POST", "/v1/events/orders", "e" + std::to_string(i));
+    });
+  }
+  ASSERT_TRUE(sink_.wait_pending(kClients));
+  for (int i = 0; i < kClients; ++i) sink_.release(Status::ok());
+  for (auto& c : clients) c.join();
+  for (const auto& r : results) EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_EQ(intake_.counters().accepted.load(), static_cast<std::uint64_t>(kClients));
+}
+
+TEST_F(HttpIntakeTest, StopWhileAnEventIsInFlightStillAnswersIt) {
+  testing::HttpResult result;
+  std::thread client([&] {
+    result = http_request("127.0.0.1", port_, "POST", "/v1/events/orders", "p");
+  });
+  ASSERT_TRUE(sink_.wait_pending(1));
+  intake_.stop();
+  sink_.release(Status::ok());
+  client.join();
+  EXPECT_EQ(result.status, 200);
+  EXPECT_EQ(result.headers["connection"], "close");
+}
+
+}  // namespace
+}  // namespace tributary::transports::http
