@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The main job, on a fresh Debian 12 machine: installs what is missing, builds Tributary,
+# starts a real Kafka and Mosquitto on free loopback ports, starts Tributary with
+# scripts/demo.yaml, sends sample events over UDP and HTTP, prints the records as they
+# arrive in Kafka, then stops everything.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+DEMO="$ROOT/build/demo"
+SERVICES="$DEMO/services"
+BIN="$ROOT/build/release/app/tributary"
+PIDS=()
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+cleanup() {
+  set +e
+  for pid in "${PIDS[@]}"; do pkill -P "$pid" 2>/dev/null; kill "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  scripts/services.sh stop kafka "$SERVICES" 2>/dev/null
+  scripts/services.sh stop mosquitto "$SERVICES" 2>/dev/null
+}
+trap cleanup EXIT
+
+say "installing dependencies"
+scripts/install-deps.sh
+
+say "building (release preset)"
+cmake --preset release > /dev/null
+cmake --build --preset release --target tributary
+
+rm -rf "$DEMO"; mkdir -p "$DEMO"
+say "starting Kafka (KRaft, from the official jars) and Mosquitto"
+scripts/services.sh start kafka "$SERVICES"
+scripts/services.sh start mosquitto "$SERVICES"
+# shellcheck disable=SC1091
+. "$SERVICES/kafka.env"
+
+say "starting Tributary"
+sed "s/@KAFKA_BOOTSTRAP@/$KAFKA_BOOTSTRAP/" scripts/demo.yaml > "$DEMO/tributary.yaml"
+"$BIN" check "$DEMO/tributary.yaml"
+"$BIN" run -c "$DEMO/tributary.yaml" 2> "$DEMO/tributary.log" &
+PIDS+=($!)
+port_of() {
+  for _ in $(seq 1 100); do
+    line=$(grep -m1 "msg=listening source=$1 " "$DEMO/tributary.log" || true)
+    [ -n "$line" ] && { echo "${line##*:}"; return; }
+    sleep 0.1
+  done
+  echo "tributary did not start; its log:" >&2; cat "$DEMO/tributary.log" >&2; exit 1
+}
+HTTP_PORT=$(port_of api)
+UDP_PORT=$(port_of meters)
+echo "HTTP on 127.0.0.1:$HTTP_PORT, UDP on 127.0.0.1:$UDP_PORT (log: $DEMO/tributary.log)"
+
+# One consumer per topic, started before anything is sent. A topic only exists once its
+# first record was produced, so each consumer retries until its topic is there.
+: > "$DEMO/records.txt"
+for topic in demo.orders demo.tickets demo.meters; do
+  (
+    for _ in $(seq 1 120); do
+      kcat -b "$KAFKA_BOOTSTRAP" -C -t "$topic" -o beginning -u -q \
+        -f 'topic=%t partition=%p offset=%o key=%k value=%s\n    headers: %h\n' \
+        >> "$DEMO/records.txt" 2>> "$DEMO/kcat.log" && break
+      sleep 0.5
+    done
+  ) &
+  PIDS+=($!)
+done
+tail -n +1 -f "$DEMO/records.txt" &
+PIDS+=($!)
+
+say "sending events"
+post() {  # prints request and answer as one line, so it does not interleave with records
+  local route="$1"; shift
+  local answer
+  answer=$(curl -sS -X POST "http://127.0.0.1:$HTTP_PORT/v1/events/$route" \
+    -w ' (HTTP %{http_code})' "$@" | tr -d '\n')
+  printf 'POST /v1/events/%s -> %s\n' "$route" "$answer"
+}
+post orders -H 'X-Order-Id: order-1001' -H 'Content-Type: application/json' \
+  -H 'traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' \
+  --data '{"order":1001,"total":42.5}'
+post orders -H 'X-Order-Id: order-1002' -H 'Content-Type: application/json' \
+  --data '{"order":1002,"total":7}'
+post tickets -H 'Content-Type: text/plain' --data 'printer on floor 3 is out of toner'
+for reading in 'meter-7 kwh=1532.4' 'meter-7 kwh=1532.9' 'meter-9 kwh=88.1'; do
+  printf '%s' "$reading" > "/dev/udp/127.0.0.1/$UDP_PORT"
+  echo "UDP datagram -> '$reading'"
+done
+say "bad input gets a specific answer"
+post no-such-route --data 'x'
+head -c 2000000 /dev/zero | tr '\0' 'x' > "$DEMO/big.bin"
+post orders --data-binary "@$DEMO/big.bin"
+
+say "waiting for all records to arrive in Kafka"
+expected=6
+for _ in $(seq 1 300); do
+  [ "$(grep -c '^topic=' "$DEMO/records.txt" 2>/dev/null || true)" -ge "$expected" ] && break
+  sleep 0.1
+done
+got=$(grep -c '^topic=' "$DEMO/records.txt" || true)
+
+say "stopping"
+kill "${PIDS[0]}"; wait "${PIDS[0]}" || true; PIDS=("${PIDS[@]:1}")
+tail -n 4 "$DEMO/tributary.log"
+if [ "$got" -ge "$expected" ]; then
+  say "demo done: $got of $expected events arrived in Kafka"
+else
+  say "demo FAILED: only $got of $expected events arrived in Kafka (see $DEMO)"; exit 1
+fi

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine to a verdict:
+#   1. installs what is missing (scripts/install-deps.sh: Debian packages, JDK, Kafka jars)
+#   2. dev build (warnings as errors): unit, threads and integration tests; the integration
+#      tests run the real binary against a real Kafka and a real Mosquitto that ctest starts
+#   3. asan build (AddressSanitizer + UndefinedBehaviorSanitizer): the same tests
+#   4. tsan build (ThreadSanitizer): the unit and in-process threaded tests. (Processes
+#      that create librdkafka handles cannot run under GCC's TSan: librdkafka starts its
+#      threads with C11 thrd_create, which TSan does not intercept, and crashes.)
+#
+#   scripts/test.sh                 # everything
+#   TRIBUTARY_PRESETS="dev" scripts/test.sh   # only some builds
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PRESETS="${TRIBUTARY_PRESETS:-dev asan tsan}"
+JOBS="${TRIBUTARY_JOBS:-$(nproc)}"
+
+step() { printf '\n=== %s (%ss)\n' "$*" "$SECONDS"; }
+
+step "installing dependencies"
+scripts/install-deps.sh
+
+for preset in $PRESETS; do
+  step "$preset: configure and build"
+  cmake --preset "$preset" > /dev/null
+  cmake --build --preset "$preset" -j "$JOBS"
+  labels='unit|threads|integration'
+  [ "$preset" = tsan ] && labels='unit|threads'
+  step "$preset: tests ($labels)"
+  ctest --test-dir "build/$preset" -L "$labels" -j 2 --output-on-failure --timeout 300
+done
+
+step "all test runs passed"
