@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,12 @@ struct Origin {
   std::string route;       // HTTP route name; empty for UDP
   std::string remote_ip;
   std::uint16_t remote_port = 0;
+
+  // "ip:port", IPv6 in brackets: "[::1]:8080".
+  std::string remote_addr() const {
+    const bool v6 = remote_ip.find(':') != std::string::npos;
+    return (v6 ? "[" + remote_ip + "]" : remote_ip) + ":" + std::to_string(remote_port);
+  }
 };
 
 // One event on its way from an intake to Kafka. Moved, never copied, along the path.

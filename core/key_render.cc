@@ -24,9 +24,7 @@ std::optional<std::string> render_key(const config::KeyTemplate& key, std::strin
     } else if (name == "remote_port") {
       out += std::to_string(origin.remote_port);
     } else if (name == "remote_addr") {
-      const bool v6 = origin.remote_ip.find(':') != std::string::npos;
-      out += (v6 ? "[" + origin.remote_ip + "]" : origin.remote_ip) + ":" +
-             std::to_string(origin.remote_port);
+      out += origin.remote_addr();
     } else if (name.starts_with(kHeader) && headers != nullptr) {
       out += (*headers)(name.substr(kHeader.size()));
     }

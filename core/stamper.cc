@@ -50,11 +50,7 @@ void Stamper::stamp(Event& event) {
   if (!event.content_type.empty()) h.push_back({"content-type", event.content_type});
   h.push_back({"traceparent",
                is_valid_traceparent(event.traceparent) ? event.traceparent : new_traceparent()});
-  if (!o.remote_ip.empty()) {
-    const bool v6 = o.remote_ip.find(':') != std::string::npos;
-    h.push_back({"tributary_remote", (v6 ? "[" + o.remote_ip + "]" : o.remote_ip) + ":" +
-                                         std::to_string(o.remote_port)});
-  }
+  if (!o.remote_ip.empty()) h.push_back({"tributary_remote", o.remote_addr()});
 }
 
 bool Stamper::is_valid_traceparent(std::string_view v) {

@@ -54,9 +54,7 @@ Status HttpIntake::start() {
   log::info("listening")
       .kv("source", shared_->source)
       .kv("transport", "http")
-      .kv("address", (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                : bound.address().to_string()) +
-                         ":" + std::to_string(bound.port()));
+      .kv("address", config::HostPort{bound.address().to_string(), bound.port()}.text());
   started_ = true;
   asio::dispatch(acceptor_.get_executor(), [this] { accept(); });
   return Status::ok();

@@ -44,7 +44,7 @@ Status UdpIntake::start() {
   log::info("listening")
       .kv("source", name_)
       .kv("transport", "udp")
-      .kv("address", bound.address().to_string() + ":" + std::to_string(bound.port()));
+      .kv("address", config::HostPort{bound.address().to_string(), bound.port()}.text());
   started_ = true;
   asio::dispatch(io_, [this] { receive(); });
   return Status::ok();

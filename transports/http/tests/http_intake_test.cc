@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -41,6 +46,11 @@ class HeldSink final : public Sink {
     return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return pending_.size() >= n; });
   }
 
+  std::size_t pending() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pending_.size();
+  }
+
   // Completes the oldest pending event from a separate thread, like a delivery report.
   Event release(const Status& status) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -69,7 +79,7 @@ config::SourceConfig source() {
   config::HttpSourceConfig http;
   http.max_body = 1024;
   http.max_header = 8192;
-  http.request_timeout = std::chrono::seconds(5);
+  http.request_timeout = std::chrono::milliseconds(500);
   std::string why;
   static constexpr std::array<std::string_view, 1> kVars = {"header:"};
   http.routes.push_back({"orders", "t.orders", *config::KeyTemplate::parse("{header:X-Id}", kVars, &why)});
@@ -169,6 +179,47 @@ TEST_F(HttpIntakeTest, StopWhileAnEventIsInFlightStillAnswersIt) {
   client.join();
   EXPECT_EQ(result.status, 200);
   EXPECT_EQ(result.headers["connection"], "close");
+}
+
+TEST_F(HttpIntakeTest, KeepAliveConnectionCarriesSeveralEvents) {
+  namespace asio = boost::asio;
+  namespace bhttp = boost::beast::http;
+  asio::io_context io;
+  boost::beast::tcp_stream stream(io);
+  stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  boost::beast::flat_buffer buffer;
+  for (int i = 0; i < 3; ++i) {
+    bhttp::request<bhttp::string_body> req(bhttp::verb::post, "/v1/events/orders", 11);
+    req.set(bhttp::field::host, "localhost");
+    req.keep_alive(true);
+    req.body() = "e" + std::to_string(i);
+    req.prepare_payload();
+    bhttp::write(stream, req);
+    ASSERT_TRUE(sink_.wait_pending(1));
+    EXPECT_EQ(sink_.release(Status::ok()).payload, "e" + std::to_string(i));
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buffer, res);
+    EXPECT_EQ(res.result_int(), 200u);
+    EXPECT_TRUE(res.keep_alive());
+  }
+  EXPECT_EQ(intake_.counters().delivered.load(), 3u);
+}
+
+TEST_F(HttpIntakeTest, SlowClientIsCutOffAfterTheRequestTimeout) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  // Half a request header, then silence: the server must close within request_timeout.
+  asio::write(socket, asio::buffer(std::string("POST /v1/events/orders HTTP/1.1\r\nHost: x\r\n")));
+  const auto start = std::chrono::steady_clock::now();
+  std::array<char, 256> buf{};
+  boost::system::error_code ec;
+  while (!ec) socket.read_some(asio::buffer(buf), ec);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  EXPECT_EQ(sink_.pending(), 0u);
 }
 
 }  // namespace
