@@ -14,7 +14,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev librdkafka-dev libpaho-mqttpp-dev libpaho-mqtt-dev
   libflatbuffers-dev flatbuffers-compiler prometheus-cpp-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libssl-dev
+  libgtest-dev libgmock-dev libssl-dev libxxhash-dev
   mosquitto mosquitto-clients kafkacat curl procps iproute2 python3
 )
 

@@ -85,6 +85,8 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Record timestamps are the broker's append time, so end-to-end latency is measured to it.
+log.message.timestamp.type=LogAppendTime
 PROPS
     cat > "$dir/log4j2.properties" <<LOG
 status = warn

@@ -124,6 +124,30 @@ std::vector<KafkaRecord> read_topic(const std::string& bootstrap, const std::str
   return records;
 }
 
+bool delete_records(const std::string& bootstrap, const std::string& topic, std::int32_t partition,
+                    std::int64_t before_offset) {
+  KafkaHandle rk = make(RD_KAFKA_PRODUCER, bootstrap);
+  if (!rk) return false;
+  rd_kafka_topic_partition_list_t* offsets = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(offsets, topic.c_str(), partition)->offset = before_offset;
+  rd_kafka_DeleteRecords_t* request = rd_kafka_DeleteRecords_new(offsets);
+  rd_kafka_topic_partition_list_destroy(offsets);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
+  rd_kafka_DeleteRecords(rk.get(), &request, 1, nullptr, queue);
+  rd_kafka_DeleteRecords_destroy(request);
+  bool ok = false;
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+  if (event != nullptr && rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const rd_kafka_DeleteRecords_result_t* result = rd_kafka_event_DeleteRecords_result(event);
+    const rd_kafka_topic_partition_list_t* done =
+        result != nullptr ? rd_kafka_DeleteRecords_result_offsets(result) : nullptr;
+    ok = done != nullptr && done->cnt == 1 && done->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  if (event != nullptr) rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  return ok;
+}
+
 bool produce_one(const std::string& bootstrap, const std::string& topic, const std::string& value) {
   KafkaHandle rk = make(RD_KAFKA_PRODUCER, bootstrap);
   if (!rk) return false;

@@ -28,6 +28,11 @@ std::vector<KafkaRecord> read_topic(const std::string& bootstrap, const std::str
                                     std::size_t expected, std::chrono::milliseconds deadline,
                                     std::chrono::milliseconds settle = std::chrono::milliseconds(300));
 
+// Deletes the records of TOPIC/PARTITION below BEFORE_OFFSET (Kafka's DeleteRecords), as
+// a broken path would lose them. True when the broker confirmed.
+bool delete_records(const std::string& bootstrap, const std::string& topic, std::int32_t partition,
+                    std::int64_t before_offset);
+
 // Produces one record (used to create topics and to check the broker works).
 bool produce_one(const std::string& bootstrap, const std::string& topic, const std::string& value);
 

@@ -86,6 +86,7 @@ std::string json_field(const std::string& json, const std::string& field) {
   auto pos = json.find(needle);
   if (pos == std::string::npos) return "";
   pos += needle.size();
+  while (pos < json.size() && json[pos] == ' ') ++pos;
   if (pos < json.size() && json[pos] == '"') {
     const auto end = json.find('"', pos + 1);
     return json.substr(pos + 1, end - pos - 1);

@@ -1,0 +1,45 @@
+#include "tools/load/generator.h"
+
+#include <charconv>
+#include <thread>
+
+namespace tributary::tools {
+
+Pacer::Pacer(double rate) : rate_(rate), start_(std::chrono::steady_clock::now()) {}
+
+void Pacer::wait_for(std::uint64_t n) {
+  if (rate_ <= 0) return;
+  const auto due = start_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(static_cast<double>(n) / rate_));
+  std::this_thread::sleep_until(due);
+}
+
+bool keep_going(const LoadOptions& options, std::uint64_t sent,
+                std::chrono::steady_clock::time_point start) {
+  if (options.count > 0) return sent < options.count;
+  return std::chrono::steady_clock::now() - start < options.duration;
+}
+
+bool split_host_port(const std::string& text, std::string* host, std::uint16_t* port) {
+  std::string h;
+  std::string p;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string::npos) return false;
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (h.empty() || ec != std::errc() || ptr != p.data() + p.size() || value > 65535) return false;
+  *host = h;
+  *port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+}  // namespace tributary::tools

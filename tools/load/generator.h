@@ -1,0 +1,79 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tributary::tools {
+
+// What every generator is told. count == 0 means "run for duration".
+struct LoadOptions {
+  std::string target;          // host:port (UDP, HTTP) or bootstrap brokers (kafka)
+  std::string topic;           // Kafka topic the events should land on (for the checker)
+  std::string route;           // HTTP route, POST /v1/events/{route}
+  std::string run_id;
+  std::string obligation_log;  // path
+  std::uint64_t count = 0;
+  std::chrono::milliseconds duration{0};
+  double rate = 0;             // events per second over all connections; 0 = as fast as possible
+  std::size_t size = 128;      // payload bytes (minimum; the fixed fields need about 90)
+  unsigned connections = 1;    // HTTP connections, one thread each
+  unsigned keys = 16;          // distinct keys (per connection for HTTP)
+  unsigned threads = 1;        // UDP sending threads, one socket each
+  unsigned batch = 1024;       // UDP datagrams per sendmmsg call
+  bool gso = true;             // UDP: let the kernel segment (UDP_SEGMENT) when it can
+};
+
+// Live counters, read by the progress printer.
+struct LoadCounters {
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> acknowledged{0};
+  std::atomic<std::uint64_t> refused{0};
+};
+
+struct LoadResult {
+  std::uint64_t sent = 0;
+  std::uint64_t acknowledged = 0;
+  double seconds = 0;
+  std::string error;  // empty on success
+};
+
+LoadResult run_udp_load(const LoadOptions& options, LoadCounters& counters);
+LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters);
+// Produces straight to Kafka: the baseline without Tributary, and a fast way to fill a
+// topic for the checker's benchmark. Acknowledged = delivery report ok.
+LoadResult run_kafka_load(const LoadOptions& options, LoadCounters& counters);
+
+// Counts datagrams arriving on LISTEN until DURATION passes. With GRO the kernel may hand
+// over coalesced datagrams, which are counted by segment.
+struct SinkResult {
+  std::uint64_t datagrams = 0;  // read by the sink
+  std::uint64_t dropped = 0;    // reached the socket but found its buffer full (SO_RXQ_OVFL)
+  std::uint64_t bytes = 0;
+  double seconds = 0;
+  std::string error;
+};
+SinkResult run_udp_sink(const std::string& listen, std::chrono::milliseconds duration, bool gro);
+
+// Paces a loop to RATE events per second (no pacing when rate is 0). One per thread.
+class Pacer {
+ public:
+  explicit Pacer(double rate);
+  // Blocks until event number N (0-based, of this pacer) may be sent.
+  void wait_for(std::uint64_t n);
+
+ private:
+  double rate_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// Whether the run should go on after SENT events: by count, or by duration since START.
+bool keep_going(const LoadOptions& options, std::uint64_t sent,
+                std::chrono::steady_clock::time_point start);
+
+// Splits "host:port" (IPv6 as [addr]:port). false when malformed.
+bool split_host_port(const std::string& text, std::string* host, std::uint16_t* port);
+
+}  // namespace tributary::tools

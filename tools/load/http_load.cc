@@ -1,0 +1,143 @@
+// HTTP load: N keep-alive connections, one thread each, POST /v1/events/{route} with one
+// event per request. A 2xx answer is an acknowledgement; anything else is logged with its
+// reason (http_503, http_no_answer, ...). Each connection has its own keys, and sends one
+// request at a time, so per-key send order is well defined.
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tools/load/generator.h"
+#include "tools/load/obligations.h"
+#include "tools/load/payload.h"
+
+namespace tributary::tools {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+struct Outcome {
+  std::uint64_t seq;
+  std::string reason;  // empty: acknowledged
+};
+
+class Connection {
+ public:
+  Connection(std::string host, std::uint16_t port) : host_(std::move(host)), port_(port) {}
+
+  // Sends one request; the HTTP status, or 0 when no answer came (the connection is reset
+  // and reopened on the next call).
+  unsigned post(const std::string& target, const std::string& key, const std::string& body) {
+    beast::error_code ec;
+    if (!stream_.socket().is_open()) {
+      stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address(host_, ec), port_), ec);
+      if (ec) return 0;
+      stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    }
+    bhttp::request<bhttp::string_body> req(bhttp::verb::post, target, 11);
+    req.set(bhttp::field::host, host_);
+    req.set(bhttp::field::content_type, "text/plain");
+    req.set("X-Key", key);
+    req.keep_alive(true);
+    req.body() = body;
+    req.prepare_payload();
+    stream_.expires_after(std::chrono::seconds(60));
+    bhttp::write(stream_, req, ec);
+    bhttp::response<bhttp::string_body> res;
+    if (!ec) bhttp::read(stream_, buffer_, res, ec);
+    if (ec) {
+      reset();
+      return 0;
+    }
+    if (!res.keep_alive()) reset();
+    return res.result_int();
+  }
+
+ private:
+  void reset() {
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+    buffer_.clear();
+  }
+
+  std::string host_;
+  std::uint16_t port_;
+  asio::io_context io_;
+  beast::tcp_stream stream_{io_};
+  beast::flat_buffer buffer_;
+};
+
+}  // namespace
+
+LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
+  LoadResult result;
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_host_port(options.target, &host, &port)) {
+    result.error = "http target must be HOST:PORT, got '" + options.target + "'";
+    return result;
+  }
+  const std::string target = "/v1/events/" + options.route;
+  const unsigned connections = std::max(1u, options.connections);
+  std::atomic<std::uint64_t> next_seq{0};
+  std::vector<std::vector<Outcome>> outcomes(connections);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      Connection conn(host, port);
+      Pacer pacer(options.rate / connections);
+      std::string body;
+      for (std::uint64_t n = 0;; ++n) {
+        pacer.wait_for(n);
+        if (!keep_going(options, next_seq.load(), start)) break;
+        const std::uint64_t seq = next_seq.fetch_add(1);
+        if (options.count > 0 && seq >= options.count) break;
+        const std::string key = "c" + std::to_string(c) + "-k" + std::to_string(n % std::max(1u, options.keys));
+        encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
+        counters.sent.fetch_add(1, std::memory_order_relaxed);
+        const unsigned status = conn.post(target, key, body);
+        if (status >= 200 && status < 300) {
+          counters.acknowledged.fetch_add(1, std::memory_order_relaxed);
+          outcomes[c].push_back({seq, ""});
+        } else {
+          counters.refused.fetch_add(1, std::memory_order_relaxed);
+          outcomes[c].push_back({seq, status == 0 ? "http_no_answer" : "http_" + std::to_string(status)});
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::vector<Outcome> all;
+  for (auto& v : outcomes) all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+  std::sort(all.begin(), all.end(), [](const Outcome& a, const Outcome& b) { return a.seq < b.seq; });
+  result.sent = all.size();
+  ObligationWriter log;
+  if (!options.obligation_log.empty()) {
+    if (!log.open(options.obligation_log, options.run_id, options.topic)) {
+      result.error = "cannot write " + options.obligation_log;
+      return result;
+    }
+    for (const Outcome& o : all) {
+      if (o.reason.empty()) {
+        ++result.acknowledged;
+        log.acknowledged(o.seq);
+      } else {
+        log.unacknowledged(o.seq, o.reason);
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace tributary::tools
