@@ -12,7 +12,8 @@ namespace tributary::tools {
 struct LoadOptions {
   std::string target;          // host:port (UDP, HTTP) or bootstrap brokers (kafka)
   std::string topic;           // Kafka topic the events should land on (for the checker)
-  std::string route;           // HTTP route, POST /v1/events/{route}
+  std::string route;           // HTTP route (POST /v1/events/{route}); MQTT topic template
+  int qos = 1;                 // MQTT QoS
   std::string run_id;
   std::string obligation_log;  // path
   std::uint64_t count = 0;
@@ -42,6 +43,7 @@ struct LoadResult {
 
 LoadResult run_udp_load(const LoadOptions& options, LoadCounters& counters);
 LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters);
+LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters);
 // Produces straight to Kafka: the baseline without Tributary, and a fast way to fill a
 // topic for the checker's benchmark. Acknowledged = delivery report ok.
 LoadResult run_kafka_load(const LoadOptions& options, LoadCounters& counters);

@@ -28,6 +28,9 @@ generators (each writes an obligation log: what was acknowledged, what was not):
          [--threads 1] [--run-id ID]
   http   --target HOST:PORT --route R --topic T --log FILE [--connections 4]
          [--count N | --duration 10s] [--rate N] [--size 128] [--keys 16] [--run-id ID]
+  mqtt   --target HOST:PORT --mqtt-topic 'sensors/{key}/data' --topic T --log FILE
+         [--qos 0|1|2] [--connections 4] [--count N | --duration 10s] [--rate N] [--size 128]
+         [--keys 16] [--run-id ID]       (through the broker; {key} is the event's key)
   kafka  --brokers HOST:PORT --topic T --log FILE [--count N | --duration 10s] [--rate N]
          [--size 128] [--keys 16] [--run-id ID]      (straight to Kafka: the baseline)
 
@@ -156,7 +159,8 @@ int generate(const Args& a) {
   LoadOptions o;
   o.target = a.command == "kafka" ? a.get("brokers") : a.get("target");
   o.topic = a.get("topic");
-  o.route = a.get("route");
+  o.route = a.command == "mqtt" ? a.get("mqtt-topic") : a.get("route");
+  o.qos = static_cast<int>(number(a, "qos", 1));
   o.obligation_log = a.get("log");
   o.run_id = a.get("run-id", new_run_id());
   o.count = number(a, "count", 0);
@@ -177,6 +181,7 @@ int generate(const Args& a) {
     Progress progress(counters, o);
     if (a.command == "udp") r = run_udp_load(o, counters);
     if (a.command == "http") r = run_http_load(o, counters);
+    if (a.command == "mqtt") r = run_mqtt_load(o, counters);
     if (a.command == "kafka") r = run_kafka_load(o, counters);
   }
   std::printf("%s run=%s sent=%llu acked=%llu seconds=%.2f rate=%.0f/s log=%s%s%s\n",
@@ -255,6 +260,7 @@ int run(int argc, char** argv) {
   const std::map<std::string, std::set<std::string>> known = {
       {"udp", with({"target", "batch", "gso", "threads"})},
       {"http", with({"target", "route", "connections"})},
+      {"mqtt", with({"target", "mqtt-topic", "qos", "connections"})},
       {"kafka", with({"brokers"})},
       {"check", {"brokers", "log", "topics", "json", "deadline", "settle", "faults-landed", "faults-required"}},
       {"udp-sink", {"listen", "duration", "gro"}},
@@ -262,6 +268,7 @@ int run(int argc, char** argv) {
   const Args a = parse(argc, argv, known);
   if (a.command == "udp") require(a, {"target", "topic", "log"});
   if (a.command == "http") require(a, {"target", "route", "topic", "log"});
+  if (a.command == "mqtt") require(a, {"target", "mqtt-topic", "topic", "log"});
   if (a.command == "kafka") require(a, {"brokers", "topic", "log"});
   if (a.command == "check") return require(a, {"brokers", "log"}), check(a);
   if (a.command == "udp-sink") return require(a, {"listen"}), sink(a);

@@ -1,0 +1,124 @@
+// MQTT load: N Paho clients publish through the broker, one thread each, QoS 0, 1 or 2.
+// An acknowledgement is the broker's PUBACK (QoS 1) or PUBCOMP (QoS 2); QoS 0 messages are
+// logged as unacknowledged ("mqtt_qos0"). Each client keeps a window of publishes in flight
+// and uses its own keys, so per-key send order is the client's publish order.
+// The MQTT topic is a template: "{key}" is replaced by the event's key.
+
+#include <mqtt/async_client.h>
+
+#include <algorithm>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "tools/load/generator.h"
+#include "tools/load/obligations.h"
+#include "tools/load/payload.h"
+
+namespace tributary::tools {
+namespace {
+
+struct Outcome {
+  std::uint64_t seq;
+  std::string reason;  // empty: acknowledged
+};
+
+std::string topic_for(const std::string& pattern, const std::string& key) {
+  std::string out = pattern;
+  const auto at = out.find("{key}");
+  if (at != std::string::npos) out.replace(at, 5, key);
+  return out;
+}
+
+}  // namespace
+
+LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters) {
+  LoadResult result;
+  if (options.qos < 0 || options.qos > 2) {
+    result.error = "--qos is 0, 1 or 2";
+    return result;
+  }
+  const unsigned connections = std::max(1u, options.connections);
+  std::atomic<std::uint64_t> next_seq{0};
+  std::vector<std::vector<Outcome>> outcomes(connections);
+  std::vector<std::string> errors(connections);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      try {
+        mqtt::async_client client("tcp://" + options.target,
+                                  "tributary-load-" + options.run_id + "-" + std::to_string(c),
+                                  mqtt::create_options(MQTTVERSION_3_1_1, 1000));
+        auto connect = mqtt::connect_options_builder().clean_session(true).max_inflight(1000).finalize();
+        client.connect(connect)->wait_for(std::chrono::seconds(10));
+        if (!client.is_connected()) {
+          errors[c] = "cannot connect to the MQTT broker " + options.target;
+          return;
+        }
+        Pacer pacer(options.rate / connections);
+        std::deque<std::pair<std::uint64_t, mqtt::delivery_token_ptr>> window;
+        auto settle_oldest = [&] {
+          auto [seq, token] = window.front();
+          window.pop_front();
+          bool ok = false;
+          try {
+            ok = token->wait_for(std::chrono::seconds(30)) && token->get_return_code() == 0;
+          } catch (const mqtt::exception&) {
+            ok = false;
+          }
+          if (ok) counters.acknowledged.fetch_add(1, std::memory_order_relaxed);
+          outcomes[c].push_back({seq, ok ? "" : "mqtt_no_ack"});
+        };
+        std::string body;
+        for (std::uint64_t n = 0;; ++n) {
+          pacer.wait_for(n);
+          if (!keep_going(options, next_seq.load(), start)) break;
+          const std::uint64_t seq = next_seq.fetch_add(1);
+          if (options.count > 0 && seq >= options.count) break;
+          const std::string key = "c" + std::to_string(c) + "-k" + std::to_string(n % std::max(1u, options.keys));
+          encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
+          auto token = client.publish(topic_for(options.route, key), body.data(), body.size(), options.qos, false);
+          counters.sent.fetch_add(1, std::memory_order_relaxed);
+          if (options.qos == 0) {
+            outcomes[c].push_back({seq, "mqtt_qos0"});
+            continue;
+          }
+          window.emplace_back(seq, std::move(token));
+          if (window.size() >= 500) settle_oldest();
+        }
+        while (!window.empty()) settle_oldest();
+        client.disconnect()->wait_for(std::chrono::seconds(10));
+      } catch (const mqtt::exception& e) {
+        errors[c] = std::string("mqtt: ") + e.what();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const std::string& e : errors) {
+    if (!e.empty() && result.error.empty()) result.error = e;
+  }
+  std::vector<Outcome> all;
+  for (auto& v : outcomes) all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+  std::sort(all.begin(), all.end(), [](const Outcome& a, const Outcome& b) { return a.seq < b.seq; });
+  result.sent = all.size();
+  ObligationWriter log;
+  if (!options.obligation_log.empty()) {
+    if (!log.open(options.obligation_log, options.run_id, options.topic)) {
+      result.error = "cannot write " + options.obligation_log;
+      return result;
+    }
+    for (const Outcome& o : all) {
+      if (o.reason.empty()) {
+        ++result.acknowledged;
+        log.acknowledged(o.seq);
+      } else {
+        log.unacknowledged(o.seq, o.reason);
+      }
+    }
+  }
+  return result;
+}
+
+}  // namespace tributary::tools
