@@ -25,6 +25,10 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   k.linger = r.duration("linger");
   k.delivery_timeout = r.duration("delivery_timeout");
   k.drain_timeout = r.duration("drain_timeout");
+  if (k.linger >= k.delivery_timeout && k.delivery_timeout.count() > 0) {
+    r.error("linger", "must be shorter than delivery_timeout (" +
+                          std::to_string(k.delivery_timeout.count()) + " ms)");
+  }
   k.properties = r.string_map("properties");
   for (const auto& [key, value] : k.properties) {
     std::string why;

@@ -15,6 +15,14 @@ Mark mark_of(const YAML::Node& node) {
 
 namespace {
 
+// The position of KEY itself in MAP (a null value has no position of its own).
+YAML::Node item_mark(const YAML::Node& map, std::string_view key) {
+  for (const auto& item : map) {
+    if (item.first.IsScalar() && item.first.Scalar() == key) return item.first;
+  }
+  return map;
+}
+
 std::string known_keys(std::span<const OptionDef> table) {
   std::string out;
   for (const OptionDef& d : table) {
@@ -51,8 +59,12 @@ SectionReader::SectionReader(const YAML::Node& node, std::span<const OptionDef> 
     }
   }
   for (const OptionDef& d : table_) {
-    if (d.required && !node[std::string(d.key)]) {
+    if (!d.required) continue;
+    const YAML::Node value = node[std::string(d.key)];
+    if (!value) {
       diagnostics_.add(mark_, path_of(d.key), "required key is missing");
+    } else if (value.IsNull() || (value.IsScalar() && value.Scalar().empty())) {
+      diagnostics_.add(mark_of(item_mark(node, d.key)), path_of(d.key), "required key has no value");
     }
   }
 }

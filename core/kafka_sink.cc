@@ -41,7 +41,17 @@ void log_from_librdkafka(const rd_kafka_t* /*rk*/, int level, const char* facili
   log::Line(ours, "librdkafka").kv("facility", facility).kv("detail", message);
 }
 
-void error_from_librdkafka(rd_kafka_t* /*rk*/, int err, const char* reason, void* /*opaque*/) {
+void error_from_librdkafka(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    // The idempotent producer cannot go on (e.g. its epoch was fenced): every further
+    // produce fails, and clients are told so (503). Say what happened, loudly.
+    std::array<char, 512> detail{};
+    const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, detail.data(), detail.size());
+    log::error("kafka producer failed fatally; restart tributary")
+        .kv("code", rd_kafka_err2name(cause))
+        .kv("reason", detail.data());
+    return;
+  }
   log::warn("kafka error")
       .kv("code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)))
       .kv("reason", reason);
@@ -75,6 +85,11 @@ Status KafkaSink::start() {
       {"message.timeout.ms", std::to_string(config_.delivery_timeout.count())},
       // Same partition for a key as the Java client's default partitioner.
       {"partitioner", "murmur2_random"},
+      // The largest event an intake accepts (max_body is at most 64 MiB) must not be refused
+      // by the client before it reaches the broker; batches stay bounded by batch.size. A
+      // record larger than the broker's limit fails in its delivery report instead
+      // (MSG_SIZE_TOO_LARGE, a permanent error for the client).
+      {"message.max.bytes", std::to_string(65 * 1024 * 1024)},
   };
   for (const auto& list : {ours, config_.properties}) {
     for (const auto& [key, value] : list) {
@@ -190,7 +205,8 @@ void KafkaSink::stop() {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log::warn("kafka drain timed out; failing undelivered events").kv("in_flight", in_flight());
     rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_flush(producer_, 1000);  // serves the purged messages' delivery reports
+    // Serve the purged messages' delivery reports, so every waiting client gets an answer.
+    for (int i = 0; i < 100 && in_flight() > 0; ++i) rd_kafka_poll(producer_, 50);
   }
   rd_kafka_destroy(producer_);
   producer_ = nullptr;

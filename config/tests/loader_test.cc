@@ -174,3 +174,35 @@ TEST(LoadConfig, MissingFileIsReported) {
 
 }  // namespace
 }  // namespace tributary::config
+
+namespace tributary::config {
+namespace {
+
+TEST(LoadConfig, EmptyRequiredValuesAreErrorsNotSilentlySkipped) {
+  LoadResult r = load_config_text(R"(kafka:
+  brokers:
+sources:
+  - name: a
+    type:
+    listen: 127.0.0.1:1
+    topic: ""
+)", "test.yaml");
+  ASSERT_FALSE(r.config);
+  const std::string all = r.diagnostics.format();
+  EXPECT_THAT(all, ::testing::HasSubstr("test.yaml:2:3: kafka.brokers: required key has no value"));
+  EXPECT_THAT(all, ::testing::HasSubstr("test.yaml:5:5: sources[0].type: required key has no value"));
+  EXPECT_THAT(load_config_text("kafka:\nsources:\n", "t.yaml").diagnostics.format(),
+              ::testing::HasSubstr("t.yaml:1:1: kafka: required key has no value"));
+}
+
+TEST(LoadConfig, LingerMustBeShorterThanDeliveryTimeout) {
+  LoadResult r = load_config_text(R"(kafka: {brokers: "b:1", linger: 2s, delivery_timeout: 1s}
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:1", topic: t}
+)", "test.yaml");
+  ASSERT_FALSE(r.config);
+  EXPECT_THAT(r.diagnostics.format(), ::testing::HasSubstr("kafka.linger: must be shorter than"));
+}
+
+}  // namespace
+}  // namespace tributary::config

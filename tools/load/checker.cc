@@ -62,7 +62,7 @@ void Checker::observe(const ObservedRecord& record) {
     (record.log_append_time ? any_log_append_ : any_create_time_) = true;
     const double ms =
         std::max(0.0, static_cast<double>(record.timestamp_ms) - static_cast<double>(p.send_ns) / 1e6);
-    const auto bucket = std::min<std::size_t>(static_cast<std::size_t>(ms * 10.0), kBuckets - 1);
+    const auto bucket = static_cast<std::size_t>(std::min(ms * 10.0, static_cast<double>(kBuckets - 1)));
     ++latency_buckets_[bucket];
     ++latency_count_;
     latency_max_ms_ = std::max(latency_max_ms_, ms);

@@ -1,6 +1,8 @@
 #include "tools/load/generator.h"
 
 #include <charconv>
+
+#include "tools/load/obligations.h"
 #include <thread>
 
 namespace tributary::tools {
@@ -18,6 +20,25 @@ bool keep_going(const LoadOptions& options, std::uint64_t sent,
                 std::chrono::steady_clock::time_point start) {
   if (options.count > 0) return sent < options.count;
   return std::chrono::steady_clock::now() - start < options.duration;
+}
+
+std::string write_outcomes(const LoadOptions& options, const std::vector<SendOutcome>& outcomes,
+                           std::uint64_t* acknowledged) {
+  ObligationWriter log;
+  const bool logging = !options.obligation_log.empty();
+  if (logging && !log.open(options.obligation_log, options.run_id, options.topic)) {
+    return "cannot write " + options.obligation_log;
+  }
+  for (const SendOutcome& o : outcomes) {
+    if (o.reason.empty()) ++*acknowledged;
+    if (!logging) continue;
+    if (o.reason.empty()) {
+      log.acknowledged(o.seq);
+    } else {
+      log.unacknowledged(o.seq, o.reason);
+    }
+  }
+  return "";
 }
 
 bool split_host_port(const std::string& text, std::string* host, std::uint16_t* port) {

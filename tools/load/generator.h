@@ -15,6 +15,7 @@ struct LoadOptions {
   std::string route;           // HTTP route (POST /v1/events/{route}); MQTT topic template
   int qos = 1;                 // MQTT QoS
   std::string run_id;
+  std::uint64_t first_seq = 0;  // so several generators can share one run id
   std::string obligation_log;  // path
   std::uint64_t count = 0;
   std::chrono::milliseconds duration{0};
@@ -33,6 +34,17 @@ struct LoadCounters {
   std::atomic<std::uint64_t> acknowledged{0};
   std::atomic<std::uint64_t> refused{0};
 };
+
+// One event's outcome, for generators that learn it per event (HTTP, MQTT).
+struct SendOutcome {
+  std::uint64_t seq;
+  std::string reason;  // empty: acknowledged
+};
+
+// Writes OUTCOMES (sorted by seq) to the obligation log, if one is configured; counts the
+// acknowledged ones into *ACKNOWLEDGED. Returns an error message, empty on success.
+std::string write_outcomes(const LoadOptions& options, const std::vector<SendOutcome>& outcomes,
+                           std::uint64_t* acknowledged);
 
 struct LoadResult {
   std::uint64_t sent = 0;

@@ -3,6 +3,9 @@
 // reason (http_503, http_no_answer, ...). Each connection has its own keys, and sends one
 // request at a time, so per-key send order is well defined.
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -24,11 +27,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 
-struct Outcome {
-  std::uint64_t seq;
-  std::string reason;  // empty: acknowledged
-};
-
 class Connection {
  public:
   Connection(std::string host, std::uint16_t port) : host_(std::move(host)), port_(port) {}
@@ -38,9 +36,16 @@ class Connection {
   unsigned post(const std::string& target, const std::string& key, const std::string& body) {
     beast::error_code ec;
     if (!stream_.socket().is_open()) {
-      stream_.connect(asio::ip::tcp::endpoint(asio::ip::make_address(host_, ec), port_), ec);
+      const auto address = asio::ip::make_address(host_, ec);
+      if (ec) return 0;
+      stream_.connect(asio::ip::tcp::endpoint(address, port_), ec);
       if (ec) return 0;
       stream_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+      // The synchronous calls below ignore Beast's timers: bound them at the socket, so a
+      // server that stops answering (a fault test) yields http_no_answer, not a hang.
+      const timeval limit{30, 0};
+      ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+      ::setsockopt(stream_.socket().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
     }
     bhttp::request<bhttp::string_body> req(bhttp::verb::post, target, 11);
     req.set(bhttp::field::host, host_);
@@ -49,7 +54,6 @@ class Connection {
     req.keep_alive(true);
     req.body() = body;
     req.prepare_payload();
-    stream_.expires_after(std::chrono::seconds(60));
     bhttp::write(stream_, req, ec);
     bhttp::response<bhttp::string_body> res;
     if (!ec) bhttp::read(stream_, buffer_, res, ec);
@@ -88,7 +92,7 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
   const std::string target = "/v1/events/" + options.route;
   const unsigned connections = std::max(1u, options.connections);
   std::atomic<std::uint64_t> next_seq{0};
-  std::vector<std::vector<Outcome>> outcomes(connections);
+  std::vector<std::vector<SendOutcome>> outcomes(connections);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (unsigned c = 0; c < connections; ++c) {
@@ -99,8 +103,9 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
       for (std::uint64_t n = 0;; ++n) {
         pacer.wait_for(n);
         if (!keep_going(options, next_seq.load(), start)) break;
-        const std::uint64_t seq = next_seq.fetch_add(1);
-        if (options.count > 0 && seq >= options.count) break;
+        const std::uint64_t n_seq = next_seq.fetch_add(1);
+        if (options.count > 0 && n_seq >= options.count) break;
+        const std::uint64_t seq = options.first_seq + n_seq;
         const std::string key = "c" + std::to_string(c) + "-k" + std::to_string(n % std::max(1u, options.keys));
         encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
         counters.sent.fetch_add(1, std::memory_order_relaxed);
@@ -118,25 +123,11 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
   for (std::thread& t : threads) t.join();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::vector<Outcome> all;
+  std::vector<SendOutcome> all;
   for (auto& v : outcomes) all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
-  std::sort(all.begin(), all.end(), [](const Outcome& a, const Outcome& b) { return a.seq < b.seq; });
+  std::sort(all.begin(), all.end(), [](const SendOutcome& a, const SendOutcome& b) { return a.seq < b.seq; });
   result.sent = all.size();
-  ObligationWriter log;
-  if (!options.obligation_log.empty()) {
-    if (!log.open(options.obligation_log, options.run_id, options.topic)) {
-      result.error = "cannot write " + options.obligation_log;
-      return result;
-    }
-    for (const Outcome& o : all) {
-      if (o.reason.empty()) {
-        ++result.acknowledged;
-        log.acknowledged(o.seq);
-      } else {
-        log.unacknowledged(o.seq, o.reason);
-      }
-    }
-  }
+  result.error = write_outcomes(options, all, &result.acknowledged);
   return result;
 }
 

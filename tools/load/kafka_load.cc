@@ -24,7 +24,7 @@ struct DeliveryLog {
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* log = static_cast<DeliveryLog*>(opaque);
-  const auto seq = reinterpret_cast<std::uintptr_t>(m->_private);
+  const auto seq = reinterpret_cast<std::uintptr_t>(m->_private);  // relative to first_seq
   const bool ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
   if (ok) log->counters->acknowledged.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(log->mu);
@@ -67,7 +67,7 @@ LoadResult run_kafka_load(const LoadOptions& options, LoadCounters& counters) {
   for (; keep_going(options, seq, start); ++seq) {
     pacer.wait_for(seq);
     const std::string key = "k" + std::to_string(seq % std::max(1u, options.keys));
-    encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
+    encode_payload(Payload{options.run_id, options.first_seq + seq, now_ns(), key}, options.size, body);
     while (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, body.data(),
                             body.size(), key.data(), key.size(),
                             reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq))) != 0) {
@@ -101,9 +101,9 @@ LoadResult run_kafka_load(const LoadOptions& options, LoadCounters& counters) {
   for (std::uint64_t s = 0; s < seq; ++s) {
     if (state[s] == 1) {
       ++result.acknowledged;
-      log.acknowledged(s);
+      log.acknowledged(options.first_seq + s);
     } else {
-      log.unacknowledged(s, state[s] == 2 ? "kafka_error" : "kafka_no_report");
+      log.unacknowledged(options.first_seq + s, state[s] == 2 ? "kafka_error" : "kafka_no_report");
     }
   }
   return result;

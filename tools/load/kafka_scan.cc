@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@ rd_kafka_t* make_consumer(const std::string& brokers, std::string* error) {
       {"group.id", group},
       {"enable.auto.commit", "false"},
       {"enable.partition.eof", "false"},
+      {"auto.offset.reset", "earliest"},
       {"queued.min.messages", "1000000"},
       {"fetch.max.bytes", "104857600"},
       {"max.partition.fetch.bytes", "10485760"},
@@ -47,9 +49,11 @@ rd_kafka_t* make_consumer(const std::string& brokers, std::string* error) {
 }
 
 std::vector<Partition> partitions_of(rd_kafka_t* rk, const std::vector<std::string>& topics,
-                                     std::chrono::steady_clock::time_point until) {
+                                     std::chrono::steady_clock::time_point deadline) {
   std::vector<Partition> out;
   for (const std::string& topic : topics) {
+    // A missing topic must not use up the time the others need.
+    const auto until = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::seconds(15));
     rd_kafka_topic_t* handle = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
     int count = 0;
     while (count == 0 && std::chrono::steady_clock::now() < until) {
@@ -76,7 +80,9 @@ bool caught_up(rd_kafka_t* rk, std::vector<Partition>& parts) {
         RD_KAFKA_RESP_ERR_NO_ERROR) {
       return false;
     }
-    if (p.next < p.high) all = false;
+    // Records below the low watermark were deleted (retention, DeleteRecords): nothing
+    // there to wait for.
+    if (std::max(p.next, low) < p.high) all = false;
   }
   return all;
 }
@@ -116,7 +122,9 @@ ScanStats scan_topics(Checker& checker, const ScanOptions& options,
   std::optional<Clock::time_point> first_record;
   auto last_check = Clock::now();
   auto last_progress = Clock::now();
-  while (Clock::now() < deadline && !checker.complete()) {
+  // Read up to the high watermarks even once every sent event was seen: duplicates,
+  // phantoms and corrupt records at later offsets must not depend on read order.
+  while (Clock::now() < deadline) {
     const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
     for (ssize_t i = 0; i < n; ++i) {
       rd_kafka_message_t* m = batch[static_cast<std::size_t>(i)];
@@ -150,9 +158,10 @@ ScanStats scan_topics(Checker& checker, const ScanOptions& options,
       progress(stats);
       last_progress = now;
     }
-    if (n <= 0 && now - last_check >= std::chrono::milliseconds(500)) {
+    if (n <= 0 && now - last_check >= std::chrono::milliseconds(200)) {
       last_check = now;
-      if (now - last_record >= options.settle && caught_up(rk.get(), parts)) break;
+      const bool quiet = checker.complete() || now - last_record >= options.settle;
+      if (quiet && caught_up(rk.get(), parts)) break;
     }
   }
   rd_kafka_queue_destroy(queue);

@@ -44,7 +44,8 @@ benchmark helper:
   udp-sink --listen IP:PORT [--duration 10s] [--gro off|on]
          counts datagrams read, and those the kernel dropped at the socket; prints rates
 
---rate 0 (the default) sends as fast as possible. Progress goes to stderr once a second.
+--rate 0 (the default) sends as fast as possible. Generators that share a --run-id (to be
+checked together) need distinct --first-seq ranges. Progress goes to stderr once a second.
 )";
 
 struct Args {
@@ -163,6 +164,7 @@ int generate(const Args& a) {
   o.qos = static_cast<int>(number(a, "qos", 1));
   o.obligation_log = a.get("log");
   o.run_id = a.get("run-id", new_run_id());
+  o.first_seq = number(a, "first-seq", 0);
   o.count = number(a, "count", 0);
   o.duration = duration(a, "duration", "10s");
   o.rate = static_cast<double>(number(a, "rate", 0));
@@ -251,7 +253,8 @@ int sink(const Args& a) {
 }
 
 int run(int argc, char** argv) {
-  const std::set<std::string> common = {"topic", "log", "count", "duration", "rate", "size", "keys", "run-id"};
+  const std::set<std::string> common = {"topic", "log",  "count",  "duration", "rate",
+                                        "size",  "keys", "run-id", "first-seq"};
   auto with = [&common](std::initializer_list<std::string> extra) {
     std::set<std::string> s = common;
     s.insert(extra.begin(), extra.end());

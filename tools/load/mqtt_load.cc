@@ -18,11 +18,6 @@
 namespace tributary::tools {
 namespace {
 
-struct Outcome {
-  std::uint64_t seq;
-  std::string reason;  // empty: acknowledged
-};
-
 std::string topic_for(const std::string& pattern, const std::string& key) {
   std::string out = pattern;
   const auto at = out.find("{key}");
@@ -40,7 +35,7 @@ LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters) {
   }
   const unsigned connections = std::max(1u, options.connections);
   std::atomic<std::uint64_t> next_seq{0};
-  std::vector<std::vector<Outcome>> outcomes(connections);
+  std::vector<std::vector<SendOutcome>> outcomes(connections);
   std::vector<std::string> errors(connections);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -74,8 +69,9 @@ LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters) {
         for (std::uint64_t n = 0;; ++n) {
           pacer.wait_for(n);
           if (!keep_going(options, next_seq.load(), start)) break;
-          const std::uint64_t seq = next_seq.fetch_add(1);
-          if (options.count > 0 && seq >= options.count) break;
+          const std::uint64_t n_seq = next_seq.fetch_add(1);
+          if (options.count > 0 && n_seq >= options.count) break;
+          const std::uint64_t seq = options.first_seq + n_seq;
           const std::string key = "c" + std::to_string(c) + "-k" + std::to_string(n % std::max(1u, options.keys));
           encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
           auto token = client.publish(topic_for(options.route, key), body.data(), body.size(), options.qos, false);
@@ -99,25 +95,12 @@ LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters) {
   for (const std::string& e : errors) {
     if (!e.empty() && result.error.empty()) result.error = e;
   }
-  std::vector<Outcome> all;
+  std::vector<SendOutcome> all;
   for (auto& v : outcomes) all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
-  std::sort(all.begin(), all.end(), [](const Outcome& a, const Outcome& b) { return a.seq < b.seq; });
+  std::sort(all.begin(), all.end(), [](const SendOutcome& a, const SendOutcome& b) { return a.seq < b.seq; });
   result.sent = all.size();
-  ObligationWriter log;
-  if (!options.obligation_log.empty()) {
-    if (!log.open(options.obligation_log, options.run_id, options.topic)) {
-      result.error = "cannot write " + options.obligation_log;
-      return result;
-    }
-    for (const Outcome& o : all) {
-      if (o.reason.empty()) {
-        ++result.acknowledged;
-        log.acknowledged(o.seq);
-      } else {
-        log.unacknowledged(o.seq, o.reason);
-      }
-    }
-  }
+  const std::string log_error = write_outcomes(options, all, &result.acknowledged);
+  if (result.error.empty()) result.error = log_error;
   return result;
 }
 

@@ -1,6 +1,7 @@
 #include "tools/load/obligations.h"
 
 #include <algorithm>
+#include <vector>
 #include <fstream>
 #include <sstream>
 
@@ -121,6 +122,19 @@ bool read_obligations(const std::vector<std::string>& paths, Obligations* out,
   if (all.run_id.empty()) {
     *error = "no run header in the obligation logs";
     return false;
+  }
+  // Logs of one run must not claim the same sequence number twice (generators sharing a
+  // run id need distinct --first-seq): one delivery would otherwise answer two promises.
+  std::vector<ObligationRange> sorted = all.ranges;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const ObligationRange& a, const ObligationRange& b) { return a.first < b.first; });
+  for (std::size_t i = 1; i < sorted.size(); ++i) {
+    if (sorted[i].first <= sorted[i - 1].last) {
+      *error = "sequence number " + std::to_string(sorted[i].first) +
+               " appears in two obligation entries; give generators that share a run id "
+               "different --first-seq values";
+      return false;
+    }
   }
   *out = std::move(all);
   return true;

@@ -63,7 +63,7 @@ constexpr unsigned kMaxGsoSegments = 64;
 struct SenderShared {
   const LoadOptions* options = nullptr;
   SocketAddress to;
-  std::atomic<std::uint64_t> next_seq{0};
+  std::atomic<std::uint64_t> next_seq{0};  // relative to options->first_seq
   std::atomic<std::uint64_t> sent{0};
   std::chrono::steady_clock::time_point start;
   std::mutex error_mutex;
@@ -127,9 +127,10 @@ void send_loop(SenderShared& shared, unsigned thread, unsigned threads, LoadCoun
       char* buf = buffers.data() + slot * n;
       std::size_t len = 0;
       for (unsigned k = 0; k < per_message && i < want; ++k, ++i) {
-        p.seq = first + i;
+        p.seq = options.first_seq + first + i;
         p.key = keys[(mine + i) % keys.size()];
-        len += encode_payload(p, options.size, buf + len, datagram);
+        // Padded to the longest key's length, so every datagram has exactly the segment size.
+        len += encode_payload(p, datagram, buf + len, datagram);
       }
       iov[n] = iovec{buf, len};
       msgs[n] = mmsghdr{};
@@ -182,7 +183,11 @@ LoadResult run_udp_load(const LoadOptions& options, LoadCounters& counters) {
     if (!log.open(options.obligation_log, options.run_id, options.topic)) {
       result.error = "cannot write " + options.obligation_log;
     } else if (result.sent > 0 && result.error.empty()) {
-      log.add(0, result.sent - 1, false, "udp");
+      log.add(options.first_seq, options.first_seq + result.sent - 1, false, "udp");
+    } else if (!result.error.empty()) {
+      // Which claimed blocks were sent is unknown after a send error: a log that promised
+      // anything would be a guess. Leave it without ranges and fail the run (exit 1).
+      result.error += " (the obligation log has no ranges)";
     }
   }
   return result;

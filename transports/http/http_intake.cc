@@ -19,7 +19,8 @@ HttpIntake::HttpIntake(const config::SourceConfig& source, Sink& sink, Stamper& 
     : shared_(std::make_shared<HttpShared>()),
       listen_(source.listen),
       pool_(pool),
-      acceptor_(pool.at(0)) {
+      acceptor_(pool.at(0)),
+      accept_retry_(pool.at(0)) {
   shared_->source = source.name;
   shared_->settings = std::get<config::HttpSourceConfig>(source.settings);
   shared_->sink = &sink;
@@ -64,8 +65,14 @@ void HttpIntake::accept() {
   acceptor_.async_accept(pool_.next(), [this](error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
-      // Out of file descriptors and the like: keep serving the connections we have.
+      // Out of file descriptors and the like: keep serving the connections we have, and
+      // try again shortly rather than spinning on the failing accept.
       log::warn("http accept failed").kv("source", shared_->source).kv("error", ec.message());
+      accept_retry_.expires_after(std::chrono::milliseconds(100));
+      accept_retry_.async_wait([this](error_code wait_ec) {
+        if (!wait_ec && acceptor_.is_open()) accept();
+      });
+      return;
     } else {
       socket.set_option(asio::ip::tcp::no_delay(true), ec);
       auto session = std::make_shared<HttpSession>(std::move(socket), shared_);
@@ -82,6 +89,7 @@ void HttpIntake::stop() {
   asio::dispatch(acceptor_.get_executor(), [this, &closed] {
     error_code ignored;
     acceptor_.close(ignored);
+    accept_retry_.cancel();
     closed.set_value();
   });
   closed.get_future().wait();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -70,6 +71,7 @@ class HttpIntake final : public Intake {
   config::HostPort listen_;
   IoContextPool& pool_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer accept_retry_;
   std::atomic<bool> started_{false};
   std::uint16_t bound_port_ = 0;
 };

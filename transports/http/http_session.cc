@@ -95,6 +95,7 @@ void HttpSession::on_read_error(beast::error_code ec) {
 }
 
 void HttpSession::on_header(beast::error_code ec) {
+  if (state_ == State::kClosed) return;  // closed by on_stop while this was queued
   if (ec) return on_read_error(ec);
   shared_->counters.requests.fetch_add(1, std::memory_order_relaxed);
   const auto& req = parser_->get();
@@ -108,7 +109,10 @@ void HttpSession::on_header(beast::error_code ec) {
       return respond(Status_::method_not_allowed,
                      json_error("method_not_allowed", "use GET /healthz"), false, {});
     }
-    return respond(Status_::ok, "{\"status\":\"ok\"}\n", req.keep_alive());
+    // A request body is not read here: keep the connection only if there was none.
+    const bool head = req.method() == bhttp::verb::head;
+    return respond(Status_::ok, head ? "" : "{\"status\":\"ok\"}\n",
+                   req.keep_alive() && parser_->is_done());
   }
   if (!path.starts_with(kEventsPrefix)) {
     counters.client_errors.fetch_add(1, std::memory_order_relaxed);
@@ -139,7 +143,7 @@ void HttpSession::on_header(beast::error_code ec) {
       length && *length > shared_->settings.max_body) {
     return on_read_error(bhttp::error::body_limit);
   }
-  if (bhttp::token_list(req[bhttp::field::expect]).exists("100-continue")) {
+  if (req.version() >= 11 && bhttp::token_list(req[bhttp::field::expect]).exists("100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(Status_::continue_, 11);
     return bhttp::async_write(stream_, *cont,
                               [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
@@ -157,6 +161,7 @@ void HttpSession::on_header(beast::error_code ec) {
 }
 
 void HttpSession::on_body(beast::error_code ec) {
+  if (state_ == State::kClosed) return;
   if (ec) return on_read_error(ec);
   stream_.expires_never();  // the wait for Kafka is bounded by kafka.delivery_timeout
   if (parser_->get().body().empty()) {
@@ -205,12 +210,15 @@ void HttpSession::offer_event() {
                    json_error("busy", "Tributary cannot take events right now; retry later"),
                    req.keep_alive(), "1");
   }
-  respond(Status_::service_unavailable,
+  // Refused outright (not a matter of waiting): a server-side problem such as a topic
+  // Kafka will not take or a producer that failed fatally. Retrying will not help.
+  respond(Status_::internal_server_error,
           json_error("rejected", "the event could not be handed to Kafka; see the server log"),
-          req.keep_alive(), "5");
+          req.keep_alive());
 }
 
 void HttpSession::on_completion(const Status& status, const Delivery& delivery) {
+  if (state_ == State::kClosed) return;  // the client is gone; nobody to answer
   const bool keep_alive = parser_->get().keep_alive();
   if (status.is_ok()) {
     shared_->counters.delivered.fetch_add(1, std::memory_order_relaxed);
@@ -252,6 +260,7 @@ void HttpSession::respond(Status_ status, std::string body, bool keep_alive,
 
 void HttpSession::on_written(beast::error_code ec, bool keep_alive) {
   response_.reset();
+  if (state_ == State::kClosed) return;
   if (ec) return close();
   if (!keep_alive || closing_) return finish();
   read_request();

@@ -167,3 +167,46 @@ TEST(Obligations, WriterMergesRangesAndReaderReadsThemBack) {
 
 }  // namespace
 }  // namespace tributary::tools
+
+namespace tributary::tools {
+namespace {
+
+TEST(Obligations, OverlappingLogsOfOneRunAreRefused) {
+  const std::string a = ::testing::TempDir() + "/a.log";
+  const std::string b = ::testing::TempDir() + "/b.log";
+  {
+    ObligationWriter w;
+    ASSERT_TRUE(w.open(a, kRun, "t1"));
+    w.add(0, 99, true, "");
+  }
+  {
+    ObligationWriter w;
+    ASSERT_TRUE(w.open(b, kRun, "t2"));
+    w.add(50, 149, false, "udp");
+  }
+  Obligations o;
+  std::string error;
+  EXPECT_FALSE(read_obligations({a, b}, &o, &error));
+  EXPECT_NE(error.find("--first-seq"), std::string::npos) << error;
+  {
+    ObligationWriter w;
+    ASSERT_TRUE(w.open(b, kRun, "t2"));
+    w.add(100, 199, false, "udp");
+  }
+  ASSERT_TRUE(read_obligations({a, b}, &o, &error)) << error;
+  EXPECT_EQ(o.sent(), 200u);
+  EXPECT_EQ(o.topics.size(), 2u);
+}
+
+TEST(Payload, EncodesExactlyTheRequestedSizeForEveryKeyLength) {
+  // UDP GSO needs every datagram of a run to have one length, whatever the key.
+  std::string shortest;
+  std::string longest;
+  encode_payload(Payload{kRun, 1, 1, "t0k1"}, 90, shortest);
+  encode_payload(Payload{kRun, 1, 1, "t0k10"}, 90, longest);
+  EXPECT_EQ(shortest.size(), longest.size());
+  EXPECT_EQ(shortest.size(), 90u);
+}
+
+}  // namespace
+}  // namespace tributary::tools

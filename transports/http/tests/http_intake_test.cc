@@ -151,6 +151,23 @@ TEST_F(HttpIntakeTest, BusySinkGets503WithRetryAfter) {
   EXPECT_EQ(result.headers.at("retry-after"), "1");
 }
 
+TEST_F(HttpIntakeTest, RefusedEventGets500WithoutRetryAfter) {
+  sink_.set_answer(Offer::kRejected);
+  const auto result = http_request("127.0.0.1", port_, "POST", "/v1/events/orders", "p");
+  EXPECT_EQ(result.status, 500);
+  EXPECT_EQ(json_field(result.body, "error"), "rejected");
+  EXPECT_EQ(result.headers.count("retry-after"), 0u);
+}
+
+TEST_F(HttpIntakeTest, HealthzAnswersGetAndHeadWithoutABodyForHead) {
+  const auto get = http_request("127.0.0.1", port_, "GET", "/healthz", "");
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(json_field(get.body, "status"), "ok");
+  const auto head = http_request("127.0.0.1", port_, "HEAD", "/healthz", "");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_TRUE(head.body.empty());
+}
+
 TEST_F(HttpIntakeTest, ParallelClientsAreAllAnswered) {
   constexpr int kClients = 8;
   std::vector<testing::HttpResult> results(kClients);
