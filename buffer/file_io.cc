@@ -1,0 +1,162 @@
+#include "buffer/file_io.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace tributary::buffer {
+namespace {
+
+std::error_code last_error() { return {errno, std::generic_category()}; }
+
+}  // namespace
+
+std::error_code PosixFileIo::open(const std::string& path, bool create, int* fd) {
+  const int flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0);
+  do {
+    *fd = ::open(path.c_str(), flags, 0640);
+  } while (*fd < 0 && errno == EINTR);
+  return *fd < 0 ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::close(int fd) {
+  // Linux releases the descriptor even when close fails; never retry it.
+  return ::close(fd) != 0 && errno != EINTR ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::pwrite(int fd, const void* data, std::size_t size,
+                                    std::uint64_t offset, std::size_t* written) {
+  ssize_t n = 0;
+  do {
+    n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+  } while (n < 0 && errno == EINTR);
+  *written = n > 0 ? static_cast<std::size_t>(n) : 0;
+  return n < 0 ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::pread(int fd, void* data, std::size_t size, std::uint64_t offset,
+                                   std::size_t* read) {
+  ssize_t n = 0;
+  do {
+    n = ::pread(fd, data, size, static_cast<off_t>(offset));
+  } while (n < 0 && errno == EINTR);
+  *read = n > 0 ? static_cast<std::size_t>(n) : 0;
+  return n < 0 ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::datasync(int fd) {
+  // No retry on EINTR or anything else: after a failed fdatasync the kernel may already
+  // have dropped the dirty pages, so the data must be treated as not on disk.
+  return ::fdatasync(fd) != 0 ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::truncate(int fd, std::uint64_t size) {
+  return ::ftruncate(fd, static_cast<off_t>(size)) != 0 ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::file_size(int fd, std::uint64_t* size) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return last_error();
+  *size = static_cast<std::uint64_t>(st.st_size);
+  return {};
+}
+
+std::error_code PosixFileIo::rename(const std::string& from, const std::string& to) {
+  return ::rename(from.c_str(), to.c_str()) != 0 ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::remove(const std::string& path) {
+  return ::unlink(path.c_str()) != 0 ? last_error() : std::error_code();
+}
+
+std::error_code PosixFileIo::sync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return last_error();
+  const std::error_code ec = ::fsync(fd) != 0 ? last_error() : std::error_code();
+  ::close(fd);
+  return ec;
+}
+
+std::error_code PosixFileIo::list_dir(const std::string& dir, std::vector<std::string>* names) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return last_error();
+  names->clear();
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names->push_back(name);
+  }
+  ::closedir(d);
+  return {};
+}
+
+std::error_code PosixFileIo::make_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) return last_error();
+  return {};
+}
+
+std::error_code FaultyFileIo::pwrite(int fd, const void* data, std::size_t size,
+                                     std::uint64_t offset, std::size_t* written) {
+  ++writes_;
+  *written = 0;
+  if (disk_full_) return std::make_error_code(std::errc::no_space_on_device);
+  if (write_error_ != std::errc{}) {
+    const std::errc e = write_error_;
+    write_error_ = {};
+    return std::make_error_code(e);
+  }
+  if (short_write_ > 0 && short_write_ < size) {
+    size = short_write_;
+    short_write_ = 0;
+  }
+  return real_.pwrite(fd, data, size, offset, written);
+}
+
+std::error_code FaultyFileIo::datasync(int fd) {
+  ++syncs_;
+  if (fail_sync_) {
+    fail_sync_ = false;
+    return std::make_error_code(std::errc::io_error);
+  }
+  return real_.datasync(fd);
+}
+
+std::error_code write_fully(FileIo& io, int fd, const void* data, std::size_t size,
+                            std::uint64_t offset, std::size_t* written) {
+  std::size_t done = 0;
+  std::error_code ec;
+  while (done < size) {
+    std::size_t n = 0;
+    ec = io.pwrite(fd, static_cast<const char*>(data) + done, size - done, offset + done, &n);
+    done += n;
+    if (ec) break;
+    if (n == 0) {
+      ec = std::make_error_code(std::errc::io_error);  // no progress: do not spin
+      break;
+    }
+  }
+  if (written != nullptr) *written = done;
+  return ec;
+}
+
+std::error_code read_fully(FileIo& io, int fd, void* data, std::size_t size, std::uint64_t offset,
+                           std::size_t* read) {
+  std::size_t done = 0;
+  while (done < size) {
+    std::size_t n = 0;
+    const std::error_code ec = io.pread(fd, static_cast<char*>(data) + done, size - done, offset + done, &n);
+    if (ec) {
+      *read = done;
+      return ec;
+    }
+    if (n == 0) break;  // end of file
+    done += n;
+  }
+  *read = done;
+  return {};
+}
+
+}  // namespace tributary::buffer

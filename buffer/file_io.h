@@ -1,0 +1,112 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace tributary::buffer {
+
+// All file I/O of the ring goes through this interface, so tests can fail the next write or
+// sync, make a write short, or fill the disk (FaultyFileIo). Errors are errno values as
+// std::error_code. Implementations are used from one thread at a time per file.
+class FileIo {
+ public:
+  virtual ~FileIo() = default;
+
+  virtual std::error_code open(const std::string& path, bool create, int* fd) = 0;
+  virtual std::error_code close(int fd) = 0;
+  // May write fewer bytes than asked (*written says how many), like pwrite(2).
+  virtual std::error_code pwrite(int fd, const void* data, std::size_t size, std::uint64_t offset,
+                                 std::size_t* written) = 0;
+  virtual std::error_code pread(int fd, void* data, std::size_t size, std::uint64_t offset,
+                                std::size_t* read) = 0;
+  virtual std::error_code datasync(int fd) = 0;
+  virtual std::error_code truncate(int fd, std::uint64_t size) = 0;
+  virtual std::error_code file_size(int fd, std::uint64_t* size) = 0;
+  virtual std::error_code rename(const std::string& from, const std::string& to) = 0;
+  virtual std::error_code remove(const std::string& path) = 0;
+  // fsync of a directory, so that creates, renames and removes in it are durable.
+  virtual std::error_code sync_dir(const std::string& dir) = 0;
+  virtual std::error_code list_dir(const std::string& dir, std::vector<std::string>* names) = 0;
+  virtual std::error_code make_dir(const std::string& dir) = 0;
+};
+
+// The real thing: POSIX calls, retried on EINTR.
+class PosixFileIo final : public FileIo {
+ public:
+  std::error_code open(const std::string& path, bool create, int* fd) override;
+  std::error_code close(int fd) override;
+  std::error_code pwrite(int fd, const void* data, std::size_t size, std::uint64_t offset,
+                         std::size_t* written) override;
+  std::error_code pread(int fd, void* data, std::size_t size, std::uint64_t offset,
+                        std::size_t* read) override;
+  std::error_code datasync(int fd) override;
+  std::error_code truncate(int fd, std::uint64_t size) override;
+  std::error_code file_size(int fd, std::uint64_t* size) override;
+  std::error_code rename(const std::string& from, const std::string& to) override;
+  std::error_code remove(const std::string& path) override;
+  std::error_code sync_dir(const std::string& dir) override;
+  std::error_code list_dir(const std::string& dir, std::vector<std::string>* names) override;
+  std::error_code make_dir(const std::string& dir) override;
+};
+
+// Wraps another FileIo and injects faults on request. Test-only in spirit, but kept in the
+// library so fault tests of every module can use it. Not thread-safe.
+class FaultyFileIo final : public FileIo {
+ public:
+  explicit FaultyFileIo(FileIo& real) : real_(real) {}
+
+  void fail_next_write(std::errc error) { write_error_ = error; }
+  // The next write stores only BYTES bytes and reports that.
+  void short_next_write(std::size_t bytes) { short_write_ = bytes; }
+  void fail_next_sync() { fail_sync_ = true; }
+  // While full, every write fails with ENOSPC and stores nothing.
+  void set_disk_full(bool full) { disk_full_ = full; }
+
+  std::uint64_t writes() const { return writes_; }
+  std::uint64_t syncs() const { return syncs_; }
+
+  std::error_code open(const std::string& path, bool create, int* fd) override {
+    return real_.open(path, create, fd);
+  }
+  std::error_code close(int fd) override { return real_.close(fd); }
+  std::error_code pwrite(int fd, const void* data, std::size_t size, std::uint64_t offset,
+                         std::size_t* written) override;
+  std::error_code pread(int fd, void* data, std::size_t size, std::uint64_t offset,
+                        std::size_t* read) override {
+    return real_.pread(fd, data, size, offset, read);
+  }
+  std::error_code datasync(int fd) override;
+  std::error_code truncate(int fd, std::uint64_t size) override { return real_.truncate(fd, size); }
+  std::error_code file_size(int fd, std::uint64_t* size) override { return real_.file_size(fd, size); }
+  std::error_code rename(const std::string& from, const std::string& to) override {
+    return real_.rename(from, to);
+  }
+  std::error_code remove(const std::string& path) override { return real_.remove(path); }
+  std::error_code sync_dir(const std::string& dir) override { return real_.sync_dir(dir); }
+  std::error_code list_dir(const std::string& dir, std::vector<std::string>* names) override {
+    return real_.list_dir(dir, names);
+  }
+  std::error_code make_dir(const std::string& dir) override { return real_.make_dir(dir); }
+
+ private:
+  FileIo& real_;
+  std::errc write_error_{};
+  std::size_t short_write_ = 0;
+  bool fail_sync_ = false;
+  bool disk_full_ = false;
+  std::uint64_t writes_ = 0;
+  std::uint64_t syncs_ = 0;
+};
+
+// Writes all SIZE bytes at OFFSET, continuing after short writes. On error, *written (if
+// given) says how much did reach the file.
+std::error_code write_fully(FileIo& io, int fd, const void* data, std::size_t size,
+                            std::uint64_t offset, std::size_t* written = nullptr);
+// Reads up to SIZE bytes (less only at end of file).
+std::error_code read_fully(FileIo& io, int fd, void* data, std::size_t size, std::uint64_t offset,
+                           std::size_t* read);
+
+}  // namespace tributary::buffer

@@ -1,0 +1,252 @@
+#include "buffer/segment.h"
+
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "buffer/crc32c.h"
+
+namespace tributary::buffer {
+namespace {
+
+constexpr std::string_view kMagic = "TRBSEG01";
+
+template <class T>
+void put(char* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+template <class T>
+T get(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+}  // namespace
+
+std::string segment_file_name(std::uint64_t first_seq) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.seg", static_cast<unsigned long long>(first_seq));
+  return name;
+}
+
+bool parse_segment_file_name(std::string_view name, std::uint64_t* first_seq) {
+  if (name.size() != 24 || name.substr(20) != ".seg") return false;
+  auto [ptr, ec] = std::from_chars(name.data(), name.data() + 20, *first_seq);
+  return ec == std::errc() && ptr == name.data() + 20;
+}
+
+std::string encode_segment_header(std::uint64_t first_seq, std::int64_t created_ms) {
+  std::string h(kSegmentHeaderSize, '\0');
+  std::memcpy(h.data(), kMagic.data(), kMagic.size());
+  put(h.data() + 8, kSegmentVersion);
+  put(h.data() + 12, static_cast<std::uint32_t>(kSegmentHeaderSize));
+  put(h.data() + 16, first_seq);
+  put(h.data() + 24, created_ms);
+  put(h.data() + 60, crc32c(h.data(), 60));
+  return h;
+}
+
+HeaderStatus decode_segment_header(std::string_view data, std::uint64_t* first_seq) {
+  if (data.size() < kSegmentHeaderSize) return HeaderStatus::kTruncated;
+  if (data.substr(0, kMagic.size()) != kMagic) return HeaderStatus::kBadMagic;
+  if (get<std::uint32_t>(data.data() + 60) != crc32c(data.data(), 60)) return HeaderStatus::kCorrupt;
+  if (get<std::uint32_t>(data.data() + 8) != kSegmentVersion) return HeaderStatus::kUnknownVersion;
+  *first_seq = get<std::uint64_t>(data.data() + 16);
+  return HeaderStatus::kOk;
+}
+
+const char* header_status_text(HeaderStatus status) {
+  switch (status) {
+    case HeaderStatus::kOk: return "ok";
+    case HeaderStatus::kTruncated: return "header truncated";
+    case HeaderStatus::kBadMagic: return "not a segment file (bad magic)";
+    case HeaderStatus::kUnknownVersion: return "unknown segment format version";
+    case HeaderStatus::kCorrupt: return "segment header checksum mismatch";
+  }
+  return "?";
+}
+
+SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisitor& visit) {
+  SegmentScan scan;
+  int fd = -1;
+  if ((scan.io_error = io.open(path, false, &fd))) return scan;
+  std::string data;
+  std::uint64_t size = 0;
+  if (!(scan.io_error = io.file_size(fd, &size))) {
+    data.resize(size);
+    std::size_t got = 0;
+    scan.io_error = read_fully(io, fd, data.data(), data.size(), 0, &got);
+    data.resize(got);
+  }
+  io.close(fd);
+  if (scan.io_error) return scan;
+  scan.file_size = data.size();
+  scan.header = decode_segment_header(data, &scan.first_seq);
+  if (scan.header != HeaderStatus::kOk) return scan;
+
+  const std::string_view all(data);
+  std::size_t pos = kSegmentHeaderSize;
+  scan.next_seq = scan.first_seq;
+  scan.valid_end = pos;
+  while (true) {
+    RecordView record;
+    std::size_t frame = 0;
+    const DecodeStatus status = decode_record(all.substr(pos), &record, &frame);
+    if (status == DecodeStatus::kOk && record.sequence == scan.next_seq) {
+      if (visit) visit(record, pos);
+      if (scan.first_time_ms < 0) scan.first_time_ms = record.time_ms;
+      scan.last_time_ms = record.time_ms;
+      ++scan.records;
+      ++scan.next_seq;
+      pos += frame;
+      scan.valid_end = pos;
+      continue;
+    }
+    if (status == DecodeStatus::kOk && record.sequence > scan.next_seq) {
+      // A verified record further on in the sequence: the ones in between are gone.
+      scan.corrupt_skipped += record.sequence - scan.next_seq;
+      scan.next_seq = record.sequence;
+      continue;
+    }
+    if (status == DecodeStatus::kEnd) {
+      const bool zeros = all.find_first_not_of('\0', pos) == std::string_view::npos;
+      if (pos == all.size()) {
+        scan.tail = SegmentScan::Tail::kClean;
+        break;
+      }
+      if (zeros) {
+        scan.tail = SegmentScan::Tail::kZeroFilled;
+        break;
+      }
+      // Zeros then data: a hole inside the segment; look for records after it.
+    }
+    if (status == DecodeStatus::kTruncated) {
+      scan.tail = SegmentScan::Tail::kTorn;
+      break;
+    }
+    // Corrupt, a wrong sequence number, or a hole: resynchronise on the next record that
+    // verifies and continues the sequence.
+    std::size_t next = std::string_view::npos;
+    RecordView found;
+    for (std::size_t p = pos + 1; p + kRecordHeaderSize <= all.size(); ++p) {
+      std::size_t f = 0;
+      if (decode_record(all.substr(p), &found, &f) == DecodeStatus::kOk &&
+          found.sequence > scan.next_seq) {
+        next = p;
+        break;
+      }
+    }
+    if (next == std::string_view::npos) {
+      scan.tail = SegmentScan::Tail::kCorrupt;
+      break;
+    }
+    scan.corrupt_skipped += found.sequence - scan.next_seq;
+    scan.next_seq = found.sequence;
+    pos = next;
+  }
+  return scan;
+}
+
+SegmentWriter::~SegmentWriter() {
+  if (fd_ >= 0) io_.close(fd_);
+}
+
+std::error_code SegmentWriter::create(std::uint64_t first_seq, std::int64_t now_ms) {
+  name_ = segment_file_name(first_seq);
+  const std::string path = dir_ + "/" + name_;
+  if (auto ec = io_.open(path, true, &fd_)) return ec;
+  const std::string header = encode_segment_header(first_seq, now_ms);
+  std::error_code ec = io_.truncate(fd_, 0);
+  if (!ec) ec = write_fully(io_, fd_, header.data(), header.size(), 0);
+  if (!ec) ec = io_.datasync(fd_);
+  if (!ec) ec = io_.sync_dir(dir_);  // the new name must survive a power loss too
+  if (ec) {
+    io_.close(fd_);
+    fd_ = -1;
+    io_.remove(path);
+    return ec;
+  }
+  first_seq_ = next_seq_ = written_seq_ = synced_seq_ = first_seq;
+  written_ = synced_ = kSegmentHeaderSize;
+  failed_ = false;
+  buffer_.clear();
+  unsynced_.clear();
+  return {};
+}
+
+std::error_code SegmentWriter::reopen(const std::string& name, std::uint64_t first_seq,
+                                      std::uint64_t valid_end, std::uint64_t next_seq) {
+  name_ = name;
+  if (auto ec = io_.open(dir_ + "/" + name_, false, &fd_)) return ec;
+  std::error_code ec = io_.truncate(fd_, valid_end);  // drop a torn or corrupt tail
+  if (!ec) ec = io_.datasync(fd_);
+  if (ec) {
+    io_.close(fd_);
+    fd_ = -1;
+    return ec;
+  }
+  first_seq_ = first_seq;
+  next_seq_ = written_seq_ = synced_seq_ = next_seq;
+  written_ = synced_ = valid_end;
+  failed_ = false;
+  buffer_.clear();
+  unsynced_.clear();
+  return {};
+}
+
+void SegmentWriter::append(std::int64_t time_ms, std::string_view body) {
+  encode_record(next_seq_++, time_ms, RecordType::kEvent, body, buffer_);
+}
+
+void SegmentWriter::append_framed(std::string_view frames, std::uint64_t records) {
+  buffer_.append(frames);
+  next_seq_ += records;
+}
+
+std::error_code SegmentWriter::flush() {
+  if (failed_) return std::make_error_code(std::errc::io_error);
+  if (buffer_.empty()) return {};
+  std::size_t done = 0;
+  if (auto ec = write_fully(io_, fd_, buffer_.data(), buffer_.size(), written_, &done)) {
+    // Keep the file as it was: a retry rewrites the same bytes at the same offset.
+    if (done > 0) io_.truncate(fd_, written_);
+    return ec;
+  }
+  written_ += buffer_.size();
+  unsynced_.append(buffer_);
+  buffer_.clear();
+  written_seq_ = next_seq_;
+  return {};
+}
+
+std::error_code SegmentWriter::sync() {
+  if (failed_) return std::make_error_code(std::errc::io_error);
+  if (synced_ == written_) return {};
+  if (auto ec = io_.datasync(fd_)) {
+    failed_ = true;  // never assume that what failed to sync is on disk
+    return ec;
+  }
+  synced_ = written_;
+  synced_seq_ = written_seq_;
+  unsynced_.clear();
+  return {};
+}
+
+std::string SegmentWriter::take_unsynced() {
+  std::string out = std::move(unsynced_);
+  out.append(buffer_);
+  unsynced_.clear();
+  buffer_.clear();
+  return out;
+}
+
+std::error_code SegmentWriter::close() {
+  if (fd_ < 0) return {};
+  const std::error_code ec = io_.close(fd_);
+  fd_ = -1;
+  return ec;
+}
+
+}  // namespace tributary::buffer

@@ -1,0 +1,122 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "buffer/file_io.h"
+#include "buffer/record.h"
+
+namespace tributary::buffer {
+
+// A segment file: a 64-byte header, then records back to back.
+//
+//   offset  0  8 bytes  magic "TRBSEG01"
+//   offset  8  u32      format version (1)
+//   offset 12  u32      header size (64)
+//   offset 16  u64      sequence number of the first record
+//   offset 24  i64      creation time, ms since the epoch
+//   offset 32  28 bytes reserved, zero
+//   offset 60  u32      crc32c of bytes 0..59
+//
+// Files are named by their first sequence number: 00000000000000000042.seg
+inline constexpr std::size_t kSegmentHeaderSize = 64;
+inline constexpr std::uint32_t kSegmentVersion = 1;
+
+std::string segment_file_name(std::uint64_t first_seq);
+bool parse_segment_file_name(std::string_view name, std::uint64_t* first_seq);
+
+std::string encode_segment_header(std::uint64_t first_seq, std::int64_t created_ms);
+
+enum class HeaderStatus : std::uint8_t { kOk, kTruncated, kBadMagic, kUnknownVersion, kCorrupt };
+HeaderStatus decode_segment_header(std::string_view data, std::uint64_t* first_seq);
+const char* header_status_text(HeaderStatus status);
+
+// What a scan of one segment found.
+struct SegmentScan {
+  enum class Tail : std::uint8_t {
+    kClean,       // the file ends right after the last record
+    kZeroFilled,  // zeros follow the last record (preallocated space)
+    kTorn,        // the file ends inside a record: an interrupted write
+    kCorrupt,     // bytes that are no record, and no valid record after them
+  };
+  HeaderStatus header = HeaderStatus::kOk;
+  std::uint64_t first_seq = 0;
+  std::uint64_t next_seq = 0;         // one past the last good record
+  std::uint64_t records = 0;          // good records
+  std::uint64_t corrupt_skipped = 0;  // records lost inside the segment (exact, by sequence)
+  std::uint64_t valid_end = 0;        // file offset just after the last good record
+  std::uint64_t file_size = 0;
+  std::int64_t first_time_ms = -1;
+  std::int64_t last_time_ms = -1;
+  Tail tail = Tail::kClean;
+  std::error_code io_error;  // reading failed; the rest of the result is partial
+};
+
+using RecordVisitor = std::function<void(const RecordView& record, std::uint64_t offset)>;
+
+// Reads a whole segment, verifying every record. A corrupt record inside the segment is
+// skipped: the scan resynchronises on the next record that verifies and has a later
+// sequence number, and counts the records in between exactly. Calls VISIT for each good
+// record, in order (may be empty).
+SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisitor& visit = {});
+
+// Appends records to one segment file. Records are framed into an in-memory buffer and
+// written by flush(); sync() makes them durable. Owned by one thread (the ring's writer).
+//
+// Failures: a failed write (ENOSPC, EIO, short) leaves the file as it was before the
+// flush and keeps the records buffered, so a later flush can retry when space returns.
+// A failed sync is fatal for the segment (the kernel may have dropped the pages): the
+// writer refuses everything afterwards, and take_unsynced() hands back the framed records
+// that are not known to be durable so they can be written to a new segment.
+class SegmentWriter {
+ public:
+  SegmentWriter(FileIo& io, std::string dir) : io_(io), dir_(std::move(dir)) {}
+  ~SegmentWriter();
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  // Creates a new segment whose first record will be FIRST_SEQ; the header and the
+  // directory entry are durable when this returns without error.
+  std::error_code create(std::uint64_t first_seq, std::int64_t now_ms);
+  // Continues an existing segment after recovery: the file is cut at VALID_END.
+  std::error_code reopen(const std::string& name, std::uint64_t first_seq, std::uint64_t valid_end,
+                         std::uint64_t next_seq);
+
+  void append(std::int64_t time_ms, std::string_view body);
+  // Re-appends already framed records (from take_unsynced of a failed segment).
+  void append_framed(std::string_view frames, std::uint64_t records);
+
+  std::error_code flush();
+  std::error_code sync();
+  std::error_code close();
+
+  bool is_open() const { return fd_ >= 0; }
+  bool failed() const { return failed_; }
+  std::uint64_t first_seq() const { return first_seq_; }
+  std::uint64_t next_seq() const { return next_seq_; }
+  std::uint64_t synced_seq() const { return synced_seq_; }  // one past the last durable record
+  std::uint64_t size() const { return written_ + buffer_.size(); }
+  const std::string& name() const { return name_; }
+
+  std::string take_unsynced();
+
+ private:
+  FileIo& io_;
+  std::string dir_;
+  std::string name_;
+  int fd_ = -1;
+  bool failed_ = false;
+  std::uint64_t first_seq_ = 0;
+  std::uint64_t next_seq_ = 0;
+  std::uint64_t written_ = 0;       // bytes in the file
+  std::uint64_t synced_ = 0;        // bytes known durable
+  std::uint64_t written_seq_ = 0;   // one past the last record in the file
+  std::uint64_t synced_seq_ = 0;
+  std::string buffer_;              // framed, not yet written
+  std::string unsynced_;            // framed, written but not yet synced
+};
+
+}  // namespace tributary::buffer

@@ -1,0 +1,225 @@
+#include "buffer/segment.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "buffer/crc32c.h"
+#include "buffer/tests/test_dir.h"
+
+namespace tributary::buffer {
+namespace {
+
+std::string body(std::uint64_t i) { return "event-" + std::to_string(i) + std::string(i % 50, 'p'); }
+
+// Writes COUNT records starting at FIRST into a new segment; returns its path.
+std::string write_segment(FileIo& io, const std::string& dir, std::uint64_t first, std::uint64_t count) {
+  SegmentWriter w(io, dir);
+  EXPECT_FALSE(w.create(first, 1000));
+  for (std::uint64_t i = 0; i < count; ++i) w.append(static_cast<std::int64_t>(2000 + i), body(first + i));
+  EXPECT_FALSE(w.flush());
+  EXPECT_FALSE(w.sync());
+  EXPECT_EQ(w.next_seq(), first + count);
+  return dir + "/" + w.name();
+}
+
+std::vector<std::uint64_t> sequences(FileIo& io, const std::string& path, SegmentScan* scan) {
+  std::vector<std::uint64_t> seen;
+  *scan = scan_segment(io, path, [&](const RecordView& r, std::uint64_t) {
+    EXPECT_EQ(r.body, body(r.sequence));
+    seen.push_back(r.sequence);
+  });
+  return seen;
+}
+
+void corrupt_byte(const std::string& path, std::uint64_t offset) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekg(static_cast<std::streamoff>(offset));
+  const char c = static_cast<char>(f.get());
+  f.seekp(static_cast<std::streamoff>(offset));
+  f.put(static_cast<char>(c ^ 0x40));
+}
+
+TEST(SegmentName, IsTheFirstSequenceNumber) {
+  EXPECT_EQ(segment_file_name(42), "00000000000000000042.seg");
+  std::uint64_t first = 0;
+  EXPECT_TRUE(parse_segment_file_name("00000000000000000042.seg", &first));
+  EXPECT_EQ(first, 42u);
+  EXPECT_FALSE(parse_segment_file_name("checkpoint", &first));
+  EXPECT_FALSE(parse_segment_file_name("0000000000000000004x.seg", &first));
+}
+
+TEST(Segment, WrittenRecordsScanBackInOrder) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  const std::string path = write_segment(io, dir.path(), 100, 500);
+  SegmentScan scan;
+  const auto seen = sequences(io, path, &scan);
+  ASSERT_EQ(seen.size(), 500u);
+  EXPECT_EQ(seen.front(), 100u);
+  EXPECT_EQ(seen.back(), 599u);
+  EXPECT_EQ(scan.first_seq, 100u);
+  EXPECT_EQ(scan.next_seq, 600u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+  EXPECT_EQ(scan.valid_end, scan.file_size);
+  EXPECT_EQ(scan.corrupt_skipped, 0u);
+  EXPECT_EQ(scan.first_time_ms, 2000);
+  EXPECT_EQ(scan.last_time_ms, 2499);
+}
+
+TEST(Segment, TornTailIsFoundAndReopenCutsItAndContinues) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  const std::string path = write_segment(io, dir.path(), 0, 10);
+  const auto full = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, full - 3);  // the last record's write was interrupted
+  SegmentScan scan;
+  EXPECT_EQ(sequences(io, path, &scan).size(), 9u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kTorn);
+  EXPECT_EQ(scan.next_seq, 9u);
+
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.reopen(segment_file_name(0), scan.first_seq, scan.valid_end, scan.next_seq));
+  w.append(1, body(9));
+  w.append(1, body(10));
+  ASSERT_FALSE(w.flush());
+  ASSERT_FALSE(w.sync());
+  const auto seen = sequences(io, path, &scan);
+  ASSERT_EQ(seen.size(), 11u);
+  EXPECT_EQ(seen.back(), 10u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+}
+
+TEST(Segment, ZeroFilledTailIsTheEnd) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  const std::string path = write_segment(io, dir.path(), 0, 5);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) + 4096);
+  SegmentScan scan;
+  EXPECT_EQ(sequences(io, path, &scan).size(), 5u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kZeroFilled);
+}
+
+TEST(Segment, CorruptRecordInTheMiddleIsSkippedWithAnExactCount) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  const std::string path = write_segment(io, dir.path(), 0, 20);
+  // Find record 7's offset, then damage its body.
+  std::uint64_t offset = 0;
+  scan_segment(io, path, [&](const RecordView& r, std::uint64_t at) {
+    if (r.sequence == 7) offset = at;
+  });
+  corrupt_byte(path, offset + kRecordHeaderSize + 2);
+  SegmentScan scan;
+  const auto seen = sequences(io, path, &scan);
+  EXPECT_EQ(seen.size(), 19u);
+  EXPECT_EQ(scan.corrupt_skipped, 1u);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 7u), 0);
+  EXPECT_EQ(scan.next_seq, 20u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+}
+
+TEST(Segment, CorruptLengthFieldLosesOnlyTheRecordsItHides) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  const std::string path = write_segment(io, dir.path(), 0, 20);
+  std::uint64_t offset = 0;
+  scan_segment(io, path, [&](const RecordView& r, std::uint64_t at) {
+    if (r.sequence == 3) offset = at;
+  });
+  corrupt_byte(path, offset + 4);  // the length of record 3
+  SegmentScan scan;
+  const auto seen = sequences(io, path, &scan);
+  EXPECT_EQ(scan.corrupt_skipped + seen.size(), 20u);
+  EXPECT_EQ(scan.corrupt_skipped, 1u);
+}
+
+TEST(Segment, UnknownVersionAndBadMagicAreRefused) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  const std::string path = write_segment(io, dir.path(), 0, 1);
+  corrupt_byte(path, 0);
+  EXPECT_EQ(scan_segment(io, path).header, HeaderStatus::kBadMagic);
+  std::string header = encode_segment_header(0, 0);
+  EXPECT_EQ(header.size(), kSegmentHeaderSize);
+  std::uint64_t first = 0;
+  header[8] = 2;  // a future version, with a valid checksum
+  const std::uint32_t crc = crc32c(header.data(), 60);
+  std::memcpy(header.data() + 60, &crc, sizeof crc);
+  EXPECT_EQ(decode_segment_header(header, &first), HeaderStatus::kUnknownVersion);
+  header[20] = 1;  // any other change breaks the checksum
+  EXPECT_EQ(decode_segment_header(header, &first), HeaderStatus::kCorrupt);
+}
+
+TEST(SegmentWriter, DiskFullRefusesAndKeepsTheFileThenRecovers) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  w.append(1, body(0));
+  ASSERT_FALSE(w.flush());
+  ASSERT_FALSE(w.sync());
+  io.set_disk_full(true);
+  w.append(1, body(1));
+  EXPECT_EQ(w.flush(), std::errc::no_space_on_device);
+  SegmentScan scan = scan_segment(io, dir.file(w.name()));
+  EXPECT_EQ(scan.records, 1u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+  io.set_disk_full(false);
+  ASSERT_FALSE(w.flush());
+  ASSERT_FALSE(w.sync());
+  EXPECT_EQ(scan_segment(io, dir.file(w.name())).records, 2u);
+}
+
+TEST(SegmentWriter, ShortWritesAreCompleted) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  for (int i = 0; i < 10; ++i) w.append(1, body(static_cast<std::uint64_t>(i)));
+  io.short_next_write(7);
+  ASSERT_FALSE(w.flush());
+  ASSERT_FALSE(w.sync());
+  SegmentScan scan = scan_segment(io, dir.file(w.name()));
+  EXPECT_EQ(scan.records, 10u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+}
+
+TEST(SegmentWriter, FailedSyncIsFatalAndHandsBackWhatIsNotDurable) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  w.append(1, body(0));
+  ASSERT_FALSE(w.flush());
+  ASSERT_FALSE(w.sync());
+  w.append(1, body(1));
+  w.append(1, body(2));
+  ASSERT_FALSE(w.flush());
+  io.fail_next_sync();
+  EXPECT_TRUE(w.sync());
+  EXPECT_TRUE(w.failed());
+  EXPECT_EQ(w.synced_seq(), 1u);
+  w.append(1, body(3));
+  EXPECT_TRUE(w.flush());  // refused: the segment is finished
+  const std::string unsynced = w.take_unsynced();
+
+  // The records that were not known durable go to a new segment, same sequence numbers.
+  SegmentWriter next(io, dir.path());
+  ASSERT_FALSE(next.create(w.synced_seq(), 2));
+  next.append_framed(unsynced, 3);
+  ASSERT_FALSE(next.flush());
+  ASSERT_FALSE(next.sync());
+  SegmentScan scan;
+  const auto seen = sequences(io, dir.file(next.name()), &scan);
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace tributary::buffer
