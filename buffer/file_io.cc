@@ -103,24 +103,16 @@ std::error_code FaultyFileIo::pwrite(int fd, const void* data, std::size_t size,
   ++writes_;
   *written = 0;
   if (disk_full_) return std::make_error_code(std::errc::no_space_on_device);
-  if (write_error_ != std::errc{}) {
-    const std::errc e = write_error_;
-    write_error_ = {};
-    return std::make_error_code(e);
+  if (const int e = write_error_.exchange(0); e != 0) {
+    return std::make_error_code(static_cast<std::errc>(e));
   }
-  if (short_write_ > 0 && short_write_ < size) {
-    size = short_write_;
-    short_write_ = 0;
-  }
+  if (const std::size_t s = short_write_.exchange(0); s > 0 && s < size) size = s;
   return real_.pwrite(fd, data, size, offset, written);
 }
 
 std::error_code FaultyFileIo::datasync(int fd) {
   ++syncs_;
-  if (fail_sync_) {
-    fail_sync_ = false;
-    return std::make_error_code(std::errc::io_error);
-  }
+  if (fail_sync_.exchange(false)) return std::make_error_code(std::errc::io_error);
   return real_.datasync(fd);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -53,20 +54,21 @@ class PosixFileIo final : public FileIo {
 };
 
 // Wraps another FileIo and injects faults on request. Test-only in spirit, but kept in the
-// library so fault tests of every module can use it. Not thread-safe.
+// library so fault tests of every module can use it. The fault switches may be flipped
+// from another thread than the one doing the I/O (a test driving a running ring).
 class FaultyFileIo final : public FileIo {
  public:
   explicit FaultyFileIo(FileIo& real) : real_(real) {}
 
-  void fail_next_write(std::errc error) { write_error_ = error; }
+  void fail_next_write(std::errc error) { write_error_ = static_cast<int>(error); }
   // The next write stores only BYTES bytes and reports that.
   void short_next_write(std::size_t bytes) { short_write_ = bytes; }
   void fail_next_sync() { fail_sync_ = true; }
   // While full, every write fails with ENOSPC and stores nothing.
   void set_disk_full(bool full) { disk_full_ = full; }
 
-  std::uint64_t writes() const { return writes_; }
-  std::uint64_t syncs() const { return syncs_; }
+  std::uint64_t writes() const { return writes_.load(); }
+  std::uint64_t syncs() const { return syncs_.load(); }
 
   std::error_code open(const std::string& path, bool create, int* fd) override {
     return real_.open(path, create, fd);
@@ -93,12 +95,12 @@ class FaultyFileIo final : public FileIo {
 
  private:
   FileIo& real_;
-  std::errc write_error_{};
-  std::size_t short_write_ = 0;
-  bool fail_sync_ = false;
-  bool disk_full_ = false;
-  std::uint64_t writes_ = 0;
-  std::uint64_t syncs_ = 0;
+  std::atomic<int> write_error_{0};
+  std::atomic<std::size_t> short_write_{0};
+  std::atomic<bool> fail_sync_{false};
+  std::atomic<bool> disk_full_{false};
+  std::atomic<std::uint64_t> writes_{0};
+  std::atomic<std::uint64_t> syncs_{0};
 };
 
 // Writes all SIZE bytes at OFFSET, continuing after short writes. On error, *written (if

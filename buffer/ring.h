@@ -1,0 +1,170 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "buffer/file_io.h"
+#include "buffer/record.h"
+#include "buffer/segment.h"
+
+namespace tributary::buffer {
+
+enum class FsyncPolicy : std::uint8_t { kAlways, kInterval, kNever };
+
+struct RingOptions {
+  std::string dir;
+  std::uint64_t segment_bytes = 64ull << 20;  // a segment is closed once it reaches this size
+  std::uint64_t max_bytes = 1ull << 30;       // all segments together
+  FsyncPolicy fsync = FsyncPolicy::kInterval;
+  std::chrono::milliseconds fsync_interval{100};
+  std::chrono::milliseconds checkpoint_interval{200};
+  std::chrono::milliseconds retry_interval{500};  // after a write error (e.g. disk full)
+};
+
+// What recovery found when the ring was opened.
+struct RecoveryReport {
+  std::uint64_t segments = 0;
+  std::uint64_t cursor = 0;               // first unacknowledged sequence number
+  std::uint64_t next_seq = 0;             // the next append gets this number
+  std::uint64_t torn_records = 0;         // a torn record cut from the tail
+  std::uint64_t corrupt_records = 0;      // records lost inside the last segment (exact)
+  std::uint64_t quarantined_segments = 0; // unreadable segment files moved aside
+  bool checkpoint_corrupt = false;        // replaying from the oldest segment instead
+  std::chrono::microseconds duration{0};
+};
+
+struct RingStats {
+  std::uint64_t next_seq = 0;       // appends queued so far
+  std::uint64_t written_seq = 0;    // one past the last record in a file (readable)
+  std::uint64_t durable_seq = 0;    // one past the last record known synced
+  std::uint64_t cursor = 0;         // first unacknowledged
+  std::uint64_t disk_bytes = 0;     // all segment files
+  std::uint64_t segments = 0;
+  std::uint64_t refused_full = 0;   // appends refused: ring full or disk full
+  std::uint64_t write_errors = 0;
+  std::uint64_t sync_errors = 0;
+  std::uint64_t corrupt_skipped = 0;  // found by readers in older segments
+};
+
+// The disk ring. Appends come from any thread and are committed in groups by the ring's
+// writer thread: one write (and, under fsync: always, one fdatasync) for every batch that
+// gathered while the previous one was being written. An append's completion fires on the
+// writer thread once the record is accepted under the policy: synced (always), or written
+// to the file (interval, never; interval syncs every fsync_interval).
+//
+// Memory does not grow with the backlog: records live in files; the writer holds only
+// what is waiting to be written.
+//
+// Threads: append() and ack() from any thread; read() from one reader (the forwarder);
+// stats() from any thread. open() and destruction from the owner's thread.
+class Ring {
+ public:
+  using Done = std::function<void(std::error_code error, std::uint64_t sequence)>;
+  enum class Append : std::uint8_t { kQueued, kFull, kClosed };
+  using Visitor = std::function<void(const RecordView& record)>;
+
+  // Opens or creates the ring in options.dir and recovers it: reads the checkpoint, scans
+  // only the last segment (cutting a torn tail), and resumes after the last good record.
+  static std::unique_ptr<Ring> open(FileIo& io, RingOptions options, RecoveryReport* report,
+                                    std::string* error);
+  ~Ring();
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+
+  // Queues one record. kFull: the ring (max_bytes) or the disk is full: back off. The
+  // completion fires exactly once for kQueued, never otherwise.
+  Append append(std::int64_t time_ms, std::string_view body, Done done);
+
+  // Calls VISIT for up to MAX readable records from FROM on, in order; returns the
+  // sequence number after the last one visited (or after records lost to corruption,
+  // which are counted). Records below the cursor may already be gone.
+  std::uint64_t read(std::uint64_t from, std::size_t max, const Visitor& visit);
+
+  // Kafka has record SEQ. Acks may come in any order; the cursor is the contiguous prefix.
+  void ack(std::uint64_t seq);
+
+  RingStats stats() const;
+  std::uint64_t cursor() const { return cursor_.load(); }
+  std::uint64_t written_seq() const { return written_seq_.load(); }
+
+ private:
+  struct Pending {
+    std::int64_t time_ms;
+    std::string body;
+    Done done;
+  };
+  struct SegmentInfo {
+    std::string name;
+    std::uint64_t bytes = 0;
+  };
+
+  Ring(FileIo& io, RingOptions options);
+  bool recover(RecoveryReport* report, std::string* error);
+  void writer_loop();
+  bool write_batch(std::vector<Pending>& batch);
+  bool roll_segment();
+  void account_written();
+  bool rescue_failed_segment();
+  void reclaim_and_checkpoint(bool force);
+  std::int64_t now_ms() const;
+
+  FileIo& io_;
+  const RingOptions options_;
+  SegmentWriter writer_;  // writer thread only (and recovery)
+
+  mutable std::mutex append_mutex_;  // the append point: guards queue_, closed_
+  std::condition_variable wake_;
+  std::vector<Pending> queue_;
+  bool closed_ = false;
+
+  mutable std::mutex segments_mutex_;  // guards segments_ (writer adds/removes, reader looks up)
+  std::map<std::uint64_t, SegmentInfo> segments_;  // by first sequence number
+
+  std::mutex ack_mutex_;  // guards acked_
+  std::set<std::uint64_t> acked_;  // acknowledged above the cursor
+
+  std::atomic<std::uint64_t> next_seq_{0};
+  std::atomic<std::uint64_t> written_seq_{0};
+  std::atomic<std::uint64_t> durable_seq_{0};
+  std::atomic<std::uint64_t> cursor_{0};
+  std::atomic<std::uint64_t> disk_bytes_{0};
+  // Accepted by append() but not yet counted in disk_bytes_: queued, or taken by the writer
+  // and not yet written. Capacity counts both, so the ring never overshoots max_bytes.
+  std::atomic<std::uint64_t> pending_bytes_{0};
+  std::uint64_t awaiting_bytes_ = 0;  // writer thread: frames appended, not yet written
+  std::atomic<std::uint64_t> refused_full_{0};
+  std::atomic<std::uint64_t> write_errors_{0};
+  std::atomic<std::uint64_t> sync_errors_{0};
+  std::atomic<std::uint64_t> corrupt_skipped_{0};
+  std::atomic<bool> disk_full_{false};
+  std::uint64_t checkpointed_ = 0;  // writer thread only
+  // Appended to the writer, waiting for their batch to be accepted. Writer thread only.
+  std::vector<std::pair<std::uint64_t, Done>> awaiting_;
+
+  // The reader's place, kept between read() calls so sequential reads do not rescan.
+  struct ReaderState {
+    std::uint64_t first = 0;     // the open segment's first sequence number
+    int fd = -1;
+    std::uint64_t offset = 0;    // file offset of reader's next record
+    std::uint64_t next_seq = 0;  // sequence number at that offset
+    std::string buffer;
+  };
+  std::mutex reader_mutex_;  // read() is for one reader; the mutex makes misuse safe
+  ReaderState reader_;
+
+  std::thread writer_thread_;
+};
+
+}  // namespace tributary::buffer
