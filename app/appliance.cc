@@ -41,17 +41,53 @@ constexpr std::array<IntakeType, 2> kIntakeTypes = {{
 Appliance::Appliance(config::AppConfig config)
     : config_(std::move(config)),
       stamper_(config_.node_id),
-      sink_(config_.kafka),
+      kafka_(config_.kafka),
       pool_(static_cast<std::size_t>(config_.io_threads)) {}
 
 Appliance::~Appliance() { stop(); }
 
+Status Appliance::open_ring() {
+  const config::BufferConfig& b = config_.buffer;
+  buffer::RingOptions options;
+  options.dir = b.dir;
+  options.max_bytes = b.max_size;
+  options.segment_bytes = b.segment_size;
+  options.fsync = b.fsync == "always"  ? buffer::FsyncPolicy::kAlways
+                  : b.fsync == "never" ? buffer::FsyncPolicy::kNever
+                                       : buffer::FsyncPolicy::kInterval;
+  options.fsync_interval = b.fsync_interval;
+  buffer::RecoveryReport report;
+  std::string error;
+  ring_ = buffer::Ring::open(file_io_, options, &report, &error);
+  if (!ring_) return Status(StatusCode::kFailedPrecondition, "buffer: " + error);
+  auto line = report.torn_records + report.corrupt_records + report.quarantined_segments > 0 ||
+                      report.checkpoint_corrupt
+                  ? log::warn("buffer recovered with damage")
+                  : log::info("buffer recovered");
+  line.kv("dir", b.dir)
+      .kv("segments", report.segments)
+      .kv("backlog", report.next_seq - report.cursor)
+      .kv("cursor", report.cursor)
+      .kv("next_seq", report.next_seq)
+      .kv("torn_records", report.torn_records)
+      .kv("corrupt_records", report.corrupt_records)
+      .kv("quarantined_segments", report.quarantined_segments)
+      .kv("checkpoint_corrupt", report.checkpoint_corrupt ? "true" : "false")
+      .kv("recovery_us", report.duration.count());
+  ring_sink_ = std::make_unique<RingSink>(*ring_);
+  return Status::ok();
+}
+
 Status Appliance::start() {
-  Status s = sink_.start();
+  Status s = open_ring();
+  if (!s.is_ok()) return s;
+  s = kafka_.start();
   if (!s.is_ok()) return s;
   running_ = true;
+  forwarder_ = std::make_unique<Forwarder>(*ring_, kafka_);
+  forwarder_->start();
   pool_.start();
-  Wiring wiring{sink_, stamper_, pool_};
+  Wiring wiring{*ring_sink_, stamper_, pool_};
   for (const config::SourceConfig& source : config_.sources) {
     for (const IntakeType& t : kIntakeTypes) {
       if (t.type == source.type) intakes_.push_back(t.make(source, wiring));
@@ -75,10 +111,15 @@ void Appliance::stop() {
   if (!running_) return;
   running_ = false;
   for (auto& intake : intakes_) intake->stop();
-  sink_.stop();
+  if (forwarder_) forwarder_->stop();
+  kafka_.stop();
+  const buffer::RingStats rs = ring_->stats();
+  ring_.reset();
   pool_.shutdown();
   intakes_.clear();
-  log::info("tributary stopped");
+  log::info("tributary stopped")
+      .kv("forwarded", forwarder_ ? forwarder_->forwarded() : 0)
+      .kv("backlog", rs.next_seq - rs.cursor);
 }
 
 }  // namespace tributary::app

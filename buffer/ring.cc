@@ -1,6 +1,12 @@
 #include "buffer/ring.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "buffer/checkpoint.h"
 
@@ -32,8 +38,11 @@ Ring::~Ring() {
   wake_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
   writer_.close();
-  std::lock_guard<std::mutex> lock(reader_mutex_);
-  if (reader_.fd >= 0) io_.close(reader_.fd);
+  {
+    std::lock_guard<std::mutex> lock(reader_mutex_);
+    if (reader_.fd >= 0) io_.close(reader_.fd);
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 bool Ring::recover(RecoveryReport* report, std::string* error) {
@@ -41,6 +50,13 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   const std::string& dir = options_.dir;
   if (auto ec = io_.make_dir(dir)) {
     *error = "cannot create the buffer directory " + dir + ": " + ec.message();
+    return false;
+  }
+  // One process per ring: a second one would interleave appends and delete live segments.
+  lock_fd_ = ::open((dir + "/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    *error = "the buffer directory " + dir + " is in use by another process (" +
+             std::strerror(errno) + ")";
     return false;
   }
   std::vector<std::string> names;

@@ -164,6 +164,7 @@ class Ring {
   std::mutex reader_mutex_;  // read() is for one reader; the mutex makes misuse safe
   ReaderState reader_;
 
+  int lock_fd_ = -1;  // flock on DIR/lock, held while the ring is open
   std::thread writer_thread_;
 };
 

@@ -27,6 +27,15 @@ struct KafkaConfig {
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
 };
 
+struct BufferConfig {
+  std::string dir;
+  std::uint64_t max_size = 0;
+  std::uint64_t segment_size = 0;
+  std::string fsync;  // always, interval, never
+  std::chrono::milliseconds fsync_interval{};
+  std::string when_full;
+};
+
 struct UdpSourceConfig {
   std::string topic;
   KeyTemplate key;
@@ -58,6 +67,7 @@ struct AppConfig {
   std::string node_id;
   std::string log_level;
   int io_threads = 0;
+  BufferConfig buffer;
   KafkaConfig kafka;
   std::vector<SourceConfig> sources;
 };

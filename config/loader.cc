@@ -39,6 +39,21 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   }
 }
 
+void read_buffer(SectionReader& r, BufferConfig& b) {
+  b.dir = r.string("dir");
+  if (b.dir.empty()) r.error("dir", "must not be empty");
+  b.max_size = r.size("max_size");
+  b.segment_size = r.size("segment_size");
+  if (b.segment_size > 0 && b.max_size < 2 * b.segment_size) {
+    r.error("max_size", "must be at least twice segment_size (" +
+                            std::to_string(b.segment_size) + " bytes): space is reclaimed a "
+                            "whole segment at a time");
+  }
+  b.fsync = r.choice("fsync");
+  b.fsync_interval = r.duration("fsync_interval");
+  b.when_full = r.choice("when_full");
+}
+
 UdpSourceConfig read_udp(SectionReader& r) {
   UdpSourceConfig udp;
   udp.topic = r.topic("topic");
@@ -174,6 +189,12 @@ LoadResult load_config_text(const std::string& text, const std::string& file) {
   if (top.has("node_id") && !is_valid_name(cfg.node_id, &why)) top.error("node_id", why);
   cfg.log_level = top.choice("log_level");
   cfg.io_threads = static_cast<int>(top.integer("io_threads"));
+  {
+    // An absent `buffer:` means every default; read through the table all the same.
+    const YAML::Node node = top.has("buffer") ? top.section("buffer") : YAML::Node(YAML::NodeType::Map);
+    SectionReader br(node, buffer_options(), "buffer", diag, top.mark());
+    if (br.is_map()) read_buffer(br, cfg.buffer);
+  }
   if (top.has("kafka")) {
     SectionReader kr(top.section("kafka"), kafka_options(), "kafka", diag, top.mark());
     if (kr.is_map()) read_kafka(kr, cfg.kafka, diag);

@@ -10,6 +10,8 @@ using T = OptionType;
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
 constexpr std::array<std::string_view, 2> kSourceTypes = {"udp", "http"};
+constexpr std::array<std::string_view, 3> kFsyncPolicies = {"always", "interval", "never"};
+constexpr std::array<std::string_view, 1> kWhenFull = {"block"};
 constexpr std::array<std::string_view, 5> kUdpKeyVars = {"node_id", "source", "remote_ip",
                                                          "remote_port", "remote_addr"};
 constexpr std::array<std::string_view, 7> kHttpKeyVars = {
@@ -28,9 +30,35 @@ constexpr std::array kTopLevel = {
               kLogLevels},
     OptionDef{"io_threads", T::kInteger, "2", false,
               "Threads running the UDP and HTTP intakes (one io_context each).", 1, 64},
+    OptionDef{"buffer", T::kSection, "", false,
+              "The disk ring where accepted events wait for Kafka, see `buffer`."},
     OptionDef{"kafka", T::kSection, "", true, "Connection to the Kafka cluster, see `kafka`."},
     OptionDef{"sources", T::kList, "", true,
               "The intakes: a list of `udp` and `http` sources, see `sources[]`."},
+};
+
+constexpr std::array kBuffer = {
+    OptionDef{"dir", T::kString, "/var/lib/tributary/buffer", false,
+              "Directory of the ring's segment files and checkpoint; created if missing. One "
+              "Tributary process per directory."},
+    OptionDef{"max_size", T::kSize, "1GiB", false,
+              "Disk space the ring may use; when it is full, new events are refused "
+              "(HTTP 503, UDP counted drop) until Kafka catches up.",
+              kMiB, 0},
+    OptionDef{"segment_size", T::kSize, "64MiB", false,
+              "Size at which a segment file is closed and a new one started; space is "
+              "reclaimed a whole segment at a time.",
+              64 * kKiB, 1024 * kMiB},
+    OptionDef{"fsync", T::kEnum, "interval", false,
+              "When an event counts as accepted: `always` after fdatasync (group commit), "
+              "`interval` once written, synced every fsync_interval, `never` once written.",
+              0, 0, kFsyncPolicies},
+    OptionDef{"fsync_interval", T::kDuration, "100ms", false,
+              "How often the ring syncs under `fsync: interval`.", 1, 10'000},
+    OptionDef{"when_full", T::kEnum, "block", false,
+              "What happens when the ring is full: `block` refuses new events "
+              "(`drop_oldest` is not available yet).",
+              0, 0, kWhenFull},
 };
 
 constexpr std::array kKafka = {
@@ -41,10 +69,11 @@ constexpr std::array kKafka = {
               0, 0, kCompressions},
     OptionDef{"linger", T::kDuration, "5ms", false,
               "How long the producer waits to fill a batch (librdkafka linger.ms).", 0, 60'000},
-    OptionDef{"delivery_timeout", T::kDuration, "30s", false,
-              "How long one event may wait for Kafka before its delivery fails "
-              "(librdkafka message.timeout.ms). HTTP clients wait at most this long.",
-              1'000, kHour},
+    OptionDef{"delivery_timeout", T::kDuration, "0s", false,
+              "How long librdkafka keeps trying to deliver one record (message.timeout.ms); "
+              "0s: until it is delivered. A record whose delivery fails stays in the ring "
+              "and is sent again after a restart.",
+              0, kHour},
     OptionDef{"drain_timeout", T::kDuration, "10s", false,
               "On shutdown, how long to wait for in-flight events to be delivered.", 0, kHour},
     OptionDef{"properties", T::kStringMap, "", false,
@@ -94,6 +123,7 @@ constexpr std::array kHttpRoute = {
 
 constexpr std::array kSections = {
     SectionDef{"(top level)", "The file's top-level keys.", kTopLevel},
+    SectionDef{"buffer", "Where events become durable: the disk ring.", kBuffer},
     SectionDef{"kafka", "Where events leave: the Kafka producer.", kKafka},
     SectionDef{"sources[]", "Keys every source has.", kSourceCommon},
     SectionDef{"sources[] (type: udp)", "A UDP listener: one datagram is one event.", kUdpSource},
@@ -105,6 +135,7 @@ constexpr std::array kSections = {
 
 std::span<const OptionDef> top_level_options() { return kTopLevel; }
 std::span<const OptionDef> kafka_options() { return kKafka; }
+std::span<const OptionDef> buffer_options() { return kBuffer; }
 std::span<const OptionDef> source_common_options() { return kSourceCommon; }
 std::span<const OptionDef> udp_source_options() { return kUdpSource; }
 std::span<const OptionDef> http_source_options() { return kHttpSource; }

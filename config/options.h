@@ -43,6 +43,7 @@ struct SectionDef {
 
 std::span<const OptionDef> top_level_options();
 std::span<const OptionDef> kafka_options();
+std::span<const OptionDef> buffer_options();
 std::span<const OptionDef> source_common_options();
 std::span<const OptionDef> udp_source_options();
 std::span<const OptionDef> http_source_options();

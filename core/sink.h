@@ -19,19 +19,19 @@ enum class Offer : std::uint8_t {
 struct Delivery {
   std::string event_id;
   std::string topic;
-  std::int32_t partition = -1;
+  std::int32_t partition = -1;  // -1 until Kafka has the record
   std::int64_t offset = -1;
+  std::int64_t sequence = -1;   // the ring's sequence number, once the ring has the record
 };
 
-// Fires once per accepted event, on a sink thread: Status ok once the event is durable
-// (today: acknowledged by Kafka; with the disk ring: written to the ring), or the reason
-// it is not. Must be cheap and must not block: post work to your own thread.
+// Fires once per accepted event, on a sink thread: Status ok once the event is safe (in the
+// disk ring under its fsync policy, for RingSink; acknowledged by Kafka, for KafkaSink), or
+// the reason it is not. Must be cheap and must not block: post work to your own thread.
 using Completion = std::function<void(const Status&, const Delivery&)>;
 
 // The core side of the one hand-off between intakes and the rest of Tributary.
 // offer() may be called from any intake thread; it never blocks and never throws.
-// Today's implementation is KafkaSink; the disk ring (buffer/) will take its place here
-// without intakes changing.
+// The intakes offer to RingSink (the disk ring); the forwarder offers to KafkaSink.
 class Sink {
  public:
   virtual ~Sink() = default;

@@ -38,7 +38,8 @@ scripts/services.sh start mosquitto "$SERVICES"
 . "$SERVICES/kafka.env"
 
 say "starting Tributary"
-sed "s/@KAFKA_BOOTSTRAP@/$KAFKA_BOOTSTRAP/" scripts/demo.yaml > "$DEMO/tributary.yaml"
+sed -e "s/@KAFKA_BOOTSTRAP@/$KAFKA_BOOTSTRAP/" -e "s|@BUFFER_DIR@|$DEMO/buffer|" \
+  scripts/demo.yaml > "$DEMO/tributary.yaml"
 "$BIN" check "$DEMO/tributary.yaml"
 "$BIN" run -c "$DEMO/tributary.yaml" 2> "$DEMO/tributary.log" &
 PIDS+=($!)

@@ -232,3 +232,20 @@ TEST(Ring, IntervalPolicyAcceptsOnWriteAndSyncsSoonAfter) {
 
 }  // namespace
 }  // namespace tributary::buffer
+
+namespace tributary::buffer {
+namespace {
+
+TEST(Ring, ASecondOpenOfTheSameDirectoryIsRefused) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto first = open_ring(io, options(dir.path()));
+  std::string error;
+  EXPECT_FALSE(Ring::open(io, options(dir.path()), nullptr, &error));
+  EXPECT_NE(error.find("in use by another process"), std::string::npos) << error;
+  first.reset();
+  EXPECT_TRUE(Ring::open(io, options(dir.path()), nullptr, &error)) << error;
+}
+
+}  // namespace
+}  // namespace tributary::buffer

@@ -42,7 +42,10 @@ TEST(LoadConfig, ReadsAGoodFileAndFillsDefaults) {
   EXPECT_EQ(c.kafka.client_id, "tributary");
   EXPECT_EQ(c.kafka.compression, "lz4");
   EXPECT_EQ(c.kafka.linger, std::chrono::milliseconds(5));
-  EXPECT_EQ(c.kafka.delivery_timeout, std::chrono::seconds(30));
+  EXPECT_EQ(c.kafka.delivery_timeout, std::chrono::milliseconds(0));
+  EXPECT_EQ(c.buffer.dir, "/var/lib/tributary/buffer");
+  EXPECT_EQ(c.buffer.fsync, "interval");
+  EXPECT_EQ(c.buffer.max_size, 1ull << 30);
   ASSERT_EQ(c.kafka.properties.size(), 1u);
   EXPECT_EQ(c.kafka.properties[0].first, "queue.buffering.max.messages");
   ASSERT_EQ(c.sources.size(), 2u);

@@ -13,7 +13,9 @@ namespace {
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
-constexpr const char* kValid = R"(kafka:
+const std::string kValid = R"(buffer:
+  dir: )" + work_dir("cli-buffer") + R"(
+kafka:
   brokers: 127.0.0.1:9
 sources:
   - name: api
@@ -68,14 +70,29 @@ TEST(Cli, RunRefusesAMalformedConfigAndExitsNonZero) {
 TEST(Cli, RunFailsClearlyWhenTheListenPortIsTaken) {
   // Hold a TCP port, then ask tributary to listen on it.
   const std::uint16_t port = closed_tcp_port();
-  const std::string first = file_with(std::string(kValid).replace(
-      std::string(kValid).find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(port)));
+  std::string config = kValid;
+  config.replace(config.find("127.0.0.1:0"), 11, "127.0.0.1:" + std::to_string(port));
+  const std::string first = file_with(config);
   TributaryProcess holder(first, work_dir("cli-holder") + "/log");
   ASSERT_TRUE(holder.start());
   ASSERT_TRUE(holder.port_of("api", 10s)) << holder.log();
-  const CommandResult r = run_command({tributary_binary(), "run", "-c", first}, 30s);
+  // Same port, its own buffer directory.
+  const std::string second = file_with(std::string(config).replace(
+      config.find("cli-buffer"), 10, "cli-buffer-second"));
+  const CommandResult r = run_command({tributary_binary(), "run", "-c", second}, 30s);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("cannot listen on HTTP 127.0.0.1:" + std::to_string(port)));
+  EXPECT_EQ(holder.stop(), 0);
+}
+
+TEST(Cli, ASecondProcessOnTheSameBufferIsRefused) {
+  const std::string config = file_with(kValid);
+  TributaryProcess holder(config, work_dir("cli-holder") + "/log");
+  ASSERT_TRUE(holder.start());
+  ASSERT_TRUE(holder.port_of("api", 10s)) << holder.log();
+  const CommandResult r = run_command({tributary_binary(), "run", "-c", config}, 30s);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("is in use by another process"));
   EXPECT_EQ(holder.stop(), 0);
 }
 

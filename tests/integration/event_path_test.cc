@@ -38,11 +38,16 @@ class EventPathTest : public ::testing::Test {
 
   // Starts tributary with a UDP source "meters" and an HTTP source "api" (route "orders").
   void start(const std::string& brokers, const std::string& http_extra = "",
-             const std::string& kafka_extra = "", const std::string& http_listen = "127.0.0.1:0") {
+             const std::string& kafka_extra = "", const std::string& http_listen = "127.0.0.1:0",
+             const std::string& fsync = "interval") {
     const std::string config = dir_ + "/tributary.yaml";
     write_file(config, "node_id: it-node\n"
+                       "buffer:\n"
+                       "  dir: " + dir_ + "/buffer\n"
+                       "  fsync: " + fsync + "\n"
                        "kafka:\n"
-                       "  brokers: " + brokers + "\n" + kafka_extra +
+                       "  brokers: " + brokers + "\n"
+                       "  drain_timeout: 2s\n" + kafka_extra +
                        "sources:\n"
                        "  - name: meters\n"
                        "    type: udp\n"
@@ -87,8 +92,9 @@ TEST_F(EventPathTest, HttpEventReachesKafkaWithKeyValueAndHeaders) {
   const HttpResult res = post(R"({"order":17})", {{"X-Order-Id", "order-17"},
                                                  {"Content-Type", "application/json"},
                                                  {"traceparent", trace}});
-  ASSERT_EQ(res.status, 200) << res.body << res.error;
+  ASSERT_EQ(res.status, 202) << res.body << res.error;
   EXPECT_EQ(res.headers.at("content-type"), "application/json");
+  EXPECT_EQ(json_field(res.body, "status"), "accepted");
 
   const auto records = read_topic(bootstrap_, http_topic_, 1, kKafkaDeadline);
   ASSERT_EQ(records.size(), 1u);
@@ -106,22 +112,23 @@ TEST_F(EventPathTest, HttpEventReachesKafkaWithKeyValueAndHeaders) {
   EXPECT_THAT(r.header("tributary_remote").value_or(""), HasSubstr("127.0.0.1:"));
 }
 
-TEST_F(EventPathTest, HttpAnswerComesAfterKafkaAcknowledgedTheRecord) {
-  start(bootstrap_);
-  // The 200 names the partition and offset Kafka assigned: only a delivery report can
-  // know them, so each answer proves the record was acknowledged before the client heard.
-  std::vector<std::string> offsets;
+TEST_F(EventPathTest, HttpAnswerNamesTheRingSequenceAndEventsKeepTheirOrder) {
+  start(bootstrap_, "", "", "127.0.0.1:0", "always");
+  // 202 once the event is in the disk ring (fsync: always: synced); the answer names the
+  // ring's sequence number, not a Kafka offset it cannot know yet.
+  std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
     const HttpResult res = post("event-" + std::to_string(i), {{"X-Order-Id", "same-key"}});
-    ASSERT_EQ(res.status, 200) << res.body << res.error;
+    ASSERT_EQ(res.status, 202) << res.body << res.error;
     EXPECT_EQ(json_field(res.body, "topic"), http_topic_);
-    offsets.push_back(json_field(res.body, "offset"));
+    EXPECT_EQ(json_field(res.body, "sequence"), std::to_string(i));
+    ids.push_back(json_field(res.body, "id"));
   }
   const auto records = read_topic(bootstrap_, http_topic_, 3, kKafkaDeadline);
   ASSERT_EQ(records.size(), 3u);
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(records[i].value, "event-" + std::to_string(i));
-    EXPECT_EQ(std::to_string(records[i].offset), offsets[i]);
+    EXPECT_EQ(records[i].header("ce_id"), ids[i]);
   }
 }
 
@@ -166,7 +173,7 @@ TEST_F(EventPathTest, OversizedBodyGets413AndNothingIsStored) {
   EXPECT_EQ(big.status, 413) << big.error;
   EXPECT_EQ(json_field(big.body, "error"), "body_too_large");
   const HttpResult small = post("small");
-  ASSERT_EQ(small.status, 200) << small.body;
+  ASSERT_EQ(small.status, 202) << small.body;
   const auto records = read_topic(bootstrap_, http_topic_, 1, kKafkaDeadline, 1s);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].value, "small");
@@ -187,21 +194,44 @@ TEST_F(EventPathTest, HttpOverIpv6Loopback) {
   start(bootstrap_, "", "", "[::1]:0");
   const HttpResult res =
       http_request("::1", http_port_, "POST", "/v1/events/orders", "v6", {{"X-Order-Id", "k6"}});
-  ASSERT_EQ(res.status, 200) << res.body << res.error;
+  ASSERT_EQ(res.status, 202) << res.body << res.error;
   const auto records = read_topic(bootstrap_, http_topic_, 1, kKafkaDeadline);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_THAT(records[0].header("tributary_remote").value_or(""), HasSubstr("[::1]:"));
 }
 
-TEST_F(EventPathTest, KafkaUnreachableGets503NotASuccess) {
-  // Nothing listens on this port: the delivery fails after delivery_timeout, and the client
-  // must hear that the event was not taken.
+TEST_F(EventPathTest, EventsAcceptedWhileKafkaIsUnreachableArriveAfterAKillAndRestart) {
+  // Kafka unreachable (nothing listens there): events are still accepted, because
+  // acceptance means "in the disk ring". Then the process is killed without warning and
+  // started again with the real Kafka: every accepted event arrives.
   const std::uint16_t closed = closed_tcp_port();
-  start("127.0.0.1:" + std::to_string(closed), "", "  delivery_timeout: 1s\n");
-  const HttpResult res = post("lost?");
-  EXPECT_EQ(res.status, 503) << res.body;
-  EXPECT_EQ(json_field(res.body, "error"), "kafka_unavailable");
-  EXPECT_EQ(res.headers.count("retry-after"), 1u);
+  start("127.0.0.1:" + std::to_string(closed), "", "", "127.0.0.1:0", "always");
+  std::vector<std::string> accepted;
+  for (int i = 0; i < 5; ++i) {
+    const HttpResult res = post("while-down-" + std::to_string(i), {{"X-Order-Id", "k"}});
+    ASSERT_EQ(res.status, 202) << res.body;
+    accepted.push_back("while-down-" + std::to_string(i));
+  }
+  process_->kill_hard();
+  process_.reset();
+
+  start(bootstrap_, "", "", "127.0.0.1:0", "always");
+  EXPECT_THAT(process_->log(), HasSubstr("backlog=5"));
+  const auto records = read_topic(bootstrap_, http_topic_, 5, kKafkaDeadline, 1s);
+  ASSERT_EQ(records.size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(records[i].value, accepted[i]);
+}
+
+TEST_F(EventPathTest, AcknowledgedEventsAreNotSentAgainAfterARestart) {
+  start(bootstrap_);
+  ASSERT_EQ(post("once", {{"X-Order-Id", "k"}}).status, 202);
+  ASSERT_EQ(read_topic(bootstrap_, http_topic_, 1, kKafkaDeadline, 0s).size(), 1u);
+  // Give the ack cursor its checkpoint, then restart on the same buffer.
+  ASSERT_EQ(process_->stop(), 0) << process_->log();
+  process_.reset();
+  start(bootstrap_);
+  EXPECT_THAT(process_->log(), HasSubstr("backlog=0"));
+  EXPECT_EQ(read_topic(bootstrap_, http_topic_, 2, 5s, 0s).size(), 1u);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ class LoadToolTest : public ::testing::Test {
     http_topic_ = unique_name("load.http");
     const std::string config = dir_ + "/tributary.yaml";
     write_file(config, "node_id: load-node\n"
+                       "buffer: {dir: " + dir_ + "/buffer}\n"
                        "kafka:\n"
                        "  brokers: " + bootstrap_ + "\n"
                        "sources:\n"
@@ -105,6 +106,8 @@ TEST_F(LoadToolTest, RecordsDeletedAfterAcknowledgementAreReportedAsLoss) {
        "--log", dir_ + "/http.log", "--count", "300", "--connections", "2"},
       120s);
   ASSERT_EQ(http.exit_code, 0) << http.out << http.err;
+  // Tributary answers once an event is in its ring; wait until Kafka has all of them.
+  ASSERT_EQ(read_topic(bootstrap_, http_topic_, 300, 30s, 0s).size(), 300u);
   // The broken path: 120 records Tributary acknowledged vanish from Kafka.
   ASSERT_TRUE(delete_records(bootstrap_, http_topic_, 0, 120));
   const CommandResult c = check(dir_ + "/http.log", dir_ + "/http.json");

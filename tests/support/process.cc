@@ -126,6 +126,13 @@ int TributaryProcess::stop(std::chrono::seconds grace) {
   return code.value_or(-1);
 }
 
+void TributaryProcess::kill_hard() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  wait_exit(pid_, std::chrono::seconds(10));
+  pid_ = -1;
+}
+
 std::string TributaryProcess::log() const { return read_file(log_path_); }
 
 }  // namespace tributary::testing

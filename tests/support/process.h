@@ -38,6 +38,8 @@ class TributaryProcess {
   // Sends SIGTERM and waits; the exit code, or -1 when it had to be killed.
   int stop(std::chrono::seconds grace = std::chrono::seconds(20));
   bool running();
+  // SIGKILL, as a crash or power cut would end it; waits for it to be gone.
+  void kill_hard();
   std::string log() const;
 
  private:

@@ -220,6 +220,16 @@ void HttpSession::offer_event() {
 void HttpSession::on_completion(const Status& status, const Delivery& delivery) {
   if (state_ == State::kClosed) return;  // the client is gone; nobody to answer
   const bool keep_alive = parser_->get().keep_alive();
+  if (status.is_ok() && delivery.partition < 0) {
+    // In the disk ring under its fsync policy: accepted. Kafka's partition and offset are
+    // not known yet, and the answer does not pretend they are.
+    shared_->counters.delivered.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::accepted,
+                   "{\"id\":" + json_string(delivery.event_id) + ",\"topic\":" +
+                       json_string(delivery.topic) + ",\"sequence\":" +
+                       std::to_string(delivery.sequence) + ",\"status\":\"accepted\"}\n",
+                   keep_alive);
+  }
   if (status.is_ok()) {
     shared_->counters.delivered.fetch_add(1, std::memory_order_relaxed);
     return respond(Status_::ok,

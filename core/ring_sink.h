@@ -1,0 +1,21 @@
+#pragma once
+
+#include "buffer/ring.h"
+#include "core/sink.h"
+
+namespace tributary {
+
+// The intakes' sink: encodes each event as a FlatBuffers envelope and appends it to the
+// disk ring. The completion fires (on the ring's writer thread) once the ring accepted the
+// record under its fsync policy: that is when a client may be told "accepted".
+// offer() from any thread.
+class RingSink final : public Sink {
+ public:
+  explicit RingSink(buffer::Ring& ring) : ring_(ring) {}
+  Offer offer(Event&& event, Completion done) override;
+
+ private:
+  buffer::Ring& ring_;
+};
+
+}  // namespace tributary
