@@ -113,10 +113,14 @@ void Appliance::stop() {
   for (auto& intake : intakes_) intake->stop();
   if (forwarder_) forwarder_->stop();
   kafka_.stop();
+  // Closing refuses further appends (a request already read answers 503) but keeps the
+  // ring object alive until the io threads are gone, so no late offer touches freed memory.
+  ring_->close();
   const buffer::RingStats rs = ring_->stats();
-  ring_.reset();
   pool_.shutdown();
   intakes_.clear();
+  ring_sink_.reset();
+  ring_.reset();
   log::info("tributary stopped")
       .kv("forwarded", forwarder_ ? forwarder_->forwarded() : 0)
       .kv("backlog", rs.next_seq - rs.cursor);

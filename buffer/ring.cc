@@ -31,12 +31,7 @@ std::unique_ptr<Ring> Ring::open(FileIo& io, RingOptions options, RecoveryReport
 }
 
 Ring::~Ring() {
-  {
-    std::lock_guard<std::mutex> lock(append_mutex_);
-    closed_ = true;
-  }
-  wake_.notify_all();
-  if (writer_thread_.joinable()) writer_thread_.join();
+  close();
   writer_.close();
   {
     std::lock_guard<std::mutex> lock(reader_mutex_);
@@ -145,6 +140,15 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   return true;
 }
 
+void Ring::close() {
+  {
+    std::lock_guard<std::mutex> lock(append_mutex_);
+    closed_ = true;
+  }
+  wake_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+}
+
 Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done) {
   const std::uint64_t frame = kRecordHeaderSize + body.size();
   {
@@ -176,110 +180,119 @@ void Ring::account_written() {
   info.bytes = now;
 }
 
+// Makes sure there is a healthy segment to append to: finishes a pending rescue, or
+// retries the creation of the next segment after a failed roll.
+bool Ring::ensure_segment() {
+  if (rescue_.pending) return complete_rescue();
+  if (writer_.is_open() && !writer_.failed()) return true;
+  if (writer_.is_open()) {  // failed sync outside a rescue (cannot happen; be safe)
+    begin_rescue();
+    return complete_rescue();
+  }
+  if (auto ec = writer_.create(writer_.next_seq(), now_ms())) {
+    write_errors_.fetch_add(1);
+    return false;
+  }
+  account_written();
+  return true;
+}
+
 bool Ring::roll_segment() {
   if (auto ec = writer_.flush()) return false;
   account_written();
   if (auto ec = writer_.sync()) {
     sync_errors_.fetch_add(1);
-    return rescue_failed_segment();
+    begin_rescue();
+    return complete_rescue();
   }
   writer_.close();
-  const std::uint64_t first = writer_.next_seq();
-  if (auto ec = writer_.create(first, now_ms())) {
+  return ensure_segment();
+}
+
+// A sync failed: what was written since the last good sync may not be on disk. Keep those
+// records (framed, with their sequence numbers) and close the failed segment.
+void Ring::begin_rescue() {
+  rescue_.pending = true;
+  rescue_.first = writer_.synced_seq();
+  rescue_.records = writer_.next_seq() - rescue_.first;
+  rescue_.failed_first = writer_.first_seq();
+  rescue_.keep_bytes = writer_.synced_bytes();
+  rescue_.frames = writer_.take_unsynced();
+  writer_.close();
+}
+
+// Writes the kept records into a new segment that starts where the durable part of the
+// failed one ends, syncs it, and only then cuts the failed segment back to what was
+// durable in it. Returns false (to be retried) when that cannot be done yet.
+bool Ring::complete_rescue() {
+  if (auto ec = writer_.create(rescue_.first, now_ms())) {
     write_errors_.fetch_add(1);
     return false;
   }
-  account_written();
-  return true;
-}
-
-// A sync failed: what was written since the last good sync may not be on disk. Write it
-// again, with the same sequence numbers, into a new segment that starts where the durable
-// part of the failed one ends. The failed segment keeps its durable prefix.
-bool Ring::rescue_failed_segment() {
-  const std::uint64_t first = writer_.synced_seq();
-  const std::uint64_t records = writer_.next_seq() - first;
-  const std::string frames = writer_.take_unsynced();
-  const std::string failed_name = writer_.name();
-  writer_.close();
-  {
-    // Cut the failed segment back to its durable prefix, so nothing doubtful is read twice.
-    const SegmentScan scan = scan_segment(io_, options_.dir + "/" + failed_name);
+  writer_.append_framed(rescue_.frames, rescue_.records);
+  if (writer_.flush() || writer_.sync()) {
+    sync_errors_.fetch_add(1);
+    writer_.take_unsynced();
+    writer_.close();
+    return false;
+  }
+  if (rescue_.first != rescue_.failed_first) {
+    const std::string failed = options_.dir + "/" + segment_file_name(rescue_.failed_first);
     int fd = -1;
-    std::uint64_t end = kSegmentHeaderSize;
-    if (!scan.io_error) {
-      // Keep only records below FIRST.
-      scan_segment(io_, options_.dir + "/" + failed_name, [&](const RecordView& r, std::uint64_t at) {
-        if (r.sequence < first) end = at + kRecordHeaderSize + r.body.size();
-      });
-    }
-    if (!io_.open(options_.dir + "/" + failed_name, false, &fd)) {
-      io_.truncate(fd, end);
+    if (!io_.open(failed, false, &fd)) {
+      io_.truncate(fd, rescue_.keep_bytes);
+      io_.datasync(fd);
       io_.close(fd);
     }
     std::lock_guard<std::mutex> lock(segments_mutex_);
-    for (auto& [seg_first, info] : segments_) {
-      if (info.name != failed_name) continue;
-      disk_bytes_.fetch_sub(info.bytes - std::min(info.bytes, end));
-      info.bytes = std::min(info.bytes, end);
+    auto it = segments_.find(rescue_.failed_first);
+    if (it != segments_.end() && it->second.bytes > rescue_.keep_bytes) {
+      disk_bytes_.fetch_sub(it->second.bytes - rescue_.keep_bytes);
+      it->second.bytes = rescue_.keep_bytes;
     }
-  }
-  if (auto ec = writer_.create(first, now_ms())) {
-    write_errors_.fetch_add(1);
-    return false;
-  }
-  writer_.append_framed(frames, records);
-  {
-    std::lock_guard<std::mutex> lock(segments_mutex_);
-    segments_[first] = SegmentInfo{writer_.name(), 0};
-  }
-  if (writer_.flush() || writer_.sync()) {
-    sync_errors_.fetch_add(1);
-    return false;
   }
   account_written();
   durable_seq_.store(writer_.synced_seq());
+  rescue_ = Rescue{};
   return true;
 }
 
 // Writes a batch; completions fire once the batch is accepted under the policy.
-// Returns false when the batch could not be written yet (disk full, I/O error): the
-// records stay in the writer and the caller retries later.
+// Returns false when it could not be written yet (disk full, I/O error): what was taken
+// stays with the writer (or in BATCH) and the writer loop retries later.
 bool Ring::write_batch(std::vector<Pending>& batch) {
-  if (!batch.empty()) {
-    for (Pending& p : batch) {
-      if (writer_.size() + kRecordHeaderSize + p.body.size() > options_.segment_bytes &&
-          writer_.next_seq() > writer_.first_seq()) {
-        if (!roll_segment()) {
-          write_errors_.fetch_add(1);
-          return false;  // retried later; the batch's remaining records wait
-        }
+  if (!ensure_segment()) return false;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    Pending& p = batch[i];
+    if (writer_.size() + kRecordHeaderSize + p.body.size() > options_.segment_bytes &&
+        writer_.next_seq() > writer_.first_seq()) {
+      if (!roll_segment()) {
+        write_errors_.fetch_add(1);
+        batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
+        return false;  // the records from I on are appended on the retry
       }
-      writer_.append(p.time_ms, p.body);
-      awaiting_bytes_ += kRecordHeaderSize + p.body.size();
-      awaiting_.push_back({writer_.next_seq() - 1, std::move(p.done)});
-      p.body.clear();
-      p.body.shrink_to_fit();
     }
-    batch.clear();
+    writer_.append(p.time_ms, p.body);
+    awaiting_bytes_ += kRecordHeaderSize + p.body.size();
+    awaiting_.push_back({writer_.next_seq() - 1, std::move(p.done)});
   }
+  batch.clear();
   if (auto ec = writer_.flush()) {
     write_errors_.fetch_add(1);
-    disk_full_.store(ec == std::errc::no_space_on_device);
     return false;
   }
-  disk_full_.store(false);
   account_written();
   pending_bytes_.fetch_sub(awaiting_bytes_);
   awaiting_bytes_ = 0;
-  written_seq_.store(writer_.next_seq());
   if (options_.fsync == FsyncPolicy::kAlways) {
     if (auto ec = writer_.sync()) {
       sync_errors_.fetch_add(1);
-      if (!rescue_failed_segment()) return false;
+      begin_rescue();
+      if (!complete_rescue()) return false;
     }
     durable_seq_.store(writer_.synced_seq());
   }
+  written_seq_.store(writer_.next_seq());
   for (auto& [seq, done] : awaiting_) {
     if (done) done({}, seq);
   }
@@ -290,6 +303,7 @@ bool Ring::write_batch(std::vector<Pending>& batch) {
 void Ring::writer_loop() {
   std::vector<Pending> batch;
   bool stalled = false;  // the last write failed; retry after retry_interval
+  int close_attempts = 0;
   auto last_sync = std::chrono::steady_clock::now();
   while (true) {
     bool closing = false;
@@ -297,17 +311,21 @@ void Ring::writer_loop() {
       std::unique_lock<std::mutex> lock(append_mutex_);
       const auto wait = stalled ? options_.retry_interval
                                 : std::min(options_.fsync_interval, options_.checkpoint_interval);
-      wake_.wait_for(lock, wait, [&] { return (!queue_.empty() && !stalled) || closed_; });
+      wake_.wait_for(lock, wait, [&] { return (!queue_.empty() && !stalled) || (closed_ && !stalled); });
       if (!stalled) batch.swap(queue_);
       closing = closed_;
     }
     if (!batch.empty() || stalled || !awaiting_.empty()) stalled = !write_batch(batch);
+    // While the writer cannot write (disk full, failing disk), new appends are refused, so
+    // memory stays bounded by what was already queued.
+    disk_full_.store(stalled);
     const auto now = std::chrono::steady_clock::now();
     if (options_.fsync == FsyncPolicy::kInterval && now - last_sync >= options_.fsync_interval) {
-      if (writer_.synced_seq() < writer_.next_seq() && !stalled) {
+      if (!stalled && writer_.synced_seq() < writer_.next_seq()) {
         if (auto ec = writer_.sync()) {
           sync_errors_.fetch_add(1);
-          rescue_failed_segment();
+          begin_rescue();
+          stalled = !complete_rescue();
         }
         durable_seq_.store(writer_.synced_seq());
       }
@@ -315,8 +333,9 @@ void Ring::writer_loop() {
     }
     reclaim_and_checkpoint(false);
     if (closing) {
+      if (stalled && ++close_attempts > 3) break;  // give up: fail what is left (below)
       std::lock_guard<std::mutex> lock(append_mutex_);
-      if (queue_.empty() && (!stalled || batch.empty())) break;
+      if (queue_.empty() && batch.empty() && !stalled) break;
     }
   }
   // Whatever is still queued or stalled when closing could not be written: fail it rather
@@ -357,8 +376,10 @@ void Ring::ack(std::uint64_t seq) {
 
 void Ring::reclaim_and_checkpoint(bool force) {
   const std::uint64_t cursor = cursor_.load();
-  static_cast<void>(force);
   if (cursor == checkpointed_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_checkpoint_ < options_.checkpoint_interval) return;
+  last_checkpoint_ = now;
   // The checkpoint goes first: after a crash the cursor never points into a deleted segment.
   if (write_checkpoint(io_, options_.dir, cursor, now_ms())) {
     write_errors_.fetch_add(1);
@@ -381,92 +402,130 @@ void Ring::reclaim_and_checkpoint(bool force) {
   if (!doomed.empty()) io_.sync_dir(options_.dir);
 }
 
+// Records that can never be read (corruption, a segment cut short) are counted and
+// acknowledged, so the cursor can pass them; they are reported, never silently skipped.
+void Ring::skip_lost(std::uint64_t from, std::uint64_t to) {
+  if (to <= from) return;
+  // Count each lost record once, even if a reader passes it again after a rewind.
+  if (to > lost_counted_until_) {
+    corrupt_skipped_.fetch_add(to - std::max(from, lost_counted_until_));
+    lost_counted_until_ = to;
+  }
+  for (std::uint64_t s = from; s < to; ++s) ack(s);
+}
+
+void Ring::reset_reader() {
+  if (reader_.fd >= 0) io_.close(reader_.fd);
+  reader_ = ReaderState{};
+}
+
 std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& visit) {
   std::lock_guard<std::mutex> lock(reader_mutex_);
-  const std::uint64_t limit = written_seq_.load();
+  const std::uint64_t limit = written_seq_.load();  // records below it are wholly written
   std::uint64_t next = from;
   std::size_t visited = 0;
   while (visited < max && next < limit) {
-    // Find the segment holding NEXT.
     std::string name;
     std::uint64_t first = 0;
-    std::uint64_t following = UINT64_MAX;  // first sequence of the segment after it
+    std::uint64_t following = UINT64_MAX;  // first sequence number of the next segment
     {
       std::lock_guard<std::mutex> seg_lock(segments_mutex_);
       auto it = segments_.upper_bound(next);
       if (it != segments_.end()) following = it->first;
       if (it == segments_.begin()) {
-        next = following == UINT64_MAX ? next : following;  // records below the oldest are gone
+        if (following == UINT64_MAX) break;
+        next = following;  // below the oldest segment: already reclaimed
         continue;
       }
       --it;
       first = it->first;
       name = it->second.name;
     }
-    if (reader_.first != first || reader_.fd < 0 || reader_.next_seq != next) {
-      if (reader_.fd >= 0) io_.close(reader_.fd);
-      reader_ = ReaderState{};
+    const std::uint64_t end = std::min(limit, following);  // this segment's readable end
+    // Reuse the open segment when reading on; reopen only for another segment or to go back.
+    if (reader_.fd < 0 || reader_.first != first || reader_.next_seq > next) {
+      reset_reader();
       if (io_.open(options_.dir + "/" + name, false, &reader_.fd)) return next;
       reader_.first = first;
       reader_.offset = kSegmentHeaderSize;
       reader_.next_seq = first;
     }
-    // Read a chunk and decode whole records from it.
     std::string& buf = reader_.buffer;
-    buf.resize(std::max<std::size_t>(1 << 20, kRecordHeaderSize));
+    buf.resize(std::max<std::size_t>(reader_.chunk, 1 << 20));
     std::size_t got = 0;
     if (read_fully(io_, reader_.fd, buf.data(), buf.size(), reader_.offset, &got)) return next;
-    std::string_view data(buf.data(), got);
+    const std::string_view data(buf.data(), got);
     std::size_t pos = 0;
-    bool progressed = false;
-    while (visited < max && reader_.next_seq < limit) {
+    bool corrupt = false;
+    bool need_more = false;
+    while (visited < max && reader_.next_seq < end) {
       RecordView record;
       std::size_t size = 0;
       const DecodeStatus status = decode_record(data.substr(pos), &record, &size);
-      if (status == DecodeStatus::kTruncated) {
-        if (pos > 0) {  // the record continues past this chunk: read on from its start
-          progressed = true;
-          break;
+      if (status == DecodeStatus::kOk && record.sequence >= reader_.next_seq) {
+        if (record.sequence > reader_.next_seq) skip_lost(reader_.next_seq, record.sequence);
+        reader_.next_seq = record.sequence + 1;
+        reader_.offset += size;
+        pos += size;
+        if (record.sequence >= next) {
+          visit(record);
+          ++visited;
+          next = record.sequence + 1;
         }
-        if (got == buf.size()) {  // a record larger than the chunk: read exactly it
-          buf.resize(kRecordHeaderSize + peek_body_length(data));
-          progressed = true;
-          break;
-        }
+        continue;
       }
-      const bool at_end = status == DecodeStatus::kEnd || status == DecodeStatus::kTruncated;
-      if (at_end && (following == UINT64_MAX || reader_.next_seq >= following)) break;
-      if (status != DecodeStatus::kOk || record.sequence < reader_.next_seq) {
-        // Corrupt, or an older segment that ends early: go on with the next segment and
-        // count the records that cannot be read.
-        if (following != UINT64_MAX && following <= limit) {
-          corrupt_skipped_.fetch_add(following - reader_.next_seq);
-          next = std::max(next, following);
-          io_.close(reader_.fd);
-          reader_ = ReaderState{};
-          progressed = true;
-        }
+      if (status == DecodeStatus::kOk || status == DecodeStatus::kCorrupt) {
+        corrupt = true;
         break;
       }
-      if (record.sequence > reader_.next_seq) corrupt_skipped_.fetch_add(record.sequence - reader_.next_seq);
-      reader_.next_seq = record.sequence + 1;
-      reader_.offset += size;
-      pos += size;
-      progressed = true;
-      if (record.sequence >= next) {
-        visit(record);
-        ++visited;
-        next = record.sequence + 1;
+      // kEnd or kTruncated: either the chunk ended mid-record, or the file did.
+      if (got == buf.size()) {
+        need_more = true;
+        if (pos == 0) reader_.chunk = kRecordHeaderSize + peek_body_length(data);  // one big record
+        break;
       }
+      corrupt = true;  // the file ends before the records it should hold
+      break;
     }
-    if (reader_.fd >= 0 && reader_.next_seq >= following) {
-      // This segment is done; the next call of the loop opens the following one.
+    if (corrupt) {
+      // Slow path: let the verifying scanner resynchronise past the damage, and pick up
+      // from the first good record at or after the reader's place.
+      std::uint64_t expected = reader_.next_seq;
+      std::uint64_t resume_offset = 0;
+      scan_segment(io_, options_.dir + "/" + name, [&](const RecordView& r, std::uint64_t at) {
+        if (r.sequence < expected || r.sequence >= end || visited >= max) return;
+        skip_lost(expected, r.sequence);
+        expected = r.sequence + 1;
+        resume_offset = at + kRecordHeaderSize + r.body.size();
+        if (r.sequence >= next) {
+          visit(r);
+          ++visited;
+          next = r.sequence + 1;
+        }
+      });
+      if (visited < max && expected < end && following != UINT64_MAX && following <= limit) {
+        skip_lost(expected, following);  // the rest of a closed segment is unreadable
+        expected = following;
+      }
+      if (expected > next) next = expected;
+      if (resume_offset == 0) {
+        reset_reader();
+        if (expected < end) break;  // nothing readable yet: try later
+        continue;
+      }
+      // Go on with the fast path right after the last record visited.
+      reader_.offset = resume_offset;
+      reader_.next_seq = expected;
+      reader_.chunk = 1 << 20;
+      continue;
+    }
+    if (reader_.next_seq >= following && following != UINT64_MAX) {
+      reset_reader();  // this segment is done; go on with the next one
       next = std::max(next, following);
-      io_.close(reader_.fd);
-      reader_ = ReaderState{};
-      progressed = true;
+      continue;
     }
-    if (!progressed) break;
+    if (!need_more && pos == 0) break;  // nothing new
+    if (!need_more) reader_.chunk = 1 << 20;
   }
   return next;
 }

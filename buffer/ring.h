@@ -95,6 +95,10 @@ class Ring {
   // Kafka has record SEQ. Acks may come in any order; the cursor is the contiguous prefix.
   void ack(std::uint64_t seq);
 
+  // Stops taking appends, writes what is queued, syncs and checkpoints; the writer thread
+  // ends. Reads and acks still work. Idempotent; the destructor calls it.
+  void close();
+
   RingStats stats() const;
   std::uint64_t cursor() const { return cursor_.load(); }
   std::uint64_t written_seq() const { return written_seq_.load(); }
@@ -114,9 +118,11 @@ class Ring {
   bool recover(RecoveryReport* report, std::string* error);
   void writer_loop();
   bool write_batch(std::vector<Pending>& batch);
+  bool ensure_segment();
   bool roll_segment();
   void account_written();
-  bool rescue_failed_segment();
+  void begin_rescue();
+  bool complete_rescue();
   void reclaim_and_checkpoint(bool force);
   std::int64_t now_ms() const;
 
@@ -150,6 +156,17 @@ class Ring {
   std::atomic<std::uint64_t> corrupt_skipped_{0};
   std::atomic<bool> disk_full_{false};
   std::uint64_t checkpointed_ = 0;  // writer thread only
+  std::chrono::steady_clock::time_point last_checkpoint_{};
+  // Records whose sync failed, on their way into a new segment. Writer thread only.
+  struct Rescue {
+    bool pending = false;
+    std::uint64_t first = 0;         // first record to rewrite
+    std::uint64_t records = 0;
+    std::uint64_t failed_first = 0;  // the failed segment
+    std::uint64_t keep_bytes = 0;    // its durable length
+    std::string frames;
+  };
+  Rescue rescue_;
   // Appended to the writer, waiting for their batch to be accepted. Writer thread only.
   std::vector<std::pair<std::uint64_t, Done>> awaiting_;
 
@@ -159,8 +176,12 @@ class Ring {
     int fd = -1;
     std::uint64_t offset = 0;    // file offset of reader's next record
     std::uint64_t next_seq = 0;  // sequence number at that offset
+    std::size_t chunk = 1 << 20; // bytes to read at a time (larger for one big record)
     std::string buffer;
   };
+  std::uint64_t lost_counted_until_ = 0;  // reader: losses below this are counted
+  void reset_reader();
+  void skip_lost(std::uint64_t from, std::uint64_t to);
   std::mutex reader_mutex_;  // read() is for one reader; the mutex makes misuse safe
   ReaderState reader_;
 

@@ -154,9 +154,12 @@ SegmentWriter::~SegmentWriter() {
 }
 
 std::error_code SegmentWriter::create(std::uint64_t first_seq, std::int64_t now_ms) {
-  name_ = segment_file_name(first_seq);
-  const std::string path = dir_ + "/" + name_;
-  if (auto ec = io_.open(path, true, &fd_)) return ec;
+  const std::string name = segment_file_name(first_seq);
+  const std::string path = dir_ + "/" + name;
+  if (auto ec = io_.open(path, true, &fd_)) {
+    fd_ = -1;
+    return ec;
+  }
   const std::string header = encode_segment_header(first_seq, now_ms);
   std::error_code ec = io_.truncate(fd_, 0);
   if (!ec) ec = write_fully(io_, fd_, header.data(), header.size(), 0);
@@ -168,6 +171,7 @@ std::error_code SegmentWriter::create(std::uint64_t first_seq, std::int64_t now_
     io_.remove(path);
     return ec;
   }
+  name_ = name;
   first_seq_ = next_seq_ = written_seq_ = synced_seq_ = first_seq;
   written_ = synced_ = kSegmentHeaderSize;
   failed_ = false;

@@ -99,6 +99,7 @@ class SegmentWriter {
   std::uint64_t next_seq() const { return next_seq_; }
   std::uint64_t synced_seq() const { return synced_seq_; }  // one past the last durable record
   std::uint64_t size() const { return written_ + buffer_.size(); }
+  std::uint64_t synced_bytes() const { return synced_; }
   const std::string& name() const { return name_; }
 
   std::string take_unsynced();

@@ -26,6 +26,17 @@ void Forwarder::loop() {
   std::uint64_t next = ring_.cursor();
   std::vector<std::pair<std::uint64_t, Event>> batch;
   while (!stopping_.load()) {
+    if (rewind_to_.load() != UINT64_MAX) {
+      // Let everything in flight finish, then go back to the first failed record.
+      if (in_flight_.load() > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      next = std::max(rewind_to_.exchange(UINT64_MAX), ring_.cursor());
+      log::warn("kafka delivery failed; sending again from the ring").kv("from_sequence", next);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // back off
+      continue;
+    }
     const auto room = static_cast<std::int64_t>(max_in_flight_) - in_flight_.load();
     if (room <= 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -59,8 +70,11 @@ void Forwarder::loop() {
           rejected_.fetch_add(1);
           log::error("kafka refused a record for good; dropped").kv("sequence", s).kv("reason", status.message());
           ring_.ack(s);
+        } else {
+          std::uint64_t current = rewind_to_.load();
+          while (s < current && !rewind_to_.compare_exchange_weak(current, s)) {
+          }
         }
-        // Otherwise: not acknowledged; the record stays in the ring for the next start.
         in_flight_.fetch_sub(1);
       });
       if (o != Offer::kAccepted) {

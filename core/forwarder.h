@@ -14,8 +14,9 @@ namespace tributary {
 // cursor and lets old segments go.
 //
 // A record Kafka refuses for good (too large, invalid topic, not authorised) is logged,
-// counted and acknowledged, so it cannot block the records behind it. Any other failure
-// leaves it unacknowledged: it is sent again after a restart. With the default
+// counted and acknowledged, so it cannot block the records behind it. After any other
+// failure the forwarder waits for what is in flight, then reads again from the first
+// failed record (later records may go twice: at least once, in order). With the default
 // kafka.delivery_timeout (0s) librdkafka itself retries until delivery, in order.
 //
 // Threads: one forwarder thread reads the ring and offers; completions run on the Kafka
@@ -48,6 +49,9 @@ class Forwarder {
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> rejected_{0};
   std::atomic<std::uint64_t> undecodable_{0};
+  // The lowest sequence number whose delivery failed for a reason worth retrying; the
+  // forwarder rewinds to it once nothing is in flight. UINT64_MAX: none.
+  std::atomic<std::uint64_t> rewind_to_{UINT64_MAX};
   std::thread thread_;
 };
 
