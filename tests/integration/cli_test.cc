@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/support/net_client.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
@@ -111,6 +113,40 @@ TEST(Cli, HelpAndVersion) {
   const CommandResult version = run_command({tributary_binary(), "version"}, 10s);
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_THAT(version.out, ::testing::StartsWith("tributary "));
+}
+
+}  // namespace
+}  // namespace tributary::testing
+
+namespace tributary::testing {
+namespace {
+
+TEST(Cli, BufferInspectShowsBacklogAndCorruption) {
+  const std::string golden = std::string(TRIBUTARY_SOURCE_DIR) + "/tests/golden/buffer";
+  // A copy of one good and one damaged golden segment, as a buffer directory.
+  const std::string dir = work_dir("inspect");
+  std::filesystem::copy_file(golden + "/good.seg", dir + "/00000000000000001000.seg");
+  CommandResult r = run_command({tributary_binary(), "buffer", "inspect", dir}, 30s);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("backlog: 10 records, 1 segments"));
+  EXPECT_THAT(r.out, HasSubstr("oldest unacknowledged event: 2025-11-22T00:00:00Z"));
+  EXPECT_THAT(r.out, HasSubstr("0 records lost to corruption"));
+
+  // A segment whose name and header disagree is reported, not trusted.
+  std::filesystem::copy_file(golden + "/good.seg", dir + "/00000000000000001010.seg");
+  r = run_command({tributary_binary(), "buffer", "inspect", dir}, 30s);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("1 unreadable segments"));
+
+  const std::string damaged = work_dir("inspect-damaged");
+  std::filesystem::copy_file(golden + "/bad-crc-middle.seg", damaged + "/00000000000000001000.seg");
+  r = run_command({tributary_binary(), "buffer", "inspect", damaged}, 30s);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("1 records lost to corruption"));
+  EXPECT_THAT(r.out, HasSubstr("backlog: 10 records"));
+
+  EXPECT_EQ(run_command({tributary_binary(), "buffer", "inspect", "/nonexistent"}, 30s).exit_code, 1);
+  EXPECT_EQ(run_command({tributary_binary(), "buffer", "frob"}, 30s).exit_code, 2);
 }
 
 }  // namespace

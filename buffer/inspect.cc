@@ -1,0 +1,127 @@
+#include "buffer/inspect.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <sstream>
+
+#include "buffer/checkpoint.h"
+
+namespace tributary::buffer {
+namespace {
+
+std::string time_text(std::int64_t ms) {
+  if (ms < 0) return "-";
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+const char* tail_text(SegmentScan::Tail tail) {
+  switch (tail) {
+    case SegmentScan::Tail::kClean: return "clean";
+    case SegmentScan::Tail::kZeroFilled: return "zero-filled";
+    case SegmentScan::Tail::kTorn: return "TORN";
+    case SegmentScan::Tail::kCorrupt: return "CORRUPT";
+  }
+  return "?";
+}
+
+bool held_by_another_process(const std::string& dir) {
+  const int fd = ::open((dir + "/lock").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+  ::close(fd);
+  return held;
+}
+
+}  // namespace
+
+InspectReport inspect_ring(FileIo& io, const std::string& dir) {
+  InspectReport r;
+  r.dir = dir;
+  std::vector<std::string> names;
+  if (auto ec = io.list_dir(dir, &names)) {
+    r.error = "cannot read " + dir + ": " + ec.message();
+    return r;
+  }
+  std::sort(names.begin(), names.end());
+  r.locked = held_by_another_process(dir);
+  std::error_code ckpt_error;
+  switch (read_checkpoint(io, dir, &r.cursor, &ckpt_error)) {
+    case CheckpointStatus::kOk: r.checkpoint_present = true; break;
+    case CheckpointStatus::kCorrupt: r.checkpoint_corrupt = true; break;
+    default: break;
+  }
+  for (const std::string& name : names) {
+    std::uint64_t first = 0;
+    if (name.size() > 12 && name.substr(name.size() - 12) == ".quarantined") r.quarantined.push_back(name);
+    if (!parse_segment_file_name(name, &first)) continue;
+    SegmentSummary s{name, scan_segment(io, dir + "/" + name)};
+    r.disk_bytes += s.scan.file_size;
+    s.name_mismatch = s.scan.header == HeaderStatus::kOk && s.scan.first_seq != first;
+    if (s.scan.header != HeaderStatus::kOk || s.scan.io_error || s.name_mismatch) {
+      ++r.unreadable_segments;
+    } else {
+      r.corrupt_records += s.scan.corrupt_skipped + (s.scan.tail == SegmentScan::Tail::kCorrupt ? 1 : 0);
+      if (s.scan.tail == SegmentScan::Tail::kTorn) ++r.torn_tails;
+      r.next_seq = std::max(r.next_seq, s.scan.next_seq);
+      if (s.scan.last_time_ms >= 0) r.newest_ms = std::max(r.newest_ms, s.scan.last_time_ms);
+      if (r.oldest_unacked_ms < 0 && s.scan.next_seq > r.cursor) {
+        // The first segment holding unacknowledged records: find its oldest such record.
+        scan_segment(io, dir + "/" + name, [&](const RecordView& rec, std::uint64_t) {
+          if (r.oldest_unacked_ms < 0 && rec.sequence >= r.cursor) r.oldest_unacked_ms = rec.time_ms;
+        });
+      }
+    }
+    r.segments.push_back(std::move(s));
+  }
+  if (!r.checkpoint_present && !r.segments.empty()) r.cursor = r.segments.front().scan.first_seq;
+  r.backlog_records = r.next_seq > r.cursor ? r.next_seq - r.cursor : 0;
+  return r;
+}
+
+std::string format_inspect(const InspectReport& r) {
+  std::ostringstream o;
+  if (!r.error.empty()) {
+    o << r.error << "\n";
+    return o.str();
+  }
+  o << "buffer " << r.dir << (r.locked ? " (in use by a running process)" : "") << "\n";
+  o << "segment                     first_seq      records  bytes        oldest               newest               tail         corrupt\n";
+  for (const SegmentSummary& s : r.segments) {
+    char line[256];
+    if (s.scan.header != HeaderStatus::kOk || s.name_mismatch) {
+      std::snprintf(line, sizeof line, "%-27s UNREADABLE: %s\n", s.name.c_str(),
+                    s.name_mismatch ? "file name and header disagree on the first sequence"
+                                    : header_status_text(s.scan.header));
+    } else {
+      std::snprintf(line, sizeof line, "%-27s %-14llu %-8llu %-12llu %-20s %-20s %-12s %llu\n",
+                    s.name.c_str(), static_cast<unsigned long long>(s.scan.first_seq),
+                    static_cast<unsigned long long>(s.scan.records),
+                    static_cast<unsigned long long>(s.scan.file_size),
+                    time_text(s.scan.first_time_ms).c_str(), time_text(s.scan.last_time_ms).c_str(),
+                    tail_text(s.scan.tail),
+                    static_cast<unsigned long long>(s.scan.corrupt_skipped));
+    }
+    o << line;
+  }
+  for (const std::string& q : r.quarantined) o << q << "  (quarantined, not read)\n";
+  o << "\ncheckpoint: " << (r.checkpoint_present ? "ok" : r.checkpoint_corrupt ? "CORRUPT" : "none")
+    << "  cursor (first unacknowledged): " << r.cursor << "  next sequence: " << r.next_seq << "\n";
+  o << "backlog: " << r.backlog_records << " records, " << r.segments.size() << " segments, "
+    << r.disk_bytes << " bytes on disk\n";
+  o << "oldest unacknowledged event: " << time_text(r.oldest_unacked_ms)
+    << "  newest event: " << time_text(r.newest_ms) << "\n";
+  o << "corruption: " << r.corrupt_records << " records lost to corruption, " << r.torn_tails
+    << " torn tails, " << r.unreadable_segments << " unreadable segments\n";
+  return o.str();
+}
+
+}  // namespace tributary::buffer
