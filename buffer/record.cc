@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "buffer/crc32c.h"
+#include "buffer/little_endian.h"
 
 namespace tributary::buffer {
 
@@ -12,18 +13,6 @@ static_assert(std::endian::native == std::endian::little,
               "the record format is little-endian; add byte swapping for this target");
 
 namespace {
-
-template <class T>
-void put(char* p, T v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
-template <class T>
-T get(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 }  // namespace
 
@@ -33,16 +22,16 @@ void encode_record(std::uint64_t sequence, std::int64_t time_ms, RecordType type
   out.resize(start + kRecordHeaderSize + body.size());
   char* h = out.data() + start;
   std::memset(h, 0, kRecordHeaderSize);
-  put(h + 4, static_cast<std::uint32_t>(body.size()));
-  put(h + 8, sequence);
-  put(h + 16, time_ms);
-  put(h + 24, static_cast<std::uint8_t>(type));
+  put_le(h + 4, static_cast<std::uint32_t>(body.size()));
+  put_le(h + 8, sequence);
+  put_le(h + 16, time_ms);
+  put_le(h + 24, static_cast<std::uint8_t>(type));
   std::memcpy(h + kRecordHeaderSize, body.data(), body.size());
-  put(h, crc32c(h + 4, kRecordHeaderSize - 4 + body.size()));
+  put_le(h, crc32c(h + 4, kRecordHeaderSize - 4 + body.size()));
 }
 
 std::uint32_t peek_body_length(std::string_view header) {
-  return header.size() < 8 ? 0 : get<std::uint32_t>(header.data() + 4);
+  return header.size() < 8 ? 0 : get_le<std::uint32_t>(header.data() + 4);
 }
 
 DecodeStatus decode_record(std::string_view data, RecordView* record, std::size_t* size) {
@@ -52,17 +41,17 @@ DecodeStatus decode_record(std::string_view data, RecordView* record, std::size_
   }
   const char* h = data.data();
   if (std::all_of(h, h + kRecordHeaderSize, [](char c) { return c == 0; })) return DecodeStatus::kEnd;
-  const auto length = get<std::uint32_t>(h + 4);
-  const auto type = get<std::uint8_t>(h + 24);
+  const auto length = get_le<std::uint32_t>(h + 4);
+  const auto type = get_le<std::uint8_t>(h + 24);
   if (length > kMaxRecordBody || type != static_cast<std::uint8_t>(RecordType::kEvent)) {
     return DecodeStatus::kCorrupt;
   }
   if (data.size() < kRecordHeaderSize + length) return DecodeStatus::kTruncated;
-  if (get<std::uint32_t>(h) != crc32c(h + 4, kRecordHeaderSize - 4 + length)) {
+  if (get_le<std::uint32_t>(h) != crc32c(h + 4, kRecordHeaderSize - 4 + length)) {
     return DecodeStatus::kCorrupt;
   }
-  record->sequence = get<std::uint64_t>(h + 8);
-  record->time_ms = get<std::int64_t>(h + 16);
+  record->sequence = get_le<std::uint64_t>(h + 8);
+  record->time_ms = get_le<std::int64_t>(h + 16);
   record->type = static_cast<RecordType>(type);
   record->body = data.substr(kRecordHeaderSize, length);
   *size = kRecordHeaderSize + length;

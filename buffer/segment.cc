@@ -5,23 +5,12 @@
 #include <cstring>
 
 #include "buffer/crc32c.h"
+#include "buffer/little_endian.h"
 
 namespace tributary::buffer {
 namespace {
 
 constexpr std::string_view kMagic = "TRBSEG01";
-
-template <class T>
-void put(char* p, T v) {
-  std::memcpy(p, &v, sizeof v);
-}
-
-template <class T>
-T get(const char* p) {
-  T v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 }  // namespace
 
@@ -40,20 +29,20 @@ bool parse_segment_file_name(std::string_view name, std::uint64_t* first_seq) {
 std::string encode_segment_header(std::uint64_t first_seq, std::int64_t created_ms) {
   std::string h(kSegmentHeaderSize, '\0');
   std::memcpy(h.data(), kMagic.data(), kMagic.size());
-  put(h.data() + 8, kSegmentVersion);
-  put(h.data() + 12, static_cast<std::uint32_t>(kSegmentHeaderSize));
-  put(h.data() + 16, first_seq);
-  put(h.data() + 24, created_ms);
-  put(h.data() + 60, crc32c(h.data(), 60));
+  put_le(h.data() + 8, kSegmentVersion);
+  put_le(h.data() + 12, static_cast<std::uint32_t>(kSegmentHeaderSize));
+  put_le(h.data() + 16, first_seq);
+  put_le(h.data() + 24, created_ms);
+  put_le(h.data() + 60, crc32c(h.data(), 60));
   return h;
 }
 
 HeaderStatus decode_segment_header(std::string_view data, std::uint64_t* first_seq) {
   if (data.size() < kSegmentHeaderSize) return HeaderStatus::kTruncated;
   if (data.substr(0, kMagic.size()) != kMagic) return HeaderStatus::kBadMagic;
-  if (get<std::uint32_t>(data.data() + 60) != crc32c(data.data(), 60)) return HeaderStatus::kCorrupt;
-  if (get<std::uint32_t>(data.data() + 8) != kSegmentVersion) return HeaderStatus::kUnknownVersion;
-  *first_seq = get<std::uint64_t>(data.data() + 16);
+  if (get_le<std::uint32_t>(data.data() + 60) != crc32c(data.data(), 60)) return HeaderStatus::kCorrupt;
+  if (get_le<std::uint32_t>(data.data() + 8) != kSegmentVersion) return HeaderStatus::kUnknownVersion;
+  *first_seq = get_le<std::uint64_t>(data.data() + 16);
   return HeaderStatus::kOk;
 }
 

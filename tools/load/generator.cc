@@ -1,6 +1,8 @@
 #include "tools/load/generator.h"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include "tools/load/obligations.h"
 #include <thread>
@@ -20,6 +22,16 @@ bool keep_going(const LoadOptions& options, std::uint64_t sent,
                 std::chrono::steady_clock::time_point start) {
   if (options.count > 0) return sent < options.count;
   return std::chrono::steady_clock::now() - start < options.duration;
+}
+
+std::vector<SendOutcome> merge_outcomes(std::vector<std::vector<SendOutcome>>& per_connection) {
+  std::vector<SendOutcome> all;
+  for (auto& v : per_connection) {
+    all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
+  }
+  std::sort(all.begin(), all.end(),
+            [](const SendOutcome& a, const SendOutcome& b) { return a.seq < b.seq; });
+  return all;
 }
 
 std::string write_outcomes(const LoadOptions& options, const std::vector<SendOutcome>& outcomes,

@@ -41,6 +41,9 @@ struct SendOutcome {
   std::string reason;  // empty: acknowledged
 };
 
+// All connections' outcomes in one list, sorted by sequence number.
+std::vector<SendOutcome> merge_outcomes(std::vector<std::vector<SendOutcome>>& per_connection);
+
 // Writes OUTCOMES (sorted by seq) to the obligation log, if one is configured; counts the
 // acknowledged ones into *ACKNOWLEDGED. Returns an error message, empty on success.
 std::string write_outcomes(const LoadOptions& options, const std::vector<SendOutcome>& outcomes,

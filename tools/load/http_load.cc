@@ -123,9 +123,7 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
   for (std::thread& t : threads) t.join();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  std::vector<SendOutcome> all;
-  for (auto& v : outcomes) all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
-  std::sort(all.begin(), all.end(), [](const SendOutcome& a, const SendOutcome& b) { return a.seq < b.seq; });
+  const std::vector<SendOutcome> all = merge_outcomes(outcomes);
   result.sent = all.size();
   result.error = write_outcomes(options, all, &result.acknowledged);
   return result;

@@ -95,9 +95,7 @@ LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters) {
   for (const std::string& e : errors) {
     if (!e.empty() && result.error.empty()) result.error = e;
   }
-  std::vector<SendOutcome> all;
-  for (auto& v : outcomes) all.insert(all.end(), std::make_move_iterator(v.begin()), std::make_move_iterator(v.end()));
-  std::sort(all.begin(), all.end(), [](const SendOutcome& a, const SendOutcome& b) { return a.seq < b.seq; });
+  const std::vector<SendOutcome> all = merge_outcomes(outcomes);
   result.sent = all.size();
   const std::string log_error = write_outcomes(options, all, &result.acknowledged);
   if (result.error.empty()) result.error = log_error;
