@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine to a verdict:
 #   1. installs what is missing (scripts/install-deps.sh: Debian packages, JDK, Kafka jars)
-#   2. dev build (warnings as errors): unit, threads and integration tests; the integration
+#   2. dev build (warnings as errors): unit, threads, crash and integration tests; the integration
 #      tests run the real binary against a real Kafka and a real Mosquitto that ctest starts
 #   3. asan build (AddressSanitizer + UndefinedBehaviorSanitizer): the same tests
-#   4. tsan build (ThreadSanitizer): the unit and in-process threaded tests. (Processes
+#   4. tsan build (ThreadSanitizer): the unit, in-process threaded and crash tests. (Processes
 #      that create librdkafka handles cannot run under GCC's TSan: librdkafka starts its
 #      threads with C11 thrd_create, which TSan does not intercept, and crashes.)
 #
@@ -26,8 +26,8 @@ for preset in $PRESETS; do
   step "$preset: configure and build"
   cmake --preset "$preset" > /dev/null
   cmake --build --preset "$preset" -j "$JOBS"
-  labels='unit|threads|integration'
-  [ "$preset" = tsan ] && labels='unit|threads'
+  labels='unit|threads|crash|integration'
+  [ "$preset" = tsan ] && labels='unit|threads|crash'
   step "$preset: tests ($labels)"
   ctest --test-dir "build/$preset" -L "$labels" -j 2 --output-on-failure --timeout 300
 done

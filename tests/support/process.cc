@@ -49,6 +49,11 @@ std::optional<int> wait_exit(pid_t pid, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+pid_t spawn_process(const std::vector<std::string>& args, const std::string& out_path,
+                    const std::string& err_path) {
+  return spawn(args, out_path, err_path);
+}
+
 std::string tributary_binary() {
   const char* path = std::getenv("TRIBUTARY_BINARY");
   return path != nullptr ? path : TRIBUTARY_TEST_BINARY;

@@ -19,6 +19,10 @@ struct CommandResult {
   std::string err;
 };
 
+// Starts ARGS with stdout and stderr in files; the pid, or -1.
+pid_t spawn_process(const std::vector<std::string>& args, const std::string& out_path,
+                    const std::string& err_path);
+
 // Runs ARGS to completion (killed after TIMEOUT) and captures its output.
 CommandResult run_command(const std::vector<std::string>& args, std::chrono::seconds timeout);
 
