@@ -16,6 +16,7 @@ PACKAGES=(
   libflatbuffers-dev flatbuffers-compiler prometheus-cpp-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev libssl-dev libxxhash-dev
   mosquitto mosquitto-clients kafkacat curl procps iproute2 python3
+  xfsprogs e2fsprogs mount
 )
 
 log() { printf '[install-deps] %s\n' "$*"; }

@@ -27,6 +27,8 @@ for preset in $PRESETS; do
   cmake --preset "$preset" > /dev/null
   cmake --build --preset "$preset" -j "$JOBS"
   labels='unit|threads|crash|integration'
+  # The power-loss test (root, loop devices) runs once, in the plain build.
+  [ "$preset" = dev ] && labels='unit|threads|crash|powerloss|integration'
   [ "$preset" = tsan ] && labels='unit|threads|crash'
   step "$preset: tests ($labels)"
   ctest --test-dir "build/$preset" -L "$labels" -j 2 --output-on-failure --timeout 300

@@ -1,10 +1,12 @@
-// The crash test's child: opens the ring in DIR (fsync: always, small segments so rolls
+// The crash and power-loss tests' child:  ring_crash_child DIR [always|never [SEGMENT_BYTES]]
+// Opens the ring in DIR (fsync: always by default; 64 KiB segments by default, so rolls
 // happen), appends records whose body names their sequence number, and prints "ok SEQ" for
-// every append whose completion fired (that is, that the ring accepted as durable). Runs
-// until killed. The parent kills it with SIGKILL at random moments.
+// every append whose completion fired (that is, that the ring accepted under the policy).
+// Runs until killed.
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <string>
@@ -14,13 +16,15 @@
 
 int main(int argc, char** argv) {
   using namespace tributary::buffer;
-  if (argc != 2) return 2;
+  if (argc < 2 || argc > 4) return 2;
   PosixFileIo io;
   RingOptions o;
   o.dir = argv[1];
-  o.fsync = FsyncPolicy::kAlways;
-  o.segment_bytes = 64 * 1024;
-  o.max_bytes = 1ull << 30;
+  o.fsync = argc == 3 && std::string(argv[2]) == "never" ? FsyncPolicy::kNever : FsyncPolicy::kAlways;
+  // A segment roll syncs the closed segment whatever the policy, so the power-loss test's
+  // negative control uses segments too large to roll.
+  o.segment_bytes = argc == 4 ? std::stoull(argv[3]) : 64 * 1024;
+  o.max_bytes = std::max<std::uint64_t>(1ull << 30, 2 * o.segment_bytes);
   RecoveryReport report;
   std::string error;
   auto ring = Ring::open(io, o, &report, &error);
