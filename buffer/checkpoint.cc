@@ -3,59 +3,103 @@
 #include <cstring>
 
 #include "buffer/crc32c.h"
+#include "buffer/little_endian.h"
 
 namespace tributary::buffer {
 namespace {
 
-constexpr std::string_view kMagic = "TRBCKPT1";
+constexpr std::string_view kMagic = "TRBCKPT2";
 constexpr std::size_t kSize = 32;
+constexpr const char* kNames[2] = {"checkpoint.a", "checkpoint.b"};
+
+void encode(char* data, std::uint64_t cursor, std::uint64_t generation) {
+  std::memset(data, 0, kSize);
+  std::memcpy(data, kMagic.data(), kMagic.size());
+  put_le(data + 8, cursor);
+  put_le(data + 16, generation);
+  put_le(data + 28, crc32c(data, 28));
+}
+
+bool decode(const char* data, std::size_t size, std::uint64_t* cursor, std::uint64_t* generation) {
+  if (size != kSize || std::string_view(data, 8) != kMagic) return false;
+  if (get_le<std::uint32_t>(data + 28) != crc32c(data, 28)) return false;
+  *cursor = get_le<std::uint64_t>(data + 8);
+  *generation = get_le<std::uint64_t>(data + 16);
+  return true;
+}
 
 }  // namespace
 
-std::error_code write_checkpoint(FileIo& io, const std::string& dir, std::uint64_t cursor,
-                                 std::int64_t now_ms) {
-  char data[kSize] = {};
-  std::memcpy(data, kMagic.data(), kMagic.size());
-  std::memcpy(data + 8, &cursor, sizeof cursor);
-  std::memcpy(data + 16, &now_ms, sizeof now_ms);
-  const std::uint32_t crc = crc32c(data, 28);
-  std::memcpy(data + 28, &crc, sizeof crc);
-
-  const std::string tmp = dir + "/" + kCheckpointFile + ".tmp";
-  int fd = -1;
-  if (auto ec = io.open(tmp, true, &fd)) return ec;
-  std::error_code ec = io.truncate(fd, 0);
-  if (!ec) ec = write_fully(io, fd, data, kSize, 0);
-  if (!ec) ec = io.datasync(fd);
-  io.close(fd);
-  if (!ec) ec = io.rename(tmp, dir + "/" + kCheckpointFile);
-  if (!ec) ec = io.sync_dir(dir);
-  return ec;
+Checkpoint::~Checkpoint() {
+  for (int& fd : fd_) {
+    if (fd >= 0) io_.close(fd);
+  }
 }
 
-CheckpointStatus read_checkpoint(FileIo& io, const std::string& dir, std::uint64_t* cursor,
-                                 std::error_code* error) {
-  int fd = -1;
-  if (auto ec = io.open(dir + "/" + kCheckpointFile, false, &fd)) {
-    if (ec == std::errc::no_such_file_or_directory) return CheckpointStatus::kMissing;
-    *error = ec;
-    return CheckpointStatus::kIoError;
+Checkpoint::Status Checkpoint::read(std::uint64_t* cursor, std::error_code* error) {
+  bool any_file = false;
+  bool found = false;
+  for (const char* name : kNames) {
+    int fd = -1;
+    if (auto ec = io_.open(dir_ + "/" + name, false, &fd)) {
+      if (ec == std::errc::no_such_file_or_directory) continue;
+      *error = ec;
+      return Status::kIoError;
+    }
+    any_file = true;
+    char data[kSize] = {};
+    std::size_t got = 0;
+    const std::error_code ec = read_fully(io_, fd, data, kSize, 0, &got);
+    io_.close(fd);
+    if (ec) {
+      *error = ec;
+      return Status::kIoError;
+    }
+    std::uint64_t c = 0;
+    std::uint64_t g = 0;
+    if (decode(data, got, &c, &g) && (!found || g > generation_)) {
+      *cursor = c;
+      generation_ = g;
+      found = true;
+    }
   }
-  char data[kSize] = {};
-  std::size_t got = 0;
-  const std::error_code ec = read_fully(io, fd, data, kSize, 0, &got);
-  io.close(fd);
-  if (ec) {
-    *error = ec;
-    return CheckpointStatus::kIoError;
+  if (found) return Status::kOk;
+  return any_file ? Status::kCorrupt : Status::kMissing;
+}
+
+std::error_code Checkpoint::prepare() {
+  if (fd_[0] >= 0 && fd_[1] >= 0) return {};
+  bool created = false;
+  for (int i = 0; i < 2; ++i) {
+    if (fd_[i] >= 0) continue;
+    const std::string path = dir_ + "/" + kNames[i];
+    if (auto ec = io_.open(path, true, &fd_[i])) {
+      fd_[i] = -1;
+      return ec;
+    }
+    std::uint64_t size = 0;
+    if (auto ec = io_.file_size(fd_[i], &size)) return ec;
+    if (size < kSize) {
+      // Allocate the blocks once, now, while there is room: later writes overwrite them.
+      char zeros[kSize] = {};
+      if (auto ec = write_fully(io_, fd_[i], zeros, kSize, 0)) return ec;
+      if (auto ec = io_.datasync(fd_[i])) return ec;
+      created = true;
+    }
   }
-  std::uint32_t crc = 0;
-  std::memcpy(&crc, data + 28, sizeof crc);
-  if (got != kSize || std::string_view(data, 8) != kMagic || crc != crc32c(data, 28)) {
-    return CheckpointStatus::kCorrupt;
-  }
-  std::memcpy(cursor, data + 8, sizeof *cursor);
-  return CheckpointStatus::kOk;
+  return created ? io_.sync_dir(dir_) : std::error_code();
+}
+
+std::error_code Checkpoint::write(std::uint64_t cursor) {
+  if (auto ec = prepare()) return ec;
+  const std::uint64_t generation = generation_ + 1;
+  char data[kSize];
+  encode(data, cursor, generation);
+  const int fd = fd_[generation % 2];
+  if (auto ec = write_fully(io_, fd, data, kSize, 0)) return ec;
+  if (auto ec = io_.datasync(fd)) return ec;
+  generation_ = generation;
+  return {};
 }
 
 }  // namespace tributary::buffer

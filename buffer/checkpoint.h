@@ -9,25 +9,44 @@
 namespace tributary::buffer {
 
 // The ack cursor on disk: the first sequence number not yet acknowledged by Kafka.
-// A 32-byte file, replaced atomically (write a temporary file, sync it, rename it over the
-// old one, sync the directory), so a crash leaves either the old or the new cursor.
 //
-//   offset  0  8 bytes  magic "TRBCKPT1"
+// Two preallocated 32-byte files, `checkpoint.a` and `checkpoint.b`, written in turn and
+// overwritten in place (pwrite + fdatasync). A write torn by a crash can damage only the
+// file being written; the other still holds the previous cursor. Overwriting allocated
+// blocks needs no free space, so the cursor can still move, and segments be reclaimed,
+// when the disk is full.
+//
+//   offset  0  8 bytes  magic "TRBCKPT2"
 //   offset  8  u64      first unacknowledged sequence number
-//   offset 16  i64      time written, ms since the epoch
+//   offset 16  u64      generation (which write is newer)
 //   offset 24  u32      reserved, zero
 //   offset 28  u32      crc32c of bytes 0..27
-inline constexpr const char* kCheckpointFile = "checkpoint";
+class Checkpoint {
+ public:
+  enum class Status : std::uint8_t {
+    kOk,       // *cursor is the newest cursor that verifies
+    kMissing,  // a new ring: no checkpoint was ever written
+    kCorrupt,  // files exist but neither verifies: do not trust them (replay from the oldest)
+    kIoError,
+  };
 
-std::error_code write_checkpoint(FileIo& io, const std::string& dir, std::uint64_t cursor,
-                                 std::int64_t now_ms);
+  Checkpoint(FileIo& io, std::string dir) : io_(io), dir_(std::move(dir)) {}
+  ~Checkpoint();
+  Checkpoint(const Checkpoint&) = delete;
+  Checkpoint& operator=(const Checkpoint&) = delete;
 
-enum class CheckpointStatus : std::uint8_t { kOk, kMissing, kCorrupt, kIoError };
+  // Reads the newest valid cursor. Call once, before write().
+  Status read(std::uint64_t* cursor, std::error_code* error);
+  // Creates both files if needed (durably), then writes CURSOR over the older one.
+  std::error_code write(std::uint64_t cursor);
 
-// Reads the cursor. kMissing: a new ring. kCorrupt: the file exists but does not verify;
-// the caller must not trust it (replaying from the oldest segment is safe: duplicates,
-// never loss).
-CheckpointStatus read_checkpoint(FileIo& io, const std::string& dir, std::uint64_t* cursor,
-                                 std::error_code* error);
+ private:
+  std::error_code prepare();
+
+  FileIo& io_;
+  std::string dir_;
+  int fd_[2] = {-1, -1};
+  std::uint64_t generation_ = 0;  // of the newest write (read or written)
+};
 
 }  // namespace tributary::buffer

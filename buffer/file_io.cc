@@ -102,7 +102,12 @@ std::error_code FaultyFileIo::pwrite(int fd, const void* data, std::size_t size,
                                      std::uint64_t offset, std::size_t* written) {
   ++writes_;
   *written = 0;
-  if (disk_full_) return std::make_error_code(std::errc::no_space_on_device);
+  if (disk_full_) {
+    std::uint64_t current = 0;
+    if (real_.file_size(fd, &current) || offset + size > current) {
+      return std::make_error_code(std::errc::no_space_on_device);
+    }
+  }
   if (const int e = write_error_.exchange(0); e != 0) {
     return std::make_error_code(static_cast<std::errc>(e));
   }

@@ -64,7 +64,8 @@ class FaultyFileIo final : public FileIo {
   // The next write stores only BYTES bytes and reports that.
   void short_next_write(std::size_t bytes) { short_write_ = bytes; }
   void fail_next_sync() { fail_sync_ = true; }
-  // While full, every write fails with ENOSPC and stores nothing.
+  // While full, a write that would grow the file fails with ENOSPC and stores nothing;
+  // overwriting bytes the file already has still works, as on a real full disk.
   void set_disk_full(bool full) { disk_full_ = full; }
 
   std::uint64_t writes() const { return writes_.load(); }

@@ -54,9 +54,10 @@ InspectReport inspect_ring(FileIo& io, const std::string& dir) {
   std::sort(names.begin(), names.end());
   r.locked = held_by_another_process(dir);
   std::error_code ckpt_error;
-  switch (read_checkpoint(io, dir, &r.cursor, &ckpt_error)) {
-    case CheckpointStatus::kOk: r.checkpoint_present = true; break;
-    case CheckpointStatus::kCorrupt: r.checkpoint_corrupt = true; break;
+  Checkpoint checkpoint(io, dir);
+  switch (checkpoint.read(&r.cursor, &ckpt_error)) {
+    case Checkpoint::Status::kOk: r.checkpoint_present = true; break;
+    case Checkpoint::Status::kCorrupt: r.checkpoint_corrupt = true; break;
     default: break;
   }
   for (const std::string& name : names) {

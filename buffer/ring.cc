@@ -13,7 +13,7 @@
 namespace tributary::buffer {
 
 Ring::Ring(FileIo& io, RingOptions options)
-    : io_(io), options_(std::move(options)), writer_(io, options_.dir) {}
+    : io_(io), options_(std::move(options)), writer_(io, options_.dir), checkpoint_(io, options_.dir) {}
 
 std::int64_t Ring::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -65,17 +65,17 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   }
   std::uint64_t cursor = 0;
   std::error_code ckpt_error;
-  switch (read_checkpoint(io_, dir, &cursor, &ckpt_error)) {
-    case CheckpointStatus::kOk: break;
-    case CheckpointStatus::kMissing:
+  switch (checkpoint_.read(&cursor, &ckpt_error)) {
+    case Checkpoint::Status::kOk: break;
+    case Checkpoint::Status::kMissing:
       cursor = segments_.empty() ? 0 : segments_.begin()->first;
       break;
-    case CheckpointStatus::kCorrupt:
+    case Checkpoint::Status::kCorrupt:
       // Replaying from the oldest segment is safe: duplicates downstream, never loss.
       report->checkpoint_corrupt = true;
       cursor = segments_.empty() ? 0 : segments_.begin()->first;
       break;
-    case CheckpointStatus::kIoError:
+    case Checkpoint::Status::kIoError:
       *error = "cannot read the checkpoint in " + dir + ": " + ckpt_error.message();
       return false;
   }
@@ -127,6 +127,12 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
       io_.close(fd);
     }
     total += info.bytes;
+  }
+  // Allocate the checkpoint files now, while there is room: from here on the cursor can be
+  // saved (and space reclaimed) even on a full disk.
+  if (auto ec = checkpoint_.write(cursor)) {
+    *error = "cannot write the checkpoint in " + dir + ": " + ec.message();
+    return false;
   }
   next_seq_ = written_seq_ = durable_seq_ = next_seq;
   cursor_ = cursor;
@@ -381,7 +387,7 @@ void Ring::reclaim_and_checkpoint(bool force) {
   if (!force && now - last_checkpoint_ < options_.checkpoint_interval) return;
   last_checkpoint_ = now;
   // The checkpoint goes first: after a crash the cursor never points into a deleted segment.
-  if (write_checkpoint(io_, options_.dir, cursor, now_ms())) {
+  if (checkpoint_.write(cursor)) {
     write_errors_.fetch_add(1);
     return;
   }

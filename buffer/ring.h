@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "buffer/checkpoint.h"
 #include "buffer/file_io.h"
 #include "buffer/record.h"
 #include "buffer/segment.h"
@@ -129,6 +130,7 @@ class Ring {
   FileIo& io_;
   const RingOptions options_;
   SegmentWriter writer_;  // writer thread only (and recovery)
+  Checkpoint checkpoint_;  // writer thread only (and recovery)
 
   mutable std::mutex append_mutex_;  // the append point: guards queue_, closed_
   std::condition_variable wake_;

@@ -420,3 +420,33 @@ TEST(RingFaults, AppendsAfterCloseAreRefused) {
 
 }  // namespace
 }  // namespace tributary::buffer
+
+namespace tributary::buffer {
+namespace {
+
+TEST(RingFaults, AcknowledgedSegmentsAreReclaimedEvenWhenTheDiskIsFull) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  auto ring = open_ring(io, options(dir.path()));  // 4 KiB segments
+  append_all(*ring, 0, 400);
+  const auto before = ring->stats();
+  ASSERT_GE(before.segments, 4u);
+  io.set_disk_full(true);
+  for (std::uint64_t s = 0; s < 400; ++s) ring->ack(s);
+  bool reclaimed = false;
+  for (int i = 0; i < 300 && !reclaimed; ++i) {
+    reclaimed = ring->stats().segments == 1;
+    if (!reclaimed) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(reclaimed) << "a full disk must not stop the ring from freeing space";
+  EXPECT_LT(ring->stats().disk_bytes, before.disk_bytes);
+  io.set_disk_full(false);
+  ring.reset();
+  RecoveryReport report;
+  auto again = open_ring(io, options(dir.path()), &report);
+  EXPECT_EQ(report.cursor, 400u);
+}
+
+}  // namespace
+}  // namespace tributary::buffer
