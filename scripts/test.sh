@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine to a verdict:
-#   1. installs what is missing (scripts/install-deps.sh: Debian packages, JDK, Kafka jars)
+#   1. installs what is missing (scripts/install-deps.sh: Debian packages, Java, Kafka jars)
 #   2. dev build (warnings as errors): unit, threads, crash and integration tests; the integration
 #      tests run the real binary against a real Kafka and a real Mosquitto that ctest starts
 #   3. asan build (AddressSanitizer + UndefinedBehaviorSanitizer): the same tests
