@@ -18,6 +18,17 @@ void Pacer::wait_for(std::uint64_t n) {
   std::this_thread::sleep_until(due);
 }
 
+std::optional<std::uint64_t> SequenceSource::next() {
+  if (!keep_going(options_, claimed_.load(), start_)) return std::nullopt;
+  const std::uint64_t n = claimed_.fetch_add(1);
+  if (options_.count > 0 && n >= options_.count) return std::nullopt;
+  return options_.first_seq + n;
+}
+
+std::string connection_key(unsigned connection, std::uint64_t n, unsigned keys) {
+  return "c" + std::to_string(connection) + "-k" + std::to_string(n % std::max(1u, keys));
+}
+
 bool keep_going(const LoadOptions& options, std::uint64_t sent,
                 std::chrono::steady_clock::time_point start) {
   if (options.count > 0) return sent < options.count;

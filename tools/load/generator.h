@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,26 @@ class Pacer {
   double rate_;
   std::chrono::steady_clock::time_point start_;
 };
+
+// Hands out sequence numbers (from options.first_seq on) to the sending threads of one
+// run until it is over, by count or by duration. Thread-safe.
+class SequenceSource {
+ public:
+  explicit SequenceSource(const LoadOptions& options)
+      : options_(options), start_(std::chrono::steady_clock::now()) {}
+  // The next sequence number, or nullopt once the run is over.
+  std::optional<std::uint64_t> next();
+  std::chrono::steady_clock::time_point start() const { return start_; }
+
+ private:
+  const LoadOptions& options_;
+  const std::chrono::steady_clock::time_point start_;
+  std::atomic<std::uint64_t> claimed_{0};
+};
+
+// The key of the Nth event of CONNECTION: each connection has its own KEYS keys, so a
+// key's events are sent one after another and their order is well defined.
+std::string connection_key(unsigned connection, std::uint64_t n, unsigned keys);
 
 // Whether the run should go on after SENT events: by count, or by duration since START.
 bool keep_going(const LoadOptions& options, std::uint64_t sent,

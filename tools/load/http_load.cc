@@ -91,9 +91,8 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
   }
   const std::string target = "/v1/events/" + options.route;
   const unsigned connections = std::max(1u, options.connections);
-  std::atomic<std::uint64_t> next_seq{0};
+  SequenceSource sequences(options);
   std::vector<std::vector<SendOutcome>> outcomes(connections);
-  const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
   for (unsigned c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
@@ -102,11 +101,10 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
       std::string body;
       for (std::uint64_t n = 0;; ++n) {
         pacer.wait_for(n);
-        if (!keep_going(options, next_seq.load(), start)) break;
-        const std::uint64_t n_seq = next_seq.fetch_add(1);
-        if (options.count > 0 && n_seq >= options.count) break;
-        const std::uint64_t seq = options.first_seq + n_seq;
-        const std::string key = "c" + std::to_string(c) + "-k" + std::to_string(n % std::max(1u, options.keys));
+        const auto next = sequences.next();
+        if (!next) break;
+        const std::uint64_t seq = *next;
+        const std::string key = connection_key(c, n, options.keys);
         encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
         counters.sent.fetch_add(1, std::memory_order_relaxed);
         const unsigned status = conn.post(target, key, body);
@@ -121,7 +119,7 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
     });
   }
   for (std::thread& t : threads) t.join();
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sequences.start()).count();
 
   const std::vector<SendOutcome> all = merge_outcomes(outcomes);
   result.sent = all.size();
