@@ -1,6 +1,6 @@
 // Disk ring benchmark: prints figures, asserts nothing.
 //
-//   build/release/bench/ring_bench [DIR] [--records N]
+//   build/release/bench/ring_bench [DIR] [--records N] [--only POLICY/APPENDERS]
 //
 // For each fsync policy and appender count: append throughput of 256-byte events (records/s
 // and MB/s of frames), then read-back throughput with CRC verification, then recovery time.
@@ -96,10 +96,13 @@ Figures run(const std::string& dir, FsyncPolicy policy, unsigned appenders, std:
 int main(int argc, char** argv) {
   std::string dir = "/tmp/tributary-ring-bench";
   std::uint64_t records = 2'000'000;
+  std::string only;  // e.g. "interval/1": run just that case (for a profiler)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--records" && i + 1 < argc) {
       records = std::stoull(argv[++i]);
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
     } else {
       dir = a;
     }
@@ -123,6 +126,7 @@ int main(int argc, char** argv) {
       {FsyncPolicy::kAlways, "always", 16, std::min<std::uint64_t>(records, 50'000)},
   };
   for (const Case& c : cases) {
+    if (!only.empty() && only != std::string(c.name) + "/" + std::to_string(c.appenders)) continue;
     const Figures f = run(dir, c.policy, c.appenders, c.records);
     std::printf("%-9s %-9u %10llu %14.0f %9.1f %16.0f %12.2f\n", c.name, c.appenders,
                 static_cast<unsigned long long>(c.records), f.append_rate,

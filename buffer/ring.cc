@@ -9,11 +9,36 @@
 #include <cstring>
 
 #include "buffer/checkpoint.h"
+#include "buffer/record.h"
 
 namespace tributary::buffer {
 
 Ring::Ring(FileIo& io, RingOptions options)
     : io_(io), options_(std::move(options)), writer_(io, options_.dir), checkpoint_(io, options_.dir) {}
+
+std::shared_ptr<std::string> Ring::BufferPool::get(std::size_t reserve) {
+  std::unique_ptr<std::string> buffer;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+      buffer = std::move(free_.back());
+      free_.pop_back();
+    }
+  }
+  if (!buffer) buffer = std::make_unique<std::string>();
+  buffer->reserve(reserve);
+  return std::shared_ptr<std::string>(buffer.release(), [this](std::string* b) { give_back(b); });
+}
+
+void Ring::BufferPool::give_back(std::string* buffer) {
+  constexpr std::size_t kKeep = 64;  // buffers kept for reuse (those of one fsync interval)
+  constexpr std::size_t kLargest = 16ull << 20;  // larger ones go back to the allocator
+  std::unique_ptr<std::string> owned(buffer);
+  if (owned->capacity() > kLargest) return;
+  owned->clear();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_.size() < kKeep) free_.push_back(std::move(owned));
+}
 
 std::int64_t Ring::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -164,8 +189,16 @@ Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done
       refused_full_.fetch_add(1, std::memory_order_relaxed);
       return Append::kFull;
     }
-    queue_.push_back(Pending{time_ms, std::string(body), std::move(done)});
-    pending_bytes_.fetch_add(frame);
+    // Framed here, in place: the writer writes these bytes as they are.
+    if (!queue_.frames) {
+      queue_.frames = buffers_.get(batch_reserve_);
+      queue_.done.swap(spare_done_);
+      queue_.first_seq = next_seq_.load(std::memory_order_relaxed);
+    }
+    encode_record(next_seq_.load(std::memory_order_relaxed), time_ms, RecordType::kEvent, body,
+                  *queue_.frames);
+    queue_.done.push_back(std::move(done));
+    pending_bytes_.fetch_add(frame, std::memory_order_relaxed);
     next_seq_.fetch_add(1, std::memory_order_relaxed);
   }
   wake_.notify_one();
@@ -263,33 +296,46 @@ bool Ring::complete_rescue() {
   return true;
 }
 
-// Writes a batch; completions fire once the batch is accepted under the policy.
-// Returns false when it could not be written yet (disk full, I/O error): what was taken
-// stays with the writer (or in BATCH) and the writer loop retries later.
-bool Ring::write_batch(std::vector<Pending>& batch) {
+// Writes a batch; completions fire once the whole batch is accepted under the policy.
+// Returns false when it could not be written yet (disk full, I/O error): the batch remembers
+// how far it got and the writer loop retries later.
+bool Ring::write_batch(Batch& batch) {
   if (!ensure_segment()) return false;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    Pending& p = batch[i];
-    if (writer_.size() + kRecordHeaderSize + p.body.size() > options_.segment_bytes &&
-        writer_.next_seq() > writer_.first_seq()) {
-      if (!roll_segment()) {
-        write_errors_.fetch_add(1);
-        batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(i));
-        return false;  // the records from I on are appended on the retry
+  static const std::string kNone;
+  const std::string& frames = batch.frames ? *batch.frames : kNone;
+  const std::uint64_t records = batch.done.size();
+  // Hand the batch to the segment writer in slices that fit the current segment.
+  while (batch.written_records < records) {
+    std::size_t end = batch.written;
+    std::uint64_t n = 0;
+    std::uint64_t size = writer_.size();
+    while (batch.written_records + n < records) {
+      const std::size_t frame =
+          kRecordHeaderSize + peek_body_length(std::string_view(frames).substr(end, kRecordHeaderSize));
+      if (size + frame > options_.segment_bytes && (n > 0 || writer_.next_seq() > writer_.first_seq())) {
+        break;
       }
+      end += frame;
+      size += frame;
+      ++n;
     }
-    writer_.append(p.time_ms, p.body);
-    awaiting_bytes_ += kRecordHeaderSize + p.body.size();
-    awaiting_.push_back({writer_.next_seq() - 1, std::move(p.done)});
+    if (n > 0) {
+      writer_.append_shared(batch.frames, std::string_view(frames).substr(batch.written, end - batch.written),
+                            n);
+      batch.written = end;
+      batch.written_records += n;
+    }
+    if (batch.written_records < records && !roll_segment()) {
+      write_errors_.fetch_add(1);
+      return false;  // the rest is handed over on the retry
+    }
   }
-  batch.clear();
   if (auto ec = writer_.flush()) {
     write_errors_.fetch_add(1);
     return false;
   }
   account_written();
-  pending_bytes_.fetch_sub(awaiting_bytes_);
-  awaiting_bytes_ = 0;
+  pending_bytes_.fetch_sub(frames.size());
   if (options_.fsync == FsyncPolicy::kAlways) {
     if (auto ec = writer_.sync()) {
       sync_errors_.fetch_add(1);
@@ -299,15 +345,26 @@ bool Ring::write_batch(std::vector<Pending>& batch) {
     durable_seq_.store(writer_.synced_seq());
   }
   written_seq_.store(writer_.next_seq());
-  for (auto& [seq, done] : awaiting_) {
-    if (done) done({}, seq);
-  }
-  awaiting_.clear();
+  complete_batch(batch, {});
   return true;
 }
 
+void Ring::complete_batch(Batch& batch, std::error_code error) {
+  std::uint64_t seq = batch.first_seq;
+  for (Done& done : batch.done) {
+    if (done) done(error, error ? 0 : seq);
+    ++seq;
+  }
+  batch_reserve_ = std::max<std::size_t>(batch_reserve_, batch.frames ? batch.frames->size() : 0);
+  batch.done.clear();
+  std::vector<Done> done = std::move(batch.done);
+  batch = Batch{};
+  std::lock_guard<std::mutex> lock(append_mutex_);
+  if (done.capacity() > spare_done_.capacity()) spare_done_.swap(done);
+}
+
 void Ring::writer_loop() {
-  std::vector<Pending> batch;
+  Batch batch;
   bool stalled = false;  // the last write failed; retry after retry_interval
   int close_attempts = 0;
   auto last_sync = std::chrono::steady_clock::now();
@@ -318,10 +375,10 @@ void Ring::writer_loop() {
       const auto wait = stalled ? options_.retry_interval
                                 : std::min(options_.fsync_interval, options_.checkpoint_interval);
       wake_.wait_for(lock, wait, [&] { return (!queue_.empty() && !stalled) || (closed_ && !stalled); });
-      if (!stalled) batch.swap(queue_);
+      if (!stalled && batch.empty()) std::swap(batch, queue_);
       closing = closed_;
     }
-    if (!batch.empty() || stalled || !awaiting_.empty()) stalled = !write_batch(batch);
+    if (!batch.empty() || stalled) stalled = !write_batch(batch);
     // While the writer cannot write (disk full, failing disk), new appends are refused, so
     // memory stays bounded by what was already queued.
     disk_full_.store(stalled);
@@ -346,19 +403,13 @@ void Ring::writer_loop() {
   }
   // Whatever is still queued or stalled when closing could not be written: fail it rather
   // than leave its owner waiting.
-  for (auto& [seq, done] : awaiting_) {
-    if (done) done(std::make_error_code(std::errc::io_error), seq);
-  }
-  awaiting_.clear();
-  std::vector<Pending> rest;
+  complete_batch(batch, std::make_error_code(std::errc::io_error));
+  Batch rest;
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
-    rest.swap(queue_);
+    std::swap(rest, queue_);
   }
-  rest.insert(rest.end(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
-  for (Pending& p : rest) {
-    if (p.done) p.done(std::make_error_code(std::errc::operation_canceled), 0);
-  }
+  complete_batch(rest, std::make_error_code(std::errc::operation_canceled));
   if (options_.fsync != FsyncPolicy::kNever) writer_.sync();
   durable_seq_.store(writer_.synced_seq());
   reclaim_and_checkpoint(true);

@@ -105,10 +105,16 @@ class Ring {
   std::uint64_t written_seq() const { return written_seq_.load(); }
 
  private:
-  struct Pending {
-    std::int64_t time_ms;
-    std::string body;
-    Done done;
+  // Records framed by append() (sequence number, time and CRC already in place), waiting
+  // for the writer. The writer takes the whole batch and hands slices of it to the segment
+  // writer without copying.
+  struct Batch {
+    std::shared_ptr<std::string> frames;
+    std::vector<Done> done;       // one per record, in sequence order
+    std::uint64_t first_seq = 0;
+    std::size_t written = 0;      // bytes of FRAMES already handed to a segment
+    std::uint64_t written_records = 0;
+    bool empty() const { return done.empty(); }
   };
   struct SegmentInfo {
     std::string name;
@@ -118,7 +124,8 @@ class Ring {
   Ring(FileIo& io, RingOptions options);
   bool recover(RecoveryReport* report, std::string* error);
   void writer_loop();
-  bool write_batch(std::vector<Pending>& batch);
+  bool write_batch(Batch& batch);
+  void complete_batch(Batch& batch, std::error_code error);
   bool ensure_segment();
   bool roll_segment();
   void account_written();
@@ -127,14 +134,28 @@ class Ring {
   void reclaim_and_checkpoint(bool force);
   std::int64_t now_ms() const;
 
+  // Batch buffers come back here once their records are synced, so appends frame into memory
+  // that is already mapped instead of faulting in fresh pages for every batch.
+  class BufferPool {
+   public:
+    std::shared_ptr<std::string> get(std::size_t reserve);
+   private:
+    void give_back(std::string* buffer);
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<std::string>> free_;
+  };
+
   FileIo& io_;
   const RingOptions options_;
+  BufferPool buffers_;  // before writer_: it outlives the chunks the writer holds
   SegmentWriter writer_;  // writer thread only (and recovery)
   Checkpoint checkpoint_;  // writer thread only (and recovery)
 
   mutable std::mutex append_mutex_;  // the append point: guards queue_, closed_
   std::condition_variable wake_;
-  std::vector<Pending> queue_;
+  Batch queue_;
+  std::size_t batch_reserve_ = 1 << 16;  // capacity for the next queue_ (the largest batch's size)
+  std::vector<Done> spare_done_;         // a written batch's vector, reused by the next one
   bool closed_ = false;
 
   mutable std::mutex segments_mutex_;  // guards segments_ (writer adds/removes, reader looks up)
@@ -151,7 +172,6 @@ class Ring {
   // Accepted by append() but not yet counted in disk_bytes_: queued, or taken by the writer
   // and not yet written. Capacity counts both, so the ring never overshoots max_bytes.
   std::atomic<std::uint64_t> pending_bytes_{0};
-  std::uint64_t awaiting_bytes_ = 0;  // writer thread: frames appended, not yet written
   std::atomic<std::uint64_t> refused_full_{0};
   std::atomic<std::uint64_t> write_errors_{0};
   std::atomic<std::uint64_t> sync_errors_{0};
@@ -169,8 +189,6 @@ class Ring {
     std::string frames;
   };
   Rescue rescue_;
-  // Appended to the writer, waiting for their batch to be accepted. Writer thread only.
-  std::vector<std::pair<std::uint64_t, Done>> awaiting_;
 
   // The reader's place, kept between read() calls so sequential reads do not rescan.
   struct ReaderState {

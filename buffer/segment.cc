@@ -165,6 +165,9 @@ std::error_code SegmentWriter::create(std::uint64_t first_seq, std::int64_t now_
   written_ = synced_ = kSegmentHeaderSize;
   failed_ = false;
   buffer_.clear();
+  buffer_records_ = 0;
+  pending_.clear();
+  pending_bytes_ = 0;
   unsynced_.clear();
   return {};
 }
@@ -185,33 +188,63 @@ std::error_code SegmentWriter::reopen(const std::string& name, std::uint64_t fir
   written_ = synced_ = valid_end;
   failed_ = false;
   buffer_.clear();
+  buffer_records_ = 0;
+  pending_.clear();
+  pending_bytes_ = 0;
   unsynced_.clear();
   return {};
 }
 
 void SegmentWriter::append(std::int64_t time_ms, std::string_view body) {
   encode_record(next_seq_++, time_ms, RecordType::kEvent, body, buffer_);
+  ++buffer_records_;
 }
 
 void SegmentWriter::append_framed(std::string_view frames, std::uint64_t records) {
   buffer_.append(frames);
+  buffer_records_ += records;
   next_seq_ += records;
+}
+
+void SegmentWriter::append_shared(std::shared_ptr<const std::string> owner, std::string_view frames,
+                                  std::uint64_t records) {
+  seal_buffer();  // keep the order
+  pending_.push_back(Chunk{std::move(owner), frames, records});
+  pending_bytes_ += frames.size();
+  next_seq_ += records;
+}
+
+// Turns what append() framed into a chunk of its own, behind the chunks before it.
+void SegmentWriter::seal_buffer() {
+  if (buffer_.empty()) return;
+  auto owner = std::make_shared<const std::string>(std::move(buffer_));
+  pending_.push_back(Chunk{owner, *owner, buffer_records_});
+  pending_bytes_ += owner->size();
+  buffer_.clear();
+  buffer_records_ = 0;
 }
 
 std::error_code SegmentWriter::flush() {
   if (failed_) return std::make_error_code(std::errc::io_error);
-  if (buffer_.empty()) return {};
-  std::size_t done = 0;
-  if (auto ec = write_fully(io_, fd_, buffer_.data(), buffer_.size(), written_, &done)) {
-    // Keep the file as it was: a retry rewrites the same bytes at the same offset.
-    if (done > 0) io_.truncate(fd_, written_);
-    return ec;
+  seal_buffer();
+  std::size_t written_chunks = 0;
+  std::error_code error;
+  for (Chunk& chunk : pending_) {
+    std::size_t done = 0;
+    if (auto ec = write_fully(io_, fd_, chunk.frames.data(), chunk.frames.size(), written_, &done)) {
+      // Keep the file as it was: a retry rewrites the same bytes at the same offset.
+      if (done > 0) io_.truncate(fd_, written_);
+      error = ec;
+      break;
+    }
+    written_ += chunk.frames.size();
+    written_seq_ += chunk.records;
+    pending_bytes_ -= chunk.frames.size();
+    unsynced_.push_back(std::move(chunk));
+    ++written_chunks;
   }
-  written_ += buffer_.size();
-  unsynced_.append(buffer_);
-  buffer_.clear();
-  written_seq_ = next_seq_;
-  return {};
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written_chunks));
+  return error;
 }
 
 std::error_code SegmentWriter::sync() {
@@ -228,10 +261,13 @@ std::error_code SegmentWriter::sync() {
 }
 
 std::string SegmentWriter::take_unsynced() {
-  std::string out = std::move(unsynced_);
-  out.append(buffer_);
+  seal_buffer();
+  std::string out;
+  for (const Chunk& chunk : unsynced_) out.append(chunk.frames);
+  for (const Chunk& chunk : pending_) out.append(chunk.frames);
   unsynced_.clear();
-  buffer_.clear();
+  pending_.clear();
+  pending_bytes_ = 0;
   return out;
 }
 

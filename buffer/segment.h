@@ -2,9 +2,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "buffer/file_io.h"
 #include "buffer/record.h"
@@ -86,8 +88,12 @@ class SegmentWriter {
                          std::uint64_t next_seq);
 
   void append(std::int64_t time_ms, std::string_view body);
-  // Re-appends already framed records (from take_unsynced of a failed segment).
+  // Re-appends already framed records (from take_unsynced of a failed segment); copies.
   void append_framed(std::string_view frames, std::uint64_t records);
+  // Appends RECORDS framed records that live in OWNER, without copying them: FRAMES points
+  // into *OWNER, which is kept alive until the records are synced (or handed back).
+  void append_shared(std::shared_ptr<const std::string> owner, std::string_view frames,
+                     std::uint64_t records);
 
   std::error_code flush();
   std::error_code sync();
@@ -98,7 +104,7 @@ class SegmentWriter {
   std::uint64_t first_seq() const { return first_seq_; }
   std::uint64_t next_seq() const { return next_seq_; }
   std::uint64_t synced_seq() const { return synced_seq_; }  // one past the last durable record
-  std::uint64_t size() const { return written_ + buffer_.size(); }
+  std::uint64_t size() const { return written_ + pending_bytes_ + buffer_.size(); }
   std::uint64_t synced_bytes() const { return synced_; }
   const std::string& name() const { return name_; }
 
@@ -116,8 +122,18 @@ class SegmentWriter {
   std::uint64_t synced_ = 0;        // bytes known durable
   std::uint64_t written_seq_ = 0;   // one past the last record in the file
   std::uint64_t synced_seq_ = 0;
-  std::string buffer_;              // framed, not yet written
-  std::string unsynced_;            // framed, written but not yet synced
+  // Framed records, not copied: a slice of a buffer shared with the one who framed them.
+  struct Chunk {
+    std::shared_ptr<const std::string> owner;
+    std::string_view frames;
+    std::uint64_t records = 0;
+  };
+  void seal_buffer();
+  std::string buffer_;              // framed by append(), not yet sealed into a chunk
+  std::uint64_t buffer_records_ = 0;
+  std::vector<Chunk> pending_;      // not yet written, in order
+  std::uint64_t pending_bytes_ = 0;
+  std::vector<Chunk> unsynced_;     // written but not yet synced: kept to rewrite elsewhere
 };
 
 }  // namespace tributary::buffer

@@ -221,5 +221,42 @@ TEST(SegmentWriter, FailedSyncIsFatalAndHandsBackWhatIsNotDurable) {
   EXPECT_EQ(seen, (std::vector<std::uint64_t>{1, 2, 3}));
 }
 
+// Shared chunks (framed elsewhere, not copied) and append()ed records keep their order in
+// the file, a failed write keeps them all for the retry, and a failed sync hands them back.
+TEST(SegmentWriter, SharedChunksAreWrittenInOrderAndHandedBackAfterAFailedSync) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  auto shared = std::make_shared<std::string>();
+  encode_record(0, 1, RecordType::kEvent, body(0), *shared);
+  encode_record(1, 1, RecordType::kEvent, body(1), *shared);
+  w.append_shared(shared, *shared, 2);
+  w.append(1, body(2));
+  auto more = std::make_shared<std::string>();
+  encode_record(3, 1, RecordType::kEvent, body(3), *more);
+  w.append_shared(more, *more, 1);
+  EXPECT_EQ(w.next_seq(), 4u);
+  const std::uint64_t expected_size = kSegmentHeaderSize + shared->size() + more->size() +
+                                      kRecordHeaderSize + body(2).size();
+  EXPECT_EQ(w.size(), expected_size);
+  io.fail_next_write(std::errc::no_space_on_device);
+  EXPECT_TRUE(w.flush());
+  EXPECT_EQ(w.size(), expected_size);  // nothing lost by the failed write
+  ASSERT_FALSE(w.flush());
+  io.fail_next_sync();
+  EXPECT_TRUE(w.sync());
+  const std::string unsynced = w.take_unsynced();
+  SegmentWriter next(io, dir.path());
+  ASSERT_FALSE(next.create(0, 2));
+  next.append_framed(unsynced, 4);
+  ASSERT_FALSE(next.flush());
+  ASSERT_FALSE(next.sync());
+  SegmentScan scan;
+  EXPECT_EQ(sequences(io, dir.file(next.name()), &scan), (std::vector<std::uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+}
+
 }  // namespace
 }  // namespace tributary::buffer
