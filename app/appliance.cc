@@ -56,6 +56,8 @@ Status Appliance::open_ring() {
                   : b.fsync == "never" ? buffer::FsyncPolicy::kNever
                                        : buffer::FsyncPolicy::kInterval;
   options.fsync_interval = b.fsync_interval;
+  options.when_full = b.when_full == "drop_oldest" ? buffer::WhenFull::kDropOldest
+                                                   : buffer::WhenFull::kBlock;
   buffer::RecoveryReport report;
   std::string error;
   ring_ = buffer::Ring::open(file_io_, options, &report, &error);

@@ -60,10 +60,18 @@ InspectReport inspect_ring(FileIo& io, const std::string& dir) {
     case Checkpoint::Status::kCorrupt: r.checkpoint_corrupt = true; break;
     default: break;
   }
+  std::vector<std::uint64_t> dropped_firsts;
+  std::vector<std::uint64_t> all_firsts;
   for (const std::string& name : names) {
     std::uint64_t first = 0;
+    if (parse_dropped_file_name(name, &first)) {
+      dropped_firsts.push_back(first);
+      all_firsts.push_back(first);
+      continue;
+    }
     if (name.size() > 12 && name.substr(name.size() - 12) == ".quarantined") r.quarantined.push_back(name);
     if (!parse_segment_file_name(name, &first)) continue;
+    all_firsts.push_back(first);
     SegmentSummary s{name, scan_segment(io, dir + "/" + name)};
     r.disk_bytes += s.scan.file_size;
     s.name_mismatch = s.scan.header == HeaderStatus::kOk && s.scan.first_seq != first;
@@ -85,6 +93,16 @@ InspectReport inspect_ring(FileIo& io, const std::string& dir) {
   }
   if (!r.checkpoint_present && !r.segments.empty()) r.cursor = r.segments.front().scan.first_seq;
   r.backlog_records = r.next_seq > r.cursor ? r.next_seq - r.cursor : 0;
+  // A marker stands for the records up to the next file's first sequence number.
+  std::sort(all_firsts.begin(), all_firsts.end());
+  for (std::uint64_t first : dropped_firsts) {
+    const auto next = std::upper_bound(all_firsts.begin(), all_firsts.end(), first);
+    const std::uint64_t end = next == all_firsts.end() ? first : *next;
+    r.dropped.emplace_back(dropped_file_name(first), end - first);
+    const std::uint64_t from = std::max(first, r.cursor);
+    if (end > from) r.dropped_records += end - from;
+  }
+  r.backlog_records -= std::min(r.backlog_records, r.dropped_records);
   return r;
 }
 
@@ -114,10 +132,15 @@ std::string format_inspect(const InspectReport& r) {
     o << line;
   }
   for (const std::string& q : r.quarantined) o << q << "  (quarantined, not read)\n";
+  for (const auto& [name, records] : r.dropped) {
+    o << name << "  (" << records << " records dropped under when_full: drop_oldest)\n";
+  }
   o << "\ncheckpoint: " << (r.checkpoint_present ? "ok" : r.checkpoint_corrupt ? "CORRUPT" : "none")
     << "  cursor (first unacknowledged): " << r.cursor << "  next sequence: " << r.next_seq << "\n";
   o << "backlog: " << r.backlog_records << " records, " << r.segments.size() << " segments, "
-    << r.disk_bytes << " bytes on disk\n";
+    << r.disk_bytes << " bytes on disk";
+  if (r.dropped_records > 0) o << " (" << r.dropped_records << " more dropped, not to be sent)";
+  o << "\n";
   o << "oldest unacknowledged event: " << time_text(r.oldest_unacked_ms)
     << "  newest event: " << time_text(r.newest_ms) << "\n";
   o << "corruption: " << r.corrupt_records << " records lost to corruption, " << r.torn_tails

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "buffer/file_io.h"
@@ -23,7 +24,8 @@ struct InspectReport {
   bool checkpoint_corrupt = false;
   std::uint64_t cursor = 0;          // first unacknowledged sequence number
   std::uint64_t next_seq = 0;        // one past the newest record
-  std::uint64_t backlog_records = 0; // records at or after the cursor
+  std::uint64_t backlog_records = 0; // records at or after the cursor, not counting dropped ones
+  std::uint64_t dropped_records = 0; // at or after the cursor, discarded under drop_oldest
   std::uint64_t disk_bytes = 0;
   std::int64_t oldest_unacked_ms = -1;
   std::int64_t newest_ms = -1;
@@ -33,6 +35,7 @@ struct InspectReport {
   bool locked = false;               // a running process holds the ring
   std::vector<SegmentSummary> segments;
   std::vector<std::string> quarantined;
+  std::vector<std::pair<std::string, std::uint64_t>> dropped;  // marker file, records it stood for
   std::string error;                 // the directory could not be read
 };
 

@@ -86,7 +86,8 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   }
   for (const std::string& name : names) {
     std::uint64_t first = 0;
-    if (parse_segment_file_name(name, &first)) segments_[first] = SegmentInfo{name, 0};
+    if (parse_segment_file_name(name, &first)) segments_[first] = SegmentInfo{name, 0, false};
+    if (parse_dropped_file_name(name, &first)) segments_[first] = SegmentInfo{name, 0, true};
   }
   std::uint64_t cursor = 0;
   std::error_code ckpt_error;
@@ -110,6 +111,11 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   while (!segments_.empty()) {
     auto last = std::prev(segments_.end());
     const std::string path = dir + "/" + last->second.name;
+    if (last->second.dropped) {  // never the newest while running; a leftover: remove it
+      io_.remove(path);
+      segments_.erase(last);
+      continue;
+    }
     const SegmentScan scan = scan_segment(io_, path);
     if (scan.io_error) {
       *error = "cannot read " + path + ": " + scan.io_error.message();
@@ -161,6 +167,10 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   }
   next_seq_ = written_seq_ = durable_seq_ = next_seq;
   cursor_ = cursor;
+  // What was dropped before the restart counts as acknowledged (it was counted then).
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) {
+    if (it->second.dropped && std::next(it) != segments_.end()) ack_range(it->first, std::next(it)->first);
+  }
   checkpointed_ = cursor;
   disk_bytes_ = total;
   report->segments = segments_.size();
@@ -185,7 +195,10 @@ Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
     if (closed_) return Append::kClosed;
-    if (disk_full_.load() || disk_bytes_.load() + pending_bytes_.load() + frame > options_.max_bytes) {
+    const std::uint64_t used = disk_bytes_.load() + pending_bytes_.load() + frame;
+    if (disk_full_.load() ||
+        (used > options_.max_bytes &&
+         (options_.when_full != WhenFull::kDropOldest || !drop_oldest(used - options_.max_bytes)))) {
       refused_full_.fetch_add(1, std::memory_order_relaxed);
       return Append::kFull;
     }
@@ -355,11 +368,12 @@ void Ring::complete_batch(Batch& batch, std::error_code error) {
     if (done) done(error, error ? 0 : seq);
     ++seq;
   }
-  batch_reserve_ = std::max<std::size_t>(batch_reserve_, batch.frames ? batch.frames->size() : 0);
+  const std::size_t size = batch.frames ? batch.frames->size() : 0;
   batch.done.clear();
   std::vector<Done> done = std::move(batch.done);
   batch = Batch{};
   std::lock_guard<std::mutex> lock(append_mutex_);
+  batch_reserve_ = std::min<std::size_t>(std::max(batch_reserve_, size), 4u << 20);
   if (done.capacity() > spare_done_.capacity()) spare_done_.swap(done);
 }
 
@@ -394,6 +408,7 @@ void Ring::writer_loop() {
       }
       last_sync = now;
     }
+    retire_dropped();
     reclaim_and_checkpoint(false);
     if (closing) {
       if (stalled && ++close_attempts > 3) break;  // give up: fail what is left (below)
@@ -412,23 +427,100 @@ void Ring::writer_loop() {
   complete_batch(rest, std::make_error_code(std::errc::operation_canceled));
   if (options_.fsync != FsyncPolicy::kNever) writer_.sync();
   durable_seq_.store(writer_.synced_seq());
+  retire_dropped();
   reclaim_and_checkpoint(true);
 }
 
-void Ring::ack(std::uint64_t seq) {
+void Ring::ack_range(std::uint64_t from, std::uint64_t to) {
   std::lock_guard<std::mutex> lock(ack_mutex_);
   std::uint64_t cursor = cursor_.load();
-  if (seq < cursor) return;
-  if (seq != cursor) {
-    acked_.insert(seq);
+  from = std::max(from, cursor);
+  if (to <= from) return;
+  if (from == cursor) {
+    cursor = to;
+    while (!acked_.empty() && acked_.begin()->first <= cursor) {
+      cursor = std::max(cursor, acked_.begin()->second);
+      acked_.erase(acked_.begin());
+    }
+    cursor_.store(cursor);
     return;
   }
-  ++cursor;
-  while (!acked_.empty() && *acked_.begin() == cursor) {
-    acked_.erase(acked_.begin());
-    ++cursor;
+  // Above the cursor: keep it as a range, merged with the ones it touches.
+  auto it = acked_.upper_bound(from);
+  if (it != acked_.begin() && std::prev(it)->second >= from) {
+    it = std::prev(it);
+    it->second = std::max(it->second, to);
+  } else {
+    it = acked_.emplace(from, to).first;
   }
-  cursor_.store(cursor);
+  auto next = std::next(it);
+  while (next != acked_.end() && next->first <= it->second) {
+    it->second = std::max(it->second, next->second);
+    next = acked_.erase(next);
+  }
+}
+
+// Under append_mutex_, ring full under drop_oldest: discards the oldest whole segments the
+// reader has not started on until NEEDED bytes are free. Their records are counted and
+// acknowledged (so the cursor can pass them); the writer thread renames the files to
+// .dropped and empties them. False when nothing can be dropped (the caller refuses).
+bool Ring::drop_oldest(std::uint64_t needed) {
+  std::uint64_t freed = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> dropped;
+  {
+    std::lock_guard<std::mutex> lock(segments_mutex_);
+    for (auto it = segments_.begin(); freed < needed && it != segments_.end(); ++it) {
+      const auto following = std::next(it);
+      if (following == segments_.end()) break;  // the segment being written
+      if (it->second.dropped || it->first < reader_claim_) continue;
+      it->second.dropped = true;
+      freed += it->second.bytes;
+      disk_bytes_.fetch_sub(it->second.bytes);
+      it->second.bytes = 0;
+      to_retire_.push_back(it->first);
+      dropped.emplace_back(it->first, following->first);
+    }
+  }
+  for (const auto& [from, to] : dropped) {
+    dropped_records_.fetch_add(to - from);
+    dropped_segments_.fetch_add(1);
+    ack_range(from, to);
+  }
+  if (!dropped.empty()) wake_.notify_one();
+  return freed >= needed;
+}
+
+// Writer thread: the files of dropped segments become empty .dropped markers. Renamed
+// first, then emptied: a crash in between leaves a marker that still holds data, which
+// recovery treats as dropped all the same.
+void Ring::retire_dropped() {
+  std::vector<std::uint64_t> firsts;
+  {
+    std::lock_guard<std::mutex> lock(segments_mutex_);
+    firsts.swap(to_retire_);
+  }
+  if (firsts.empty()) return;
+  for (std::uint64_t first : firsts) {
+    {
+      std::lock_guard<std::mutex> lock(segments_mutex_);
+      if (segments_.find(first) == segments_.end()) continue;  // already reclaimed and removed
+    }
+    const std::string from = options_.dir + "/" + segment_file_name(first);
+    const std::string to = options_.dir + "/" + dropped_file_name(first);
+    if (io_.rename(from, to)) {
+      write_errors_.fetch_add(1);
+      continue;
+    }
+    int fd = -1;
+    if (!io_.open(to, false, &fd)) {
+      io_.truncate(fd, 0);
+      io_.close(fd);
+    }
+    std::lock_guard<std::mutex> lock(segments_mutex_);
+    auto it = segments_.find(first);
+    if (it != segments_.end()) it->second.name = dropped_file_name(first);
+  }
+  io_.sync_dir(options_.dir);
 }
 
 void Ring::reclaim_and_checkpoint(bool force) {
@@ -495,8 +587,14 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
         continue;
       }
       --it;
+      if (it->second.dropped) {  // discarded under drop_oldest, already acknowledged
+        if (following == UINT64_MAX) break;
+        next = following;
+        continue;
+      }
       first = it->first;
       name = it->second.name;
+      reader_claim_ = std::max(reader_claim_, first + 1);
     }
     const std::uint64_t end = std::min(limit, following);  // this segment's readable end
     // Reuse the open segment when reading on; reopen only for another segment or to go back.
@@ -599,6 +697,8 @@ RingStats Ring::stats() const {
     s.segments = segments_.size();
   }
   s.refused_full = refused_full_.load();
+  s.dropped_records = dropped_records_.load();
+  s.dropped_segments = dropped_segments_.load();
   s.write_errors = write_errors_.load();
   s.sync_errors = sync_errors_.load();
   s.corrupt_skipped = corrupt_skipped_.load();

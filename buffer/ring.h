@@ -8,7 +8,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -23,12 +22,17 @@
 namespace tributary::buffer {
 
 enum class FsyncPolicy : std::uint8_t { kAlways, kInterval, kNever };
+// When an append would take the ring past max_bytes: refuse it (kBlock: the caller applies
+// backpressure), or discard the oldest whole segment that the reader has not started on
+// (kDropOldest: a true ring; records the reader has taken are never discarded under it).
+enum class WhenFull : std::uint8_t { kBlock, kDropOldest };
 
 struct RingOptions {
   std::string dir;
   std::uint64_t segment_bytes = 64ull << 20;  // a segment is closed once it reaches this size
   std::uint64_t max_bytes = 1ull << 30;       // all segments together
   FsyncPolicy fsync = FsyncPolicy::kInterval;
+  WhenFull when_full = WhenFull::kBlock;
   std::chrono::milliseconds fsync_interval{100};
   std::chrono::milliseconds checkpoint_interval{200};
   std::chrono::milliseconds retry_interval{500};  // after a write error (e.g. disk full)
@@ -54,6 +58,8 @@ struct RingStats {
   std::uint64_t disk_bytes = 0;     // all segment files
   std::uint64_t segments = 0;
   std::uint64_t refused_full = 0;   // appends refused: ring full or disk full
+  std::uint64_t dropped_records = 0;   // discarded unsent under when_full: drop_oldest
+  std::uint64_t dropped_segments = 0;
   std::uint64_t write_errors = 0;
   std::uint64_t sync_errors = 0;
   std::uint64_t corrupt_skipped = 0;  // found by readers in older segments
@@ -94,7 +100,8 @@ class Ring {
   std::uint64_t read(std::uint64_t from, std::size_t max, const Visitor& visit);
 
   // Kafka has record SEQ. Acks may come in any order; the cursor is the contiguous prefix.
-  void ack(std::uint64_t seq);
+  void ack(std::uint64_t seq) { ack_range(seq, seq + 1); }
+  void ack_range(std::uint64_t from, std::uint64_t to);
 
   // Stops taking appends, writes what is queued, syncs and checkpoints; the writer thread
   // ends. Reads and acks still work. Idempotent; the destructor calls it.
@@ -119,6 +126,7 @@ class Ring {
   struct SegmentInfo {
     std::string name;
     std::uint64_t bytes = 0;
+    bool dropped = false;  // discarded under drop_oldest: an empty .dropped file, no records
   };
 
   Ring(FileIo& io, RingOptions options);
@@ -132,6 +140,8 @@ class Ring {
   void begin_rescue();
   bool complete_rescue();
   void reclaim_and_checkpoint(bool force);
+  bool drop_oldest(std::uint64_t needed);
+  void retire_dropped();
   std::int64_t now_ms() const;
 
   // Batch buffers come back here once their records are synced, so appends frame into memory
@@ -161,8 +171,13 @@ class Ring {
   mutable std::mutex segments_mutex_;  // guards segments_ (writer adds/removes, reader looks up)
   std::map<std::uint64_t, SegmentInfo> segments_;  // by first sequence number
 
+  // Under segments_mutex_: segments whose first sequence number is below this hold records
+  // the reader has taken (in flight to Kafka, or acknowledged); drop_oldest never touches them.
+  std::uint64_t reader_claim_ = 0;
+  std::vector<std::uint64_t> to_retire_;  // dropped, their files not yet renamed and emptied
+
   std::mutex ack_mutex_;  // guards acked_
-  std::set<std::uint64_t> acked_;  // acknowledged above the cursor
+  std::map<std::uint64_t, std::uint64_t> acked_;  // acknowledged ranges [from, to) above the cursor
 
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> written_seq_{0};
@@ -173,6 +188,8 @@ class Ring {
   // and not yet written. Capacity counts both, so the ring never overshoots max_bytes.
   std::atomic<std::uint64_t> pending_bytes_{0};
   std::atomic<std::uint64_t> refused_full_{0};
+  std::atomic<std::uint64_t> dropped_records_{0};
+  std::atomic<std::uint64_t> dropped_segments_{0};
   std::atomic<std::uint64_t> write_errors_{0};
   std::atomic<std::uint64_t> sync_errors_{0};
   std::atomic<std::uint64_t> corrupt_skipped_{0};

@@ -20,10 +20,28 @@ std::string segment_file_name(std::uint64_t first_seq) {
   return name;
 }
 
-bool parse_segment_file_name(std::string_view name, std::uint64_t* first_seq) {
-  if (name.size() != 24 || name.substr(20) != ".seg") return false;
+std::string dropped_file_name(std::uint64_t first_seq) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%020llu.dropped", static_cast<unsigned long long>(first_seq));
+  return name;
+}
+
+namespace {
+
+bool parse_numbered_name(std::string_view name, std::string_view suffix, std::uint64_t* first_seq) {
+  if (name.size() != 20 + suffix.size() || name.substr(20) != suffix) return false;
   auto [ptr, ec] = std::from_chars(name.data(), name.data() + 20, *first_seq);
   return ec == std::errc() && ptr == name.data() + 20;
+}
+
+}  // namespace
+
+bool parse_segment_file_name(std::string_view name, std::uint64_t* first_seq) {
+  return parse_numbered_name(name, ".seg", first_seq);
+}
+
+bool parse_dropped_file_name(std::string_view name, std::uint64_t* first_seq) {
+  return parse_numbered_name(name, ".dropped", first_seq);
 }
 
 std::string encode_segment_header(std::uint64_t first_seq, std::int64_t created_ms) {

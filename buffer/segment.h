@@ -29,6 +29,11 @@ inline constexpr std::uint32_t kSegmentVersion = 1;
 
 std::string segment_file_name(std::uint64_t first_seq);
 bool parse_segment_file_name(std::string_view name, std::uint64_t* first_seq);
+// A segment discarded under `when_full: drop_oldest` leaves an empty file of this name until
+// the ack cursor passes it, so that a restart knows its records were dropped, not lost:
+// 00000000000000000042.dropped
+std::string dropped_file_name(std::uint64_t first_seq);
+bool parse_dropped_file_name(std::string_view name, std::uint64_t* first_seq);
 
 std::string encode_segment_header(std::uint64_t first_seq, std::int64_t created_ms);
 

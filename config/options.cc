@@ -11,7 +11,7 @@ constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn",
 constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
 constexpr std::array<std::string_view, 2> kSourceTypes = {"udp", "http"};
 constexpr std::array<std::string_view, 3> kFsyncPolicies = {"always", "interval", "never"};
-constexpr std::array<std::string_view, 1> kWhenFull = {"block"};
+constexpr std::array<std::string_view, 2> kWhenFull = {"block", "drop_oldest"};
 constexpr std::array<std::string_view, 5> kUdpKeyVars = {"node_id", "source", "remote_ip",
                                                          "remote_port", "remote_addr"};
 constexpr std::array<std::string_view, 7> kHttpKeyVars = {
@@ -42,8 +42,8 @@ constexpr std::array kBuffer = {
               "Directory of the ring's segment files and checkpoint; created if missing. One "
               "Tributary process per directory."},
     OptionDef{"max_size", T::kSize, "1GiB", false,
-              "Disk space the ring may use; when it is full, new events are refused "
-              "(HTTP 503, UDP counted drop) until Kafka catches up.",
+              "Disk space the ring may use; what happens when it is full is set by "
+              "`when_full`.",
               kMiB, 0},
     OptionDef{"segment_size", T::kSize, "64MiB", false,
               "Size at which a segment file is closed and a new one started; space is "
@@ -56,8 +56,10 @@ constexpr std::array kBuffer = {
     OptionDef{"fsync_interval", T::kDuration, "100ms", false,
               "How often the ring syncs under `fsync: interval`.", 1, 10'000},
     OptionDef{"when_full", T::kEnum, "block", false,
-              "What happens when the ring is full: `block` refuses new events "
-              "(`drop_oldest` is not available yet).",
+              "What happens when the ring is full: `block` refuses new events (HTTP 503, "
+              "UDP counted drop); `drop_oldest` discards the oldest whole segment that is not "
+              "being forwarded and counts its events as dropped (max_size must then be at "
+              "least 4 segments).",
               0, 0, kWhenFull},
 };
 

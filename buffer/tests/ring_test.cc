@@ -7,6 +7,7 @@
 #include <future>
 #include <vector>
 
+#include "buffer/inspect.h"
 #include "buffer/tests/test_dir.h"
 
 namespace tributary::buffer {
@@ -446,6 +447,123 @@ TEST(RingFaults, AcknowledgedSegmentsAreReclaimedEvenWhenTheDiskIsFull) {
   RecoveryReport report;
   auto again = open_ring(io, options(dir.path()), &report);
   EXPECT_EQ(report.cursor, 400u);
+}
+
+// Appends COUNT records in groups, waiting for each group: the writer keeps up, so under
+// drop_oldest nothing is refused. Returns how many appends were refused.
+std::uint64_t append_in_groups(Ring& ring, std::uint64_t start, std::uint64_t count) {
+  std::uint64_t refused = 0;
+  for (std::uint64_t i = start; i < start + count;) {
+    const std::uint64_t n = std::min<std::uint64_t>(10, start + count - i);
+    std::vector<std::future<void>> done;
+    for (std::uint64_t j = i; j < i + n; ++j) {
+      auto promise = std::make_shared<std::promise<void>>();
+      auto future = promise->get_future();
+      if (ring.append(0, body(j), [promise](std::error_code, std::uint64_t) { promise->set_value(); }) ==
+          Ring::Append::kQueued) {
+        done.push_back(std::move(future));
+      } else {
+        ++refused;
+      }
+    }
+    for (auto& f : done) EXPECT_EQ(f.wait_for(10s), std::future_status::ready);
+    i += n;
+  }
+  return refused;
+}
+
+RingOptions drop_oldest_options(const std::string& dir) {
+  RingOptions o = options(dir, FsyncPolicy::kInterval);
+  o.max_bytes = 16 * 1024;  // four 4 KiB segments
+  o.when_full = WhenFull::kDropOldest;
+  return o;
+}
+
+bool contiguous(const std::vector<std::uint64_t>& seqs) {
+  for (std::size_t i = 1; i < seqs.size(); ++i) {
+    if (seqs[i] != seqs[i - 1] + 1) return false;
+  }
+  return true;
+}
+
+TEST(RingDropOldest, DiscardsTheOldestSegmentsCountsThemAndNeverRefuses) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, drop_oldest_options(dir.path()));
+  EXPECT_EQ(append_in_groups(*ring, 0, 1000), 0u);
+  const RingStats st = ring->stats();
+  EXPECT_GT(st.dropped_records, 500u);
+  EXPECT_GT(st.dropped_segments, 5u);
+  EXPECT_LE(st.disk_bytes, 16u * 1024 + 4096);
+  // What is left is the newest records, in order, right after the dropped ones.
+  const auto seqs = read_sequences(*ring, 0);
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_EQ(seqs.front(), st.dropped_records);
+  EXPECT_EQ(seqs.back(), 999u);
+  EXPECT_TRUE(contiguous(seqs));
+  for (std::uint64_t s : seqs) ring->ack(s);
+  EXPECT_EQ(ring->cursor(), 1000u);  // dropped records count as acknowledged
+}
+
+TEST(RingDropOldest, RecordsTheReaderHasTakenAreKeptAndNewerOnesDropped) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, drop_oldest_options(dir.path()));
+  append_in_groups(*ring, 0, 10);
+  std::vector<std::uint64_t> taken;
+  ring->read(0, 5, [&](const RecordView& r) { taken.push_back(r.sequence); });  // in flight, unacked
+  ASSERT_EQ(taken, (std::vector<std::uint64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(append_in_groups(*ring, 10, 1000), 0u);
+  const RingStats st = ring->stats();
+  EXPECT_GT(st.dropped_records, 500u);
+  // After a rewind (a retry), the first segment is all there; then a gap; then the newest.
+  const auto seqs = read_sequences(*ring, 0);
+  ASSERT_GT(seqs.size(), 10u);
+  std::size_t gap = 0;
+  while (gap + 1 < seqs.size() && seqs[gap + 1] == seqs[gap] + 1) ++gap;
+  EXPECT_EQ(seqs.front(), 0u);
+  EXPECT_GE(seqs[gap], 9u);  // the taken segment held at least the first 10
+  ASSERT_LT(gap + 1, seqs.size());
+  EXPECT_EQ(seqs[gap + 1] - seqs[gap] - 1, st.dropped_records);
+  EXPECT_EQ(seqs.back(), 1009u);
+  for (std::uint64_t s : seqs) ring->ack(s);
+  EXPECT_EQ(ring->cursor(), 1010u);
+}
+
+TEST(RingDropOldest, AReopenedRingSkipsWhatWasDroppedAndItsCursorPassesIt) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  std::vector<std::uint64_t> before;
+  {
+    auto ring = open_ring(io, drop_oldest_options(dir.path()));
+    append_in_groups(*ring, 0, 600);
+    ring->read(0, 3, [](const RecordView&) {});  // the reader holds the first segment
+    append_in_groups(*ring, 600, 600);
+    ASSERT_GT(ring->stats().dropped_records, 0u);
+    before = read_sequences(*ring, 0);
+  }
+  std::size_t markers = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    std::uint64_t first = 0;
+    if (parse_dropped_file_name(entry.path().filename().string(), &first)) {
+      ++markers;
+      EXPECT_EQ(entry.file_size(), 0u);
+    }
+  }
+  EXPECT_GT(markers, 0u);
+  const InspectReport inspected = inspect_ring(io, dir.path());
+  EXPECT_EQ(inspected.backlog_records, before.size());
+  // Markers below the cursor are already reclaimed; the rest stand for what was dropped.
+  EXPECT_EQ(inspected.dropped_records, 1200u - inspected.cursor - before.size());
+  EXPECT_EQ(inspected.corrupt_records, 0u);
+  RecoveryReport report;
+  auto ring = open_ring(io, drop_oldest_options(dir.path()), &report);
+  EXPECT_EQ(report.next_seq, 1200u);
+  const auto after = read_sequences(*ring, ring->cursor());
+  EXPECT_EQ(after, before);
+  for (std::uint64_t s : after) ring->ack(s);
+  EXPECT_EQ(ring->cursor(), 1200u);
+  EXPECT_EQ(ring->stats().corrupt_skipped, 0u);  // dropped is not corrupt
 }
 
 }  // namespace

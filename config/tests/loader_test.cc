@@ -207,5 +207,20 @@ sources:
   EXPECT_THAT(r.diagnostics.format(), ::testing::HasSubstr("kafka.linger: must be shorter than"));
 }
 
+TEST(LoadConfig, DropOldestNeedsRoomForFourSegments) {
+  const std::string sources = "sources:\n  - {name: u, type: udp, listen: \"127.0.0.1:1\", topic: t}\n";
+  LoadResult small = load_config_text(
+      "kafka: {brokers: \"b:1\"}\nbuffer: {max_size: 192MiB, when_full: drop_oldest}\n" + sources,
+      "test.yaml");
+  ASSERT_FALSE(small.config);
+  EXPECT_THAT(small.diagnostics.format(),
+              HasSubstr("test.yaml:2:20: buffer.max_size: must be at least four times segment_size"));
+  LoadResult ok = load_config_text(
+      "kafka: {brokers: \"b:1\"}\nbuffer: {max_size: 256MiB, when_full: drop_oldest}\n" + sources,
+      "test.yaml");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  EXPECT_EQ(ok.config->buffer.when_full, "drop_oldest");
+}
+
 }  // namespace
 }  // namespace tributary::config
