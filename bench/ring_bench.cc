@@ -1,11 +1,23 @@
 // Disk ring benchmark: prints figures, asserts nothing.
 //
-//   build/release/bench/ring_bench [DIR] [--records N] [--only POLICY/APPENDERS]
+//   build/release/bench/ring_bench [DIR] [--records N] [--only POLICY/APPENDERS|backlog|disk]
 //
 // For each fsync policy and appender count: append throughput of 256-byte events (records/s
 // and MB/s of frames), then read-back throughput with CRC verification, then recovery time.
+// Then the disk's sequential write bandwidth (1 GiB, O_DIRECT, 1 MiB writes) in the same
+// run, and for a 100 MiB and a 2 GiB backlog: recovery time and the RssAnon of the process
+// that holds the backlog (after opening it, and after reading all of it).
+
+#include <fcntl.h>
+#include <sys/wait.h>
+
+#include <csignal>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -91,6 +103,108 @@ Figures run(const std::string& dir, FsyncPolicy policy, unsigned appenders, std:
   return f;
 }
 
+// Sequential write bandwidth of the disk under DIR, bypassing the page cache; bytes/s.
+double disk_write_bandwidth(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/dd-probe";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0600);
+  if (fd < 0) return 0;
+  constexpr std::size_t kBlock = 1 << 20;
+  constexpr int kBlocks = 1024;
+  void* block = nullptr;
+  if (::posix_memalign(&block, 4096, kBlock) != 0) return 0;
+  std::memset(block, 'd', kBlock);
+  const auto start = Clock::now();
+  int written = 0;
+  for (; written < kBlocks; ++written) {
+    if (::write(fd, block, kBlock) != static_cast<ssize_t>(kBlock)) break;
+  }
+  ::fdatasync(fd);
+  const double secs = seconds_since(start);
+  ::close(fd);
+  std::free(block);
+  std::filesystem::remove(path);
+  return static_cast<double>(written) * kBlock / secs;
+}
+
+// RssAnon of this process, in KiB (from /proc/self/status).
+long rss_anon_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::strtol(line.c_str() + 8, nullptr, 10);
+  }
+  return -1;
+}
+
+// Fills a ring in DIR with BYTES of 288-byte frames in a child process (so this process
+// has never held them), then opens it here: recovery time and RssAnon with the backlog.
+void backlog(const std::string& dir, std::uint64_t bytes, const char* label) {
+  std::filesystem::remove_all(dir);
+  RingOptions o;
+  o.dir = dir;
+  o.fsync = FsyncPolicy::kInterval;
+  o.max_bytes = bytes + (256ull << 20);
+  o.segment_bytes = 64ull << 20;
+  const std::uint64_t records = bytes / (256 + kRecordHeaderSize);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    PosixFileIo io;
+    std::string error;
+    auto ring = Ring::open(io, o, nullptr, &error);
+    if (!ring) _exit(1);
+    const std::string body(256, 'b');
+    for (std::uint64_t i = 0; i < records;) {
+      if (ring->append(0, body, {}) == Ring::Append::kQueued) {
+        ++i;
+      } else {
+        std::this_thread::yield();
+      }
+    }
+    // Crash (no clean close) once everything is written and the last interval sync and
+    // checkpoint have happened.
+    while (ring->written_seq() < records) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ::kill(::getpid(), SIGKILL);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) {
+    std::printf("%-8s fill failed\n", label);
+    return;
+  }
+  ::sync();
+  // Cold start, as after a reboot: drop the page cache when allowed (root).
+  std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
+  PosixFileIo io;
+  std::string error;
+  const long rss_before = rss_anon_kib();
+  RecoveryReport report;
+  auto ring = Ring::open(io, o, &report, &error);
+  if (!ring) {
+    std::printf("%-8s open failed: %s\n", label, error.c_str());
+    return;
+  }
+  const long rss_open = rss_anon_kib();
+  std::uint64_t next = ring->cursor();
+  std::uint64_t seen = 0;
+  long rss_peak = rss_open;
+  const auto read_start = Clock::now();
+  while (next < ring->written_seq()) {
+    next = ring->read(next, 10000, [&](const RecordView&) { ++seen; });
+    if (seen % 1'000'000 < 10000) rss_peak = std::max(rss_peak, rss_anon_kib());
+  }
+  const double read_secs = seconds_since(read_start);
+  rss_peak = std::max(rss_peak, rss_anon_kib());
+  std::printf("%-8s %12llu %10llu %12.2f %12llu %14ld %14ld %14ld %12.0f\n", label,
+              static_cast<unsigned long long>(ring->stats().disk_bytes),
+              static_cast<unsigned long long>(seen), static_cast<double>(report.duration.count()) / 1000.0,
+              static_cast<unsigned long long>(report.scanned_bytes),
+              rss_before, rss_open, rss_peak, static_cast<double>(seen) / read_secs);
+  ring.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -125,12 +239,33 @@ int main(int argc, char** argv) {
       {FsyncPolicy::kAlways, "always", 4, std::min<std::uint64_t>(records, 20'000)},
       {FsyncPolicy::kAlways, "always", 16, std::min<std::uint64_t>(records, 50'000)},
   };
+  double best_interval = 0;
   for (const Case& c : cases) {
     if (!only.empty() && only != std::string(c.name) + "/" + std::to_string(c.appenders)) continue;
     const Figures f = run(dir, c.policy, c.appenders, c.records);
     std::printf("%-9s %-9u %10llu %14.0f %9.1f %16.0f %12.2f\n", c.name, c.appenders,
                 static_cast<unsigned long long>(c.records), f.append_rate,
                 f.append_rate * frame / 1e6, f.read_rate, f.recovery_ms);
+    if (c.policy == FsyncPolicy::kInterval) best_interval = std::max(best_interval, f.append_rate);
+  }
+  if (only.empty() || only == "disk") {
+    const double disk = disk_write_bandwidth(dir);
+    std::printf("\ndisk sequential write (O_DIRECT, 1 MiB blocks, 1 GiB): %.0f MB/s", disk / 1e6);
+    if (best_interval > 0 && disk > 0) {
+      std::printf("; best interval append: %.0f MB/s = %.0f%% of it", best_interval * frame / 1e6,
+                  100.0 * best_interval * frame / disk);
+    }
+    std::printf("\n");
+  }
+  if (only.empty() || only == "backlog") {
+    std::printf("\nbacklog  %12s %10s %12s %12s %14s %14s %14s %12s\n", "disk bytes", "records",
+                "recovery ms", "scanned", "RssAnon KiB:", "after open", "reading all", "read rec/s");
+    // The filling process is killed (SIGKILL) after its last sync. Recovery reads only what
+    // follows the newest segment's last sync; the last case fills that segment to the brim.
+    backlog(dir, 100ull << 20, "100MiB");
+    backlog(dir, 2ull << 30, "2GiB");
+    backlog(dir, (2ull << 30) - (1ull << 20), "2GiB-1M");
+    std::printf("(page cache dropped before each open when run as root)\n");
   }
   std::filesystem::remove_all(dir);
   return 0;

@@ -91,7 +91,8 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   }
   std::uint64_t cursor = 0;
   std::error_code ckpt_error;
-  switch (checkpoint_.read(&cursor, &ckpt_error)) {
+  TailHint hint;
+  switch (checkpoint_.read(&cursor, &ckpt_error, &hint)) {
     case Checkpoint::Status::kOk: break;
     case Checkpoint::Status::kMissing:
       cursor = segments_.empty() ? 0 : segments_.begin()->first;
@@ -116,7 +117,19 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
       segments_.erase(last);
       continue;
     }
-    const SegmentScan scan = scan_segment(io_, path);
+    // With a hint for this segment, only what was written after its last sync is read; if
+    // that part does not continue the sequence where the hint says, scan it all after all.
+    SegmentScan scan;
+    if (hint.segment == last->first && hint.offset > kSegmentHeaderSize) {
+      scan = scan_segment(io_, path, {}, hint.offset, hint.sequence);
+      if (scan.scanned_from != hint.offset || scan.corrupt_skipped > 0 ||
+          scan.tail == SegmentScan::Tail::kCorrupt) {
+        scan = scan_segment(io_, path);
+      }
+    } else {
+      scan = scan_segment(io_, path);
+    }
+    report->scanned_bytes = scan.file_size - scan.scanned_from;
     if (scan.io_error) {
       *error = "cannot read " + path + ": " + scan.io_error.message();
       return false;
@@ -161,7 +174,7 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
   }
   // Allocate the checkpoint files now, while there is room: from here on the cursor can be
   // saved (and space reclaimed) even on a full disk.
-  if (auto ec = checkpoint_.write(cursor)) {
+  if (auto ec = checkpoint_.write(cursor, tail_hint())) {
     *error = "cannot write the checkpoint in " + dir + ": " + ec.message();
     return false;
   }
@@ -172,6 +185,7 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
     if (it->second.dropped && std::next(it) != segments_.end()) ack_range(it->first, std::next(it)->first);
   }
   checkpointed_ = cursor;
+  checkpointed_hint_ = tail_hint();
   disk_bytes_ = total;
   report->segments = segments_.size();
   report->cursor = cursor;
@@ -523,17 +537,25 @@ void Ring::retire_dropped() {
   io_.sync_dir(options_.dir);
 }
 
+// Writer thread: where the newest segment was last synced (no hint while a rescue is pending).
+TailHint Ring::tail_hint() const {
+  if (!writer_.is_open() || writer_.failed() || rescue_.pending) return checkpointed_hint_;
+  return TailHint{writer_.first_seq(), writer_.synced_bytes(), writer_.synced_seq()};
+}
+
 void Ring::reclaim_and_checkpoint(bool force) {
   const std::uint64_t cursor = cursor_.load();
-  if (cursor == checkpointed_) return;
+  const TailHint hint = tail_hint();
+  if (cursor == checkpointed_ && hint == checkpointed_hint_) return;
   const auto now = std::chrono::steady_clock::now();
   if (!force && now - last_checkpoint_ < options_.checkpoint_interval) return;
   last_checkpoint_ = now;
   // The checkpoint goes first: after a crash the cursor never points into a deleted segment.
-  if (checkpoint_.write(cursor)) {
+  if (checkpoint_.write(cursor, hint)) {
     write_errors_.fetch_add(1);
     return;
   }
+  checkpointed_hint_ = hint;
   checkpointed_ = cursor;
   std::vector<std::string> doomed;
   {

@@ -47,6 +47,7 @@ struct RecoveryReport {
   std::uint64_t corrupt_records = 0;      // records lost inside the last segment (exact)
   std::uint64_t quarantined_segments = 0; // unreadable segment files moved aside
   bool checkpoint_corrupt = false;        // replaying from the oldest segment instead
+  std::uint64_t scanned_bytes = 0;        // of the newest segment (after its last sync)
   std::chrono::microseconds duration{0};
 };
 
@@ -195,6 +196,8 @@ class Ring {
   std::atomic<std::uint64_t> corrupt_skipped_{0};
   std::atomic<bool> disk_full_{false};
   std::uint64_t checkpointed_ = 0;  // writer thread only
+  TailHint checkpointed_hint_;      // writer thread only
+  TailHint tail_hint() const;
   std::chrono::steady_clock::time_point last_checkpoint_{};
   // Records whose sync failed, on their way into a new segment. Writer thread only.
   struct Rescue {

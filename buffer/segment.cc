@@ -75,40 +75,53 @@ const char* header_status_text(HeaderStatus status) {
   return "?";
 }
 
-SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisitor& visit) {
+SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisitor& visit,
+                         std::uint64_t start_offset, std::uint64_t start_seq) {
   SegmentScan scan;
   int fd = -1;
   if ((scan.io_error = io.open(path, false, &fd))) return scan;
+  std::string header(kSegmentHeaderSize, '\0');
   std::string data;
   std::uint64_t size = 0;
+  std::size_t header_got = 0;
+  // BASE: the file offset of data[0]. The header is read on its own; the records from BASE.
+  std::uint64_t base = kSegmentHeaderSize;
   if (!(scan.io_error = io.file_size(fd, &size))) {
-    data.resize(size);
-    std::size_t got = 0;
-    scan.io_error = read_fully(io, fd, data.data(), data.size(), 0, &got);
-    data.resize(got);
+    scan.io_error = read_fully(io, fd, header.data(), header.size(), 0, &header_got);
+    header.resize(header_got);
+  }
+  if (!scan.io_error) {
+    if (start_offset > kSegmentHeaderSize && start_offset <= size) base = start_offset;
+    if (size > base) {
+      data.resize(size - base);
+      std::size_t got = 0;
+      scan.io_error = read_fully(io, fd, data.data(), data.size(), base, &got);
+      data.resize(got);
+    }
   }
   io.close(fd);
   if (scan.io_error) return scan;
-  scan.file_size = data.size();
-  scan.header = decode_segment_header(data, &scan.first_seq);
+  scan.file_size = std::max<std::uint64_t>(header.size(), base + data.size());
+  scan.header = decode_segment_header(header, &scan.first_seq);
   if (scan.header != HeaderStatus::kOk) return scan;
 
   const std::string_view all(data);
-  std::size_t pos = kSegmentHeaderSize;
-  scan.next_seq = scan.first_seq;
-  scan.valid_end = pos;
+  std::size_t pos = 0;
+  scan.scanned_from = base;
+  scan.next_seq = base > kSegmentHeaderSize ? start_seq : scan.first_seq;
+  scan.valid_end = base;
   while (true) {
     RecordView record;
     std::size_t frame = 0;
     const DecodeStatus status = decode_record(all.substr(pos), &record, &frame);
     if (status == DecodeStatus::kOk && record.sequence == scan.next_seq) {
-      if (visit) visit(record, pos);
+      if (visit) visit(record, base + pos);
       if (scan.first_time_ms < 0) scan.first_time_ms = record.time_ms;
       scan.last_time_ms = record.time_ms;
       ++scan.records;
       ++scan.next_seq;
       pos += frame;
-      scan.valid_end = pos;
+      scan.valid_end = base + pos;
       continue;
     }
     if (status == DecodeStatus::kOk && record.sequence > scan.next_seq) {

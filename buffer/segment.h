@@ -56,6 +56,7 @@ struct SegmentScan {
   std::uint64_t corrupt_skipped = 0;  // records lost inside the segment (exact, by sequence)
   std::uint64_t valid_end = 0;        // file offset just after the last good record
   std::uint64_t file_size = 0;
+  std::uint64_t scanned_from = 0;     // file offset where the record scan began
   std::int64_t first_time_ms = -1;
   std::int64_t last_time_ms = -1;
   Tail tail = Tail::kClean;
@@ -68,7 +69,11 @@ using RecordVisitor = std::function<void(const RecordView& record, std::uint64_t
 // skipped: the scan resynchronises on the next record that verifies and has a later
 // sequence number, and counts the records in between exactly. Calls VISIT for each good
 // record, in order (may be empty).
-SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisitor& visit = {});
+//
+// START_OFFSET, when not 0, is a file offset known to hold record START_SEQ (or the end of
+// the records): the scan reads the header and then only from there (recovery's tail scan).
+SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisitor& visit = {},
+                         std::uint64_t start_offset = 0, std::uint64_t start_seq = 0);
 
 // Appends records to one segment file. Records are framed into an in-memory buffer and
 // written by flush(); sync() makes them durable. Owned by one thread (the ring's writer).

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 
+#include "buffer/crc32c.h"
 #include "buffer/tests/test_dir.h"
 
 namespace tributary::buffer {
@@ -96,6 +98,49 @@ TEST(Checkpoint, AFailedSyncIsReported) {
   ASSERT_FALSE(c.write(1));
   io.fail_next_sync();
   EXPECT_TRUE(c.write(2));
+}
+
+TEST(Checkpoint, KeepsTheTailHintWithTheCursor) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  {
+    Checkpoint c(io, dir.path());
+    ASSERT_FALSE(c.write(5, TailHint{100, 4096, 180}));
+    ASSERT_FALSE(c.write(6, TailHint{100, 8192, 200}));
+  }
+  Checkpoint c(io, dir.path());
+  std::uint64_t cursor = 0;
+  std::error_code error;
+  TailHint hint;
+  ASSERT_EQ(c.read(&cursor, &error, &hint), Checkpoint::Status::kOk);
+  EXPECT_EQ(cursor, 6u);
+  EXPECT_EQ(hint, (TailHint{100, 8192, 200}));
+}
+
+TEST(Checkpoint, ReadsTheOlderFormatWithoutAHintAndUpgradesIt) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  {
+    // A 32-byte "TRBCKPT2" file: cursor 77, generation 3.
+    char data[32] = {};
+    std::memcpy(data, "TRBCKPT2", 8);
+    const std::uint64_t cursor = 77;
+    const std::uint64_t generation = 3;
+    std::memcpy(data + 8, &cursor, 8);
+    std::memcpy(data + 16, &generation, 8);
+    const std::uint32_t crc = crc32c(data, 28);
+    std::memcpy(data + 28, &crc, 4);
+    std::ofstream(dir.file("checkpoint.a"), std::ios::binary).write(data, sizeof data);
+  }
+  Checkpoint c(io, dir.path());
+  std::uint64_t cursor = 0;
+  std::error_code error;
+  TailHint hint{1, 2, 3};
+  ASSERT_EQ(c.read(&cursor, &error, &hint), Checkpoint::Status::kOk);
+  EXPECT_EQ(cursor, 77u);
+  EXPECT_EQ(hint, TailHint{});
+  ASSERT_FALSE(c.write(78, TailHint{0, 640, 9}));  // goes to checkpoint.b; .a stays readable
+  EXPECT_EQ(read_cursor(io, dir.path(), Checkpoint::Status::kOk), 78u);
 }
 
 }  // namespace
