@@ -1,4 +1,5 @@
-// The crash and power-loss tests' child:  ring_crash_child DIR [always|never [SEGMENT_BYTES]]
+// The crash and power-loss tests' child:
+//   ring_crash_child DIR [always|never [SEGMENT_BYTES]]
 // Opens the ring in DIR (fsync: always by default; 64 KiB segments by default, so rolls
 // happen), appends records whose body names their sequence number, and prints "ok SEQ" for
 // every append whose completion fired (that is, that the ring accepted under the policy).
@@ -20,10 +21,10 @@ int main(int argc, char** argv) {
   PosixFileIo io;
   RingOptions o;
   o.dir = argv[1];
-  o.fsync = argc == 3 && std::string(argv[2]) == "never" ? FsyncPolicy::kNever : FsyncPolicy::kAlways;
+  o.fsync = argc >= 3 && std::string(argv[2]) == "never" ? FsyncPolicy::kNever : FsyncPolicy::kAlways;
   // A segment roll syncs the closed segment whatever the policy, so the power-loss test's
   // negative control uses segments too large to roll.
-  o.segment_bytes = argc == 4 ? std::stoull(argv[3]) : 64 * 1024;
+  o.segment_bytes = argc >= 4 ? std::stoull(argv[3]) : 64 * 1024;
   o.max_bytes = std::max<std::uint64_t>(1ull << 30, 2 * o.segment_bytes);
   RecoveryReport report;
   std::string error;
