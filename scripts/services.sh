@@ -8,7 +8,8 @@
 #   scripts/services.sh stop  kafka|mosquitto DIR
 #
 # DIR/kafka.env holds KAFKA_BOOTSTRAP=127.0.0.1:PORT; DIR/mosquitto.env holds
-# MQTT_HOST and MQTT_PORT. `stop` is safe to call when nothing runs.
+# MQTT_HOST and MQTT_PORT. `stop` is safe to call when nothing runs. KAFKA_PORT=N asks for
+# that broker port (a test that points Tributary at a Kafka before starting it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,7 +65,7 @@ start_kafka() {
   for attempt in 1 2 3; do
     rm -rf "$dir"; mkdir -p "$dir/data"
     local port cport
-    port=$(free_port); cport=$(free_port)
+    port=${KAFKA_PORT:-$(free_port)}; cport=$(free_port)
     [ "$port" != "$cport" ] || continue
     cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller

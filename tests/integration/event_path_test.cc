@@ -222,6 +222,68 @@ TEST_F(EventPathTest, EventsAcceptedWhileKafkaIsUnreachableArriveAfterAKillAndRe
   for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(records[i].value, accepted[i]);
 }
 
+// A Kafka of this test's own, started on a port chosen before Tributary starts and
+// stopped when the test ends.
+class OwnKafka {
+ public:
+  explicit OwnKafka(std::string dir) : dir_(std::move(dir)), port_(closed_tcp_port()) {}
+  ~OwnKafka() { run_command({"/usr/bin/env", "bash", TRIBUTARY_SERVICES_SCRIPT, "stop", "kafka", dir_}, 60s); }
+  OwnKafka(const OwnKafka&) = delete;
+  OwnKafka& operator=(const OwnKafka&) = delete;
+  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
+  bool start() {
+    const CommandResult r = run_command({"/usr/bin/env", "KAFKA_PORT=" + std::to_string(port_), "bash",
+                                         TRIBUTARY_SERVICES_SCRIPT, "start", "kafka", dir_},
+                                        180s);
+    if (r.exit_code != 0) ADD_FAILURE() << "kafka did not start: " << r.err;
+    return r.exit_code == 0;
+  }
+
+ private:
+  std::string dir_;
+  std::uint16_t port_;
+};
+
+// "backlog: N records" from `tributary buffer inspect DIR`, or -1.
+long inspected_backlog(const std::string& dir) {
+  const CommandResult r = run_command({tributary_binary(), "buffer", "inspect", dir}, 30s);
+  const auto at = r.out.find("backlog: ");
+  return at == std::string::npos ? -1 : std::stol(r.out.substr(at + 9));
+}
+
+TEST_F(EventPathTest, HttpAndUdpAcceptedWhileKafkaIsDownArriveAfterAKillARestartAndKafkaStarting) {
+  // Kafka is down from the start (its port is chosen, nothing listens yet). HTTP and UDP
+  // events are accepted into the ring; Tributary is killed without warning, started again
+  // (Kafka still down), and only then is Kafka started: every accepted event arrives.
+  OwnKafka kafka(dir_ + "/own-kafka");
+  start(kafka.bootstrap(), "", "", "127.0.0.1:0", "always");
+  std::vector<std::string> http_sent;
+  for (int i = 0; i < 5; ++i) {
+    http_sent.push_back("http-while-down-" + std::to_string(i));
+    const HttpResult res = post(http_sent.back(), {{"X-Order-Id", "k"}});
+    ASSERT_EQ(res.status, 202) << res.body;
+  }
+  std::vector<std::string> udp_sent;
+  for (int i = 0; i < 20; ++i) udp_sent.push_back("udp-while-down-" + std::to_string(i));
+  send_datagrams("127.0.0.1", udp_port_, udp_sent);
+  // UDP has no answer: the ring itself shows when the datagrams are in.
+  const std::string buffer = dir_ + "/buffer";
+  ASSERT_TRUE(eventually([&] { return inspected_backlog(buffer) == 25; }, 10s))
+      << "backlog " << inspected_backlog(buffer) << "\n" << process_->log();
+  process_->kill_hard();
+  process_.reset();
+
+  start(kafka.bootstrap(), "", "", "127.0.0.1:0", "always");
+  EXPECT_THAT(process_->log(), HasSubstr("backlog=25"));
+  ASSERT_TRUE(kafka.start());
+  const auto http = read_topic(kafka.bootstrap(), http_topic_, 5, 60s, 1s);
+  const auto udp = read_topic(kafka.bootstrap(), udp_topic_, 20, 60s, 1s);
+  ASSERT_EQ(http.size(), 5u);
+  ASSERT_EQ(udp.size(), 20u);
+  for (std::size_t i = 0; i < http.size(); ++i) EXPECT_EQ(http[i].value, http_sent[i]);
+  for (std::size_t i = 0; i < udp.size(); ++i) EXPECT_EQ(udp[i].value, udp_sent[i]);
+}
+
 TEST_F(EventPathTest, AcknowledgedEventsAreNotSentAgainAfterARestart) {
   start(bootstrap_);
   ASSERT_EQ(post("once", {{"X-Order-Id", "k"}}).status, 202);
