@@ -76,17 +76,23 @@ Status Appliance::open_ring() {
       .kv("quarantined_segments", report.quarantined_segments)
       .kv("checkpoint_corrupt", report.checkpoint_corrupt ? "true" : "false")
       .kv("recovery_us", report.duration.count());
-  ring_sink_ = std::make_unique<RingSink>(*ring_);
+  ring_sink_ = std::make_unique<RingSink>(*ring_, config_.node_id);
   return Status::ok();
 }
 
 Status Appliance::start() {
   Status s = open_ring();
   if (!s.is_ok()) return s;
+  ForwarderOptions forwarding;
+  forwarding.node_id = config_.node_id;
+  forwarding.dead_letter_topic = config_.kafka.dead_letter_topic;
+  forwarding.max_bytes_per_second = config_.kafka.max_drain_rate;
+  forwarding.retry_backoff = config_.kafka.retry_backoff;
+  // Before the producer starts: the forwarder receives its delivery reports.
+  forwarder_ = std::make_unique<Forwarder>(*ring_, kafka_, forwarding);
   s = kafka_.start();
   if (!s.is_ok()) return s;
   running_ = true;
-  forwarder_ = std::make_unique<Forwarder>(*ring_, kafka_);
   forwarder_->start();
   pool_.start();
   Wiring wiring{*ring_sink_, stamper_, pool_};
@@ -125,6 +131,11 @@ void Appliance::stop() {
   ring_.reset();
   log::info("tributary stopped")
       .kv("forwarded", forwarder_ ? forwarder_->forwarded() : 0)
+      .kv("delivered", forwarder_ ? forwarder_->delivered() : 0)
+      .kv("retried", forwarder_ ? forwarder_->retried() : 0)
+      .kv("dead_lettered", forwarder_ ? forwarder_->dead_lettered() : 0)
+      .kv("rejected", forwarder_ ? forwarder_->rejected() : 0)
+      .kv("dropped_when_full", rs.dropped_records)
       .kv("backlog", rs.next_seq - rs.cursor);
 }
 

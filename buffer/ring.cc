@@ -1,6 +1,7 @@
 #include "buffer/ring.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -51,7 +52,10 @@ std::unique_ptr<Ring> Ring::open(FileIo& io, RingOptions options, RecoveryReport
   std::unique_ptr<Ring> ring(new Ring(io, std::move(options)));
   RecoveryReport local;
   if (!ring->recover(report != nullptr ? report : &local, error)) return nullptr;
-  ring->writer_thread_ = std::thread([r = ring.get()] { r->writer_loop(); });
+  ring->writer_thread_ = std::thread([r = ring.get()] {
+    pthread_setname_np(pthread_self(), "ring-writer");
+    r->writer_loop();
+  });
   return ring;
 }
 
@@ -201,6 +205,10 @@ void Ring::close() {
     closed_ = true;
   }
   wake_.notify_all();
+  {
+    std::lock_guard<std::mutex> lock(readable_mutex_);
+  }
+  readable_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
 }
 
@@ -372,6 +380,10 @@ bool Ring::write_batch(Batch& batch) {
     durable_seq_.store(writer_.synced_seq());
   }
   written_seq_.store(writer_.next_seq());
+  {
+    std::lock_guard<std::mutex> lock(readable_mutex_);
+  }
+  readable_.notify_all();
   complete_batch(batch, {});
   return true;
 }
@@ -591,6 +603,34 @@ void Ring::reset_reader() {
 }
 
 std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& visit) {
+  return read_shared(from, max, [&](const RecordView& record, const std::shared_ptr<const std::string>&) {
+    visit(record);
+  });
+}
+
+void Ring::wait_readable(std::uint64_t from, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(readable_mutex_);
+  readable_.wait_for(lock, timeout, [&] {
+    if (written_seq_.load() > from) return true;
+    std::lock_guard<std::mutex> append_lock(append_mutex_);
+    return closed_;
+  });
+}
+
+// Reads BYTES (at least) of the open segment from the reader's offset into a buffer nobody
+// else holds. False on a read error.
+bool Ring::refill(std::size_t bytes) {
+  if (!reader_.buffer || reader_.buffer.use_count() > 1) reader_.buffer = std::make_shared<std::string>();
+  std::string& buf = *reader_.buffer;
+  buf.resize(std::max<std::size_t>(bytes, 1 << 20));
+  std::size_t got = 0;
+  if (read_fully(io_, reader_.fd, buf.data(), buf.size(), reader_.offset, &got)) return false;
+  reader_.buffer_at = reader_.offset;
+  reader_.buffer_len = got;
+  return true;
+}
+
+std::uint64_t Ring::read_shared(std::uint64_t from, std::size_t max, const SharedVisitor& visit) {
   std::lock_guard<std::mutex> lock(reader_mutex_);
   const std::uint64_t limit = written_seq_.load();  // records below it are wholly written
   std::uint64_t next = from;
@@ -627,25 +667,28 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
       reader_.offset = kSegmentHeaderSize;
       reader_.next_seq = first;
     }
-    std::string& buf = reader_.buffer;
-    buf.resize(std::max<std::size_t>(reader_.chunk, 1 << 20));
-    std::size_t got = 0;
-    if (read_fully(io_, reader_.fd, buf.data(), buf.size(), reader_.offset, &got)) return next;
-    const std::string_view data(buf.data(), got);
-    std::size_t pos = 0;
+    // Decode from the kept buffer; read the file again only when it runs out.
+    bool fresh = false;        // the buffer was read from reader_.offset in this pass
+    std::size_t wanted = 1 << 20;
     bool corrupt = false;
-    bool need_more = false;
     while (visited < max && reader_.next_seq < end) {
+      const bool cached = reader_.buffer && reader_.offset >= reader_.buffer_at &&
+                          reader_.offset < reader_.buffer_at + reader_.buffer_len;
+      if (!cached) {
+        if (!refill(wanted)) return next;
+        fresh = true;
+      }
+      const std::size_t skip = static_cast<std::size_t>(reader_.offset - reader_.buffer_at);
+      const std::string_view data(reader_.buffer->data() + skip, reader_.buffer_len - skip);
       RecordView record;
       std::size_t size = 0;
-      const DecodeStatus status = decode_record(data.substr(pos), &record, &size);
+      const DecodeStatus status = decode_record(data, &record, &size);
       if (status == DecodeStatus::kOk && record.sequence >= reader_.next_seq) {
         if (record.sequence > reader_.next_seq) skip_lost(reader_.next_seq, record.sequence);
         reader_.next_seq = record.sequence + 1;
         reader_.offset += size;
-        pos += size;
         if (record.sequence >= next) {
-          visit(record);
+          visit(record, reader_.buffer);
           ++visited;
           next = record.sequence + 1;
         }
@@ -655,18 +698,26 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
         corrupt = true;
         break;
       }
-      // kEnd or kTruncated: either the chunk ended mid-record, or the file did.
-      if (got == buf.size()) {
-        need_more = true;
-        if (pos == 0) reader_.chunk = kRecordHeaderSize + peek_body_length(data);  // one big record
-        break;
+      // kEnd or kTruncated: the buffer ends inside this record, or the file does.
+      if (!fresh || reader_.buffer_at != reader_.offset) {
+        if (!refill(wanted)) return next;  // read on from here
+        fresh = true;
+        continue;
       }
-      corrupt = true;  // the file ends before the records it should hold
+      if (status == DecodeStatus::kTruncated && reader_.buffer_len == reader_.buffer->size() &&
+          wanted < kRecordHeaderSize + peek_body_length(data)) {
+        // A record larger than the buffer: read it whole.
+        wanted = kRecordHeaderSize + peek_body_length(data);
+        if (!refill(wanted)) return next;
+        continue;
+      }
+      corrupt = true;  // zeros, or the file ends before the records it should hold
       break;
     }
     if (corrupt) {
       // Slow path: let the verifying scanner resynchronise past the damage, and pick up
-      // from the first good record at or after the reader's place.
+      // from the first good record at or after the reader's place. Bodies are copied: the
+      // scanner's buffer is its own.
       std::uint64_t expected = reader_.next_seq;
       std::uint64_t resume_offset = 0;
       scan_segment(io_, options_.dir + "/" + name, [&](const RecordView& r, std::uint64_t at) {
@@ -675,7 +726,10 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
         expected = r.sequence + 1;
         resume_offset = at + kRecordHeaderSize + r.body.size();
         if (r.sequence >= next) {
-          visit(r);
+          auto copy = std::make_shared<const std::string>(r.body);
+          RecordView view = r;
+          view.body = *copy;
+          visit(view, copy);
           ++visited;
           next = r.sequence + 1;
         }
@@ -693,7 +747,6 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
       // Go on with the fast path right after the last record visited.
       reader_.offset = resume_offset;
       reader_.next_seq = expected;
-      reader_.chunk = 1 << 20;
       continue;
     }
     if (reader_.next_seq >= following && following != UINT64_MAX) {
@@ -701,8 +754,7 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
       next = std::max(next, following);
       continue;
     }
-    if (!need_more && pos == 0) break;  // nothing new
-    if (!need_more) reader_.chunk = 1 << 20;
+    if (reader_.next_seq >= end) break;  // everything written so far is read
   }
   return next;
 }

@@ -82,6 +82,9 @@ class Ring {
   using Done = std::function<void(std::error_code error, std::uint64_t sequence)>;
   enum class Append : std::uint8_t { kQueued, kFull, kClosed };
   using Visitor = std::function<void(const RecordView& record)>;
+  // OWNER holds the bytes RECORD.body points into: keep it to keep the body valid.
+  using SharedVisitor =
+      std::function<void(const RecordView& record, const std::shared_ptr<const std::string>& owner)>;
 
   // Opens or creates the ring in options.dir and recovers it: reads the checkpoint, scans
   // only the last segment (cutting a torn tail), and resumes after the last good record.
@@ -99,6 +102,12 @@ class Ring {
   // sequence number after the last one visited (or after records lost to corruption,
   // which are counted). Records below the cursor may already be gone.
   std::uint64_t read(std::uint64_t from, std::size_t max, const Visitor& visit);
+  // The same, and each record's body stays valid as long as its OWNER is held (no copy:
+  // the forwarder hands the bytes to Kafka and lets go of OWNER after delivery).
+  std::uint64_t read_shared(std::uint64_t from, std::size_t max, const SharedVisitor& visit);
+
+  // Waits until a record at or after FROM is readable, the ring closes, or TIMEOUT passes.
+  void wait_readable(std::uint64_t from, std::chrono::milliseconds timeout);
 
   // Kafka has record SEQ. Acks may come in any order; the cursor is the contiguous prefix.
   void ack(std::uint64_t seq) { ack_range(seq, seq + 1); }
@@ -182,6 +191,8 @@ class Ring {
 
   std::atomic<std::uint64_t> next_seq_{0};
   std::atomic<std::uint64_t> written_seq_{0};
+  std::mutex readable_mutex_;  // with readable_: wait_readable() sleeps until written_seq_ moves
+  std::condition_variable readable_;
   std::atomic<std::uint64_t> durable_seq_{0};
   std::atomic<std::uint64_t> cursor_{0};
   std::atomic<std::uint64_t> disk_bytes_{0};
@@ -216,9 +227,14 @@ class Ring {
     int fd = -1;
     std::uint64_t offset = 0;    // file offset of reader's next record
     std::uint64_t next_seq = 0;  // sequence number at that offset
-    std::size_t chunk = 1 << 20; // bytes to read at a time (larger for one big record)
-    std::string buffer;
+    // Bytes of the open segment from file offset BUFFER_AT, kept between calls so that
+    // sequential reads do not read the file again. Shared with whoever holds records from
+    // it (read_shared); a held buffer is never overwritten, the next read takes a new one.
+    std::shared_ptr<std::string> buffer;
+    std::uint64_t buffer_at = 0;
+    std::size_t buffer_len = 0;
   };
+  bool refill(std::size_t bytes);
   std::uint64_t lost_counted_until_ = 0;  // reader: losses below this are counted
   void reset_reader();
   void skip_lost(std::uint64_t from, std::uint64_t to);

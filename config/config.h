@@ -24,6 +24,9 @@ struct KafkaConfig {
   std::chrono::milliseconds linger{};
   std::chrono::milliseconds delivery_timeout{};
   std::chrono::milliseconds drain_timeout{};
+  std::chrono::milliseconds retry_backoff{};
+  std::string dead_letter_topic;  // empty: none
+  std::uint64_t max_drain_rate = 0;  // bytes per second; 0: no cap
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
 };
 

@@ -25,6 +25,9 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   k.linger = r.duration("linger");
   k.delivery_timeout = r.duration("delivery_timeout");
   k.drain_timeout = r.duration("drain_timeout");
+  k.retry_backoff = r.duration("retry_backoff");
+  k.dead_letter_topic = r.topic("dead_letter_topic");
+  k.max_drain_rate = r.size("max_drain_rate");
   if (k.linger >= k.delivery_timeout && k.delivery_timeout.count() > 0) {
     r.error("linger", "must be shorter than delivery_timeout (" +
                           std::to_string(k.delivery_timeout.count()) + " ms)");

@@ -73,9 +73,22 @@ constexpr std::array kKafka = {
               "How long the producer waits to fill a batch (librdkafka linger.ms).", 0, 60'000},
     OptionDef{"delivery_timeout", T::kDuration, "0s", false,
               "How long librdkafka keeps trying to deliver one record (message.timeout.ms); "
-              "0s: until it is delivered. A record whose delivery fails stays in the ring "
-              "and is sent again after a restart.",
+              "0s: until it is delivered. A record whose delivery times out stays in the ring "
+              "and is produced again after `retry_backoff` (counted as retried).",
               0, kHour},
+    OptionDef{"retry_backoff", T::kDuration, "500ms", false,
+              "After a delivery failed for a reason worth retrying, how long the forwarder "
+              "waits before producing again from the first failed record.",
+              1, 10 * 60'000},
+    OptionDef{"dead_letter_topic", T::kTopic, "", false,
+              "Topic for records Kafka refuses for good (too large, invalid topic, not "
+              "authorised), with headers tributary_dlq_reason, tributary_dlq_error and "
+              "tributary_dlq_topic; empty: such records are logged, counted and dropped. "
+              "Never retried forever, never blocking the records behind them."},
+    OptionDef{"max_drain_rate", T::kSize, "0", false,
+              "Cap on the bytes of event values sent to Kafka per second (e.g. `2MiB`), so "
+              "draining a backlog does not saturate a gateway's uplink; 0: no cap.",
+              0, 0},
     OptionDef{"drain_timeout", T::kDuration, "10s", false,
               "On shutdown, how long to wait for in-flight events to be delivered.", 0, kHour},
     OptionDef{"properties", T::kStringMap, "", false,

@@ -1,104 +1,296 @@
 #include "core/forwarder.h"
 
-#include <chrono>
-#include <vector>
+#include <flatbuffers/flatbuffers.h>
+#include <pthread.h>
 
-#include "core/envelope.h"
+#include <algorithm>
+
 #include "core/log.h"
+#include "core/stamper.h"
+#include "envelope_generated.h"
 
 namespace tributary {
+namespace {
 
-Forwarder::Forwarder(buffer::Ring& ring, Sink& kafka, std::size_t max_in_flight)
-    : ring_(ring), kafka_(kafka), max_in_flight_(max_in_flight) {}
+// Tags of dead-letter produces carry this bit; the rest is the ring sequence number.
+constexpr std::uint64_t kDeadLetterTag = 1ull << 63;
+
+std::string_view view(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
+}
+
+std::string_view view(const flatbuffers::Vector<std::uint8_t>* v) {
+  return v == nullptr ? std::string_view()
+                      : std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
+}
+
+}  // namespace
+
+Forwarder::Forwarder(buffer::Ring& ring, KafkaSink& kafka, ForwarderOptions options)
+    : ring_(ring), kafka_(kafka), options_(std::move(options)) {
+  kafka_.set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
+}
 
 Forwarder::~Forwarder() { stop(); }
 
 void Forwarder::start() {
-  thread_ = std::thread([this] { loop(); });
+  tokens_at_ = std::chrono::steady_clock::now();
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "forwarder");
+    loop();
+  });
 }
 
 void Forwarder::stop() {
-  stopping_ = true;
+  {
+    std::lock_guard<std::mutex> lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void Forwarder::finished_one() {
+  const std::int64_t left = in_flight_.fetch_sub(1) - 1;
+  if (waiting_for_room_.load() &&
+      (left <= static_cast<std::int64_t>(options_.max_in_flight * 3 / 4) || left == 0)) {
+    std::lock_guard<std::mutex> lock(wake_mutex_);
+    wake_.notify_all();
+  }
+}
+
+void Forwarder::hold(const std::shared_ptr<const std::string>& owner, std::uint64_t sequence) {
+  if (held_.empty() || held_.back().owner != owner) {
+    held_.push_back(Held{owner, sequence});
+  } else {
+    held_.back().last = std::max(held_.back().last, sequence);
+  }
+}
+
+// A buffer can go once every record taken from it is acknowledged: its delivery report
+// has come (librdkafka is done with the value) or it was given up on.
+void Forwarder::release_held() {
+  const std::uint64_t cursor = ring_.cursor();
+  while (!held_.empty() && held_.front().last < cursor) held_.pop_front();
+}
+
+// Drain cap: a token bucket of max_bytes_per_second, holding at most one second's worth.
+void Forwarder::throttle(std::size_t bytes) {
+  if (options_.max_bytes_per_second == 0) return;
+  const auto rate = static_cast<double>(options_.max_bytes_per_second);
+  while (!stopping_.load()) {
+    const auto now = std::chrono::steady_clock::now();
+    tokens_ = std::min(rate, tokens_ + rate * std::chrono::duration<double>(now - tokens_at_).count());
+    tokens_at_ = now;
+    if (tokens_ >= static_cast<double>(bytes) || tokens_ >= rate) {
+      tokens_ -= static_cast<double>(bytes);
+      return;
+    }
+    const double wait = (static_cast<double>(bytes) - tokens_) / rate;
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(wait, 0.05)));
+  }
 }
 
 void Forwarder::loop() {
   std::uint64_t next = ring_.cursor();
-  std::vector<std::pair<std::uint64_t, Event>> batch;
   while (!stopping_.load()) {
+    release_held();
     if (rewind_to_.load() != UINT64_MAX) {
-      // Let everything in flight finish, then go back to the first failed record.
-      if (in_flight_.load() > 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        continue;
+      // Let everything in flight report, then go back to the first failed record.
+      {
+        std::unique_lock<std::mutex> lock(wake_mutex_);
+        waiting_for_room_ = true;
+        wake_.wait_for(lock, std::chrono::milliseconds(50),
+                       [&] { return stopping_.load() || in_flight_.load() == 0; });
+        waiting_for_room_ = false;
       }
+      if (in_flight_.load() > 0) continue;
       next = std::max(rewind_to_.exchange(UINT64_MAX), ring_.cursor());
-      log::warn("kafka delivery failed; sending again from the ring").kv("from_sequence", next);
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));  // back off
+      log::warn("kafka delivery failed; sending again from the ring after a back-off")
+          .kv("from_sequence", next)
+          .kv("backoff_ms", options_.retry_backoff.count());
+      std::unique_lock<std::mutex> lock(wake_mutex_);
+      wake_.wait_for(lock, options_.retry_backoff, [&] { return stopping_.load(); });
       continue;
     }
-    const auto room = static_cast<std::int64_t>(max_in_flight_) - in_flight_.load();
+    const auto room = static_cast<std::int64_t>(options_.max_in_flight) - in_flight_.load();
     if (room <= 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::unique_lock<std::mutex> lock(wake_mutex_);
+      waiting_for_room_ = true;
+      wake_.wait_for(lock, std::chrono::milliseconds(50), [&] {
+        return stopping_.load() ||
+               in_flight_.load() <= static_cast<std::int64_t>(options_.max_in_flight * 3 / 4);
+      });
+      waiting_for_room_ = false;
       continue;
     }
-    batch.clear();
-    const std::uint64_t after = ring_.read(
-        next, static_cast<std::size_t>(std::min<std::int64_t>(room, 1000)),
-        [&](const buffer::RecordView& record) {
-          Event event;
-          if (!decode_envelope(record.body, &event)) {
-            // CRC-verified bytes that are no envelope: our bug or a foreign file. Skip it,
-            // loudly, rather than wedge every record behind it.
-            undecodable_.fetch_add(1);
-            log::error("ring record is not a valid envelope; skipped").kv("sequence", record.sequence);
-            ring_.ack(record.sequence);
-            return;
+    bool full = false;
+    std::uint64_t resume = 0;
+    const std::uint64_t after = ring_.read_shared(
+        next, static_cast<std::size_t>(std::min<std::int64_t>(room, 4096)),
+        [&](const buffer::RecordView& record, const std::shared_ptr<const std::string>& owner) {
+          if (full) return;  // read again from RESUME
+          hold(owner, record.sequence);
+          if (send(record) == Sent::kFull) {
+            full = true;
+            resume = record.sequence;
           }
-          batch.emplace_back(record.sequence, std::move(event));
         });
-    std::size_t offered = 0;
-    for (auto& [seq, event] : batch) {
-      in_flight_.fetch_add(1);
-      const std::uint64_t s = seq;
-      const Offer o = kafka_.offer(std::move(event), [this, s](const Status& status, const Delivery&) {
-        if (status.is_ok()) {
-          delivered_.fetch_add(1);
-          ring_.ack(s);
-        } else if (status.code() == StatusCode::kInvalidArgument ||
-                   status.code() == StatusCode::kFailedPrecondition) {
-          rejected_.fetch_add(1);
-          log::error("kafka refused a record for good; dropped").kv("sequence", s).kv("reason", status.message());
-          ring_.ack(s);
-        } else {
-          std::uint64_t current = rewind_to_.load();
-          while (s < current && !rewind_to_.compare_exchange_weak(current, s)) {
-          }
-        }
-        in_flight_.fetch_sub(1);
-      });
-      if (o != Offer::kAccepted) {
-        in_flight_.fetch_sub(1);
-        if (o == Offer::kRejected) {
-          rejected_.fetch_add(1);
-          log::error("kafka refused a record for good; dropped").kv("sequence", s);
-          ring_.ack(s);
-          ++offered;
-          continue;
-        }
-        break;  // busy: offer this record again shortly
-      }
-      forwarded_.fetch_add(1);
-      ++offered;
+    if (full) {
+      next = resume;
+      std::unique_lock<std::mutex> lock(wake_mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(1), [&] { return stopping_.load(); });
+      continue;
     }
-    if (offered < batch.size()) {
-      next = batch[offered].first;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    } else {
-      if (after == next && batch.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      next = after;
+    if (after == next) {
+      ring_.wait_readable(next, std::chrono::milliseconds(50));
+      continue;
+    }
+    next = after;
+  }
+}
+
+Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
+  const std::uint64_t seq = record.sequence;
+  flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(record.body.data()),
+                                 record.body.size());
+  if (!fb::VerifyEnvelopeBuffer(verifier)) {
+    // CRC-verified bytes that are no envelope: our bug or a foreign file. Skip it, loudly,
+    // rather than wedge every record behind it.
+    undecodable_.fetch_add(1);
+    log::error("ring record is not a valid envelope; skipped").kv("sequence", seq);
+    ring_.ack(seq);
+    return Sent::kDone;
+  }
+  const fb::Envelope* e = fb::GetEnvelope(record.body.data());
+  headers_.clear();
+  bool has_id = false;
+  if (e->headers() != nullptr) {
+    for (const fb::Header* h : *e->headers()) {
+      headers_.emplace_back(view(h->name()), view(h->value()));
+      has_id = has_id || headers_.back().first == "ce_id";
     }
   }
+  if (!has_id) {
+    const std::string_view explicit_id = view(e->id());
+    id_ = explicit_id.empty() ? event_id(options_.node_id, seq) : std::string(explicit_id);
+    headers_.emplace_back("ce_id", id_);
+  }
+  OutRecord out;
+  out.topic = e->topic() != nullptr ? e->topic()->c_str() : "";
+  if (e->has_key()) out.key = view(e->key());
+  out.value = view(e->payload());
+  out.headers = headers_;
+  throttle(out.value.size());
+  in_flight_.fetch_add(1);
+  std::string why;
+  switch (kafka_.produce(out, seq, &why)) {
+    case KafkaSink::Produce::kQueued:
+      forwarded_.fetch_add(1);
+      return Sent::kQueued;
+    case KafkaSink::Produce::kFull:
+      in_flight_.fetch_sub(1);
+      return Sent::kFull;
+    case KafkaSink::Produce::kRefused:
+      break;
+  }
+  // Refused before it left: nothing librdkafka could ever send (e.g. an invalid topic).
+  in_flight_.fetch_sub(1);
+  give_up(seq, out.topic, why);
+  return Sent::kDone;
+}
+
+// A record that can never be produced to its topic and has no dead-letter topic (or the
+// dead-letter topic refused it too): logged, counted, acknowledged.
+void Forwarder::give_up(std::uint64_t sequence, const std::string& topic, const std::string& reason) {
+  rejected_.fetch_add(1);
+  log::error("kafka refused a record for good; dropped")
+      .kv("sequence", sequence)
+      .kv("topic", topic)
+      .kv("reason", reason);
+  ring_.ack(sequence);
+}
+
+// Produces ORIGINAL (key, value, headers) to the dead-letter topic with headers naming the
+// reason. Runs on the poll thread, from a delivery report: it must not wait. False when the
+// dead-letter record could not be queued right now.
+bool Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& original,
+                            const std::string& reason) {
+  std::vector<HeaderView> headers;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(&original, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    std::size_t size = 0;
+    for (std::size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      headers.emplace_back(name, std::string_view(static_cast<const char*>(value), size));
+    }
+  }
+  const std::string topic = rd_kafka_topic_name(original.rkt);
+  const std::string error = rd_kafka_err2name(original.err);
+  headers.emplace_back("tributary_dlq_reason", reason);
+  headers.emplace_back("tributary_dlq_error", error);
+  headers.emplace_back("tributary_dlq_topic", topic);
+  OutRecord out;
+  out.topic = options_.dead_letter_topic.c_str();
+  if (original.key != nullptr) out.key = std::string_view(static_cast<const char*>(original.key), original.key_len);
+  out.value = std::string_view(static_cast<const char*>(original.payload), original.len);
+  out.headers = headers;
+  in_flight_.fetch_add(1);
+  std::string why;
+  const KafkaSink::Produce produced = kafka_.produce(out, sequence | kDeadLetterTag, &why);
+  if (produced == KafkaSink::Produce::kQueued) {
+    log::warn("record sent to the dead-letter topic")
+        .kv("sequence", sequence)
+        .kv("topic", topic)
+        .kv("dead_letter_topic", options_.dead_letter_topic)
+        .kv("reason", reason);
+    return true;
+  }
+  in_flight_.fetch_sub(1);
+  if (produced == KafkaSink::Produce::kRefused) {
+    give_up(sequence, topic, reason + "; the dead-letter topic refused it too: " + why);
+    return true;
+  }
+  return false;
+}
+
+// Returns true for the first failure since the last rewind (the one worth a log line).
+bool Forwarder::retry_from(std::uint64_t sequence) {
+  retried_.fetch_add(1);
+  std::uint64_t current = rewind_to_.load();
+  const bool first = current == UINT64_MAX;
+  while (sequence < current && !rewind_to_.compare_exchange_weak(current, sequence)) {
+  }
+  return first;
+}
+
+void Forwarder::on_delivery(const DeliveryReport& report) {
+  const bool to_dead_letter = (report.tag & kDeadLetterTag) != 0;
+  const std::uint64_t seq = report.tag & ~kDeadLetterTag;
+  if (report.error == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (to_dead_letter) {
+      dead_lettered_.fetch_add(1);
+    } else {
+      delivered_.fetch_add(1);
+    }
+    ring_.ack(seq);
+    if (observer_ && !to_dead_letter) observer_(seq);
+  } else if (report.permanent) {
+    const std::string reason = rd_kafka_err2str(report.error);
+    const std::string topic = report.message != nullptr ? rd_kafka_topic_name(report.message->rkt) : "";
+    if (to_dead_letter || options_.dead_letter_topic.empty() || report.message == nullptr) {
+      give_up(seq, topic, to_dead_letter ? "the dead-letter topic refused it: " + reason : reason);
+    } else if (!dead_letter(seq, *report.message, reason)) {
+      retry_from(seq);  // could not queue it now: the record comes round again
+    }
+  } else if (retry_from(seq)) {
+    log::warn("kafka delivery failed; will retry")
+        .kv("sequence", seq)
+        .kv("code", rd_kafka_err2name(report.error))
+        .kv("reason", rd_kafka_err2str(report.error));
+  }
+  finished_one();
 }
 
 }  // namespace tributary

@@ -1,57 +1,118 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "buffer/ring.h"
-#include "core/sink.h"
+#include "core/kafka_sink.h"
 
 namespace tributary {
 
-// Reads the disk ring from its ack cursor and hands each record to the Kafka sink; only
-// Kafka's delivery reports acknowledge records in the ring (ring.ack), which moves the
-// cursor and lets old segments go.
+struct ForwarderOptions {
+  std::string node_id;            // event ids are "<node>-<ring sequence>"
+  std::string dead_letter_topic;  // empty: permanent rejections are logged and counted only
+  // Records handed to Kafka, not yet reported; below librdkafka's queue (100,000 by default).
+  std::size_t max_in_flight = 90'000;
+  std::uint64_t max_bytes_per_second = 0;  // drain cap (values); 0: none
+  std::chrono::milliseconds retry_backoff{500};
+};
+
+// Reads the disk ring from its ack cursor and produces each record to Kafka; only Kafka's
+// delivery reports acknowledge records in the ring (ring.ack), which moves the cursor and
+// lets old segments go.
 //
-// A record Kafka refuses for good (too large, invalid topic, not authorised) is logged,
-// counted and acknowledged, so it cannot block the records behind it. After any other
-// failure the forwarder waits for what is in flight, then reads again from the first
-// failed record (later records may go twice: at least once, in order). With the default
-// kafka.delivery_timeout (0s) librdkafka itself retries until delivery, in order.
+// Zero copy: the value handed to librdkafka points into the reader's buffer, which is kept
+// until the ack cursor has passed every record in it.
 //
-// Threads: one forwarder thread reads the ring and offers; completions run on the Kafka
-// sink's thread. start()/stop() from the main thread.
+// A record whose delivery fails for a reason worth retrying (only with a finite
+// kafka.delivery_timeout; by default librdkafka retries until delivery, in order) is sent
+// again from the ring: the forwarder waits for what is in flight, backs off, and reads
+// again from the first failed record (later ones may go twice: at least once, in order per
+// key). A record Kafka refuses for good (too large, invalid topic, not authorised) goes to
+// the dead-letter topic with headers naming the reason, or, without one, is logged and
+// counted; either way it is acknowledged and never blocks the records behind it.
+//
+// Threads: one forwarder thread reads the ring and produces; delivery reports run on the
+// Kafka sink's poll thread. start()/stop() from the main thread. The forwarder must outlive
+// kafka.stop() (reports of purged records still arrive then).
 class Forwarder {
  public:
-  Forwarder(buffer::Ring& ring, Sink& kafka, std::size_t max_in_flight = 100'000);
+  Forwarder(buffer::Ring& ring, KafkaSink& kafka, ForwarderOptions options);
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
+  // Called on the Kafka sink's thread with the sequence number of every record Kafka
+  // confirmed (for measurements). Set before start().
+  void set_delivery_observer(std::function<void(std::uint64_t sequence)> observer) {
+    observer_ = std::move(observer);
+  }
+
   void start();
-  // Stops reading; records already handed to Kafka still complete. Idempotent.
+  // Stops reading; records already handed to Kafka still report. Idempotent.
   void stop();
 
   std::uint64_t forwarded() const { return forwarded_.load(); }
   std::uint64_t delivered() const { return delivered_.load(); }
-  std::uint64_t rejected() const { return rejected_.load(); }
+  std::uint64_t retried() const { return retried_.load(); }
+  std::uint64_t dead_lettered() const { return dead_lettered_.load(); }
+  std::uint64_t rejected() const { return rejected_.load(); }  // refused for good, not dead-lettered
   std::uint64_t undecodable() const { return undecodable_.load(); }
 
  private:
+  enum class Sent : std::uint8_t { kQueued, kFull, kDone };
   void loop();
+  Sent send(const buffer::RecordView& record);
+  void on_delivery(const DeliveryReport& report);
+  void give_up(std::uint64_t sequence, const std::string& topic, const std::string& reason);
+  bool dead_letter(std::uint64_t sequence, const rd_kafka_message_t& original, const std::string& reason);
+  bool retry_from(std::uint64_t sequence);
+  void hold(const std::shared_ptr<const std::string>& owner, std::uint64_t sequence);
+  void release_held();
+  void throttle(std::size_t bytes);
+  void finished_one();
 
   buffer::Ring& ring_;
-  Sink& kafka_;
-  const std::size_t max_in_flight_;
+  KafkaSink& kafka_;
+  const ForwarderOptions options_;
+  std::function<void(std::uint64_t)> observer_;
+
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> in_flight_{0};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;  // in flight dropped below the low-water mark, or stopping
+  std::atomic<bool> waiting_for_room_{false};
+
   std::atomic<std::uint64_t> forwarded_{0};
   std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> retried_{0};
+  std::atomic<std::uint64_t> dead_lettered_{0};
   std::atomic<std::uint64_t> rejected_{0};
   std::atomic<std::uint64_t> undecodable_{0};
   // The lowest sequence number whose delivery failed for a reason worth retrying; the
   // forwarder rewinds to it once nothing is in flight. UINT64_MAX: none.
   std::atomic<std::uint64_t> rewind_to_{UINT64_MAX};
+
+  // Forwarder thread only: the reader's buffers that hold values librdkafka points into,
+  // each with the last sequence number taken from it; let go once the cursor passed it.
+  struct Held {
+    std::shared_ptr<const std::string> owner;
+    std::uint64_t last = 0;
+  };
+  std::deque<Held> held_;
+  std::vector<HeaderView> headers_;  // scratch for one record
+  std::string id_;                   // scratch: this record's ce_id
+  double tokens_ = 0;                // drain cap: bytes that may go now
+  std::chrono::steady_clock::time_point tokens_at_{};
   std::thread thread_;
 };
 

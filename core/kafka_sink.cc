@@ -1,7 +1,8 @@
 #include "core/kafka_sink.h"
 
+#include <pthread.h>
+
 #include <array>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,27 +10,6 @@
 
 namespace tributary {
 namespace {
-
-// What travels through librdkafka as the message opaque, and back in the delivery report.
-struct Pending {
-  Completion done;
-  std::string event_id;
-};
-
-// Maps a delivery error to what the caller should do next.
-StatusCode code_for(rd_kafka_resp_err_t err) {
-  switch (err) {
-    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-    case RD_KAFKA_RESP_ERR_INVALID_MSG:
-    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-      return StatusCode::kInvalidArgument;
-    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-      return StatusCode::kFailedPrecondition;
-    default:
-      return StatusCode::kUnavailable;
-  }
-}
 
 void log_from_librdkafka(const rd_kafka_t* /*rk*/, int level, const char* facility,
                          const char* message) {
@@ -68,6 +48,21 @@ Status set(rd_kafka_conf_t* conf, const std::string& key, const std::string& val
 }
 
 }  // namespace
+
+bool is_permanent_delivery_error(rd_kafka_resp_err_t error) {
+  switch (error) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+      return true;
+    default:
+      return false;
+  }
+}
 
 KafkaSink::KafkaSink(config::KafkaConfig config) : config_(std::move(config)) {}
 
@@ -111,59 +106,48 @@ Status KafkaSink::start() {
     return Status(StatusCode::kFailedPrecondition,
                   std::string("cannot create the Kafka producer: ") + err.data());
   }
-  poller_ = std::thread([this] { poll_loop(); });
+  poller_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kafka-poll");
+    poll_loop();
+  });
   log::info("kafka producer started").kv("brokers", config_.brokers);
   return Status::ok();
 }
 
-Offer KafkaSink::offer(Event&& event, Completion done) {
-  // stop() waits for active offers to leave before it destroys the producer, and every
-  // offer that enters after stop() began sees stopping_ and never touches the producer.
-  active_offers_.fetch_add(1);
-  struct Leave {
-    std::atomic<int>& count;
-    ~Leave() { count.fetch_sub(1); }
-  } leave{active_offers_};
-  if (stopping_.load()) return Offer::kBusy;
-  rd_kafka_headers_t* headers = rd_kafka_headers_new(event.headers.size());
-  for (const Header& h : event.headers) {
-    rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
-                        h.value.data(), static_cast<ssize_t>(h.value.size()));
+KafkaSink::Produce KafkaSink::produce(const OutRecord& record, std::uint64_t tag, std::string* why) {
+  if (stopping_.load(std::memory_order_relaxed)) return Produce::kFull;
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(record.headers.size());
+  for (const auto& [name, value] : record.headers) {
+    rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
+                        static_cast<ssize_t>(value.size()));
   }
-  auto pending = std::make_unique<Pending>(Pending{std::move(done), event.id});
-  std::vector<rd_kafka_vu_t> vus;
-  vus.reserve(6);
-  auto add = [&vus](rd_kafka_vtype_t type) -> rd_kafka_vu_t& {
-    vus.push_back(rd_kafka_vu_t{});
-    vus.back().vtype = type;
-    return vus.back();
-  };
-  add(RD_KAFKA_VTYPE_TOPIC).u.cstr = event.topic.c_str();
-  if (event.key) {
-    rd_kafka_vu_t& key = add(RD_KAFKA_VTYPE_KEY);
-    key.u.mem.ptr = event.key->data();
-    key.u.mem.size = event.key->size();
+  std::array<rd_kafka_vu_t, 6> vus{};
+  std::size_t n = 0;
+  vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
+  vus[n++].u.cstr = record.topic;
+  if (record.key) {
+    vus[n].vtype = RD_KAFKA_VTYPE_KEY;
+    vus[n].u.mem.ptr = const_cast<char*>(record.key->data());
+    vus[n++].u.mem.size = record.key->size();
   }
-  rd_kafka_vu_t& value = add(RD_KAFKA_VTYPE_VALUE);
-  value.u.mem.ptr = event.payload.data();
-  value.u.mem.size = event.payload.size();
-  add(RD_KAFKA_VTYPE_MSGFLAGS).u.i = RD_KAFKA_MSG_F_COPY;
-  add(RD_KAFKA_VTYPE_HEADERS).u.headers = headers;
-  add(RD_KAFKA_VTYPE_OPAQUE).u.ptr = pending.get();
-
+  vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
+  vus[n].u.mem.ptr = const_cast<char*>(record.value.data());
+  vus[n++].u.mem.size = record.value.size();
+  vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  vus[n++].u.i = 0;  // no copy: the caller keeps the value until the delivery report
+  vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+  vus[n++].u.headers = headers;
+  vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  vus[n++].u.ptr = reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag));
   in_flight_.fetch_add(1, std::memory_order_relaxed);
-  rd_kafka_error_t* error = rd_kafka_produceva(producer_, vus.data(), vus.size());
-  if (error == nullptr) {
-    pending.release();  // owned by librdkafka until the delivery report
-    return Offer::kAccepted;
-  }
+  rd_kafka_error_t* error = rd_kafka_produceva(producer_, vus.data(), n);
+  if (error == nullptr) return Produce::kQueued;
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  if (why != nullptr) *why = std::string(rd_kafka_err2name(code)) + ": " + rd_kafka_error_string(error);
   rd_kafka_error_destroy(error);
   rd_kafka_headers_destroy(headers);  // not taken over on failure
-  if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL) return Offer::kBusy;
-  log::warn("kafka produce refused").kv("topic", event.topic).kv("code", rd_kafka_err2name(code));
-  return Offer::kRejected;
+  return code == RD_KAFKA_RESP_ERR__QUEUE_FULL ? Produce::kFull : Produce::kRefused;
 }
 
 void KafkaSink::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message,
@@ -172,23 +156,20 @@ void KafkaSink::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* messag
 }
 
 void KafkaSink::handle_delivery(const rd_kafka_message_t& message) {
-  std::unique_ptr<Pending> pending(static_cast<Pending*>(message._private));
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  Delivery delivery{pending->event_id, rd_kafka_topic_name(message.rkt), message.partition,
-                    message.offset};
-  Status status;
+  DeliveryReport report;
+  report.tag = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(message._private));
+  report.error = message.err;
+  report.permanent = is_permanent_delivery_error(message.err);
+  report.partition = message.partition;
+  report.offset = message.offset;
+  report.message = &message;
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     delivered_.fetch_add(1, std::memory_order_relaxed);
   } else {
     failed_.fetch_add(1, std::memory_order_relaxed);
-    status = Status(code_for(message.err), std::string("kafka delivery failed: ") +
-                                               rd_kafka_err2str(message.err));
-    log::warn("kafka delivery failed")
-        .kv("event_id", pending->event_id)
-        .kv("topic", delivery.topic)
-        .kv("code", rd_kafka_err2name(message.err));
   }
-  if (pending->done) pending->done(status, delivery);
+  if (handler_) handler_(report);
 }
 
 void KafkaSink::poll_loop() {
@@ -198,14 +179,13 @@ void KafkaSink::poll_loop() {
 void KafkaSink::stop() {
   if (producer_ == nullptr) return;
   stopping_.store(true);
-  while (active_offers_.load() != 0) std::this_thread::yield();
   if (poller_.joinable()) poller_.join();
   const rd_kafka_resp_err_t err =
       rd_kafka_flush(producer_, static_cast<int>(config_.drain_timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    log::warn("kafka drain timed out; failing undelivered events").kv("in_flight", in_flight());
+    log::warn("kafka drain timed out; what is undelivered stays in the ring").kv("in_flight", in_flight());
     rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    // Serve the purged messages' delivery reports, so every waiting client gets an answer.
+    // Serve the purged records' delivery reports, so the forwarder hears of each one.
     for (int i = 0; i < 100 && in_flight() > 0; ++i) rd_kafka_poll(producer_, 50);
   }
   rd_kafka_destroy(producer_);

@@ -4,39 +4,74 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "config/config.h"
-#include "core/sink.h"
 #include "core/status.h"
 
 namespace tributary {
 
-// Produces events straight to Kafka with librdkafka (acks=all, idempotence on) and fires
-// each event's completion from its delivery report: ok only once Kafka has the record.
+using HeaderView = std::pair<std::string_view, std::string_view>;
+
+// One record to produce, by reference. The value is handed to librdkafka without a copy,
+// so its bytes must stay valid until the record's delivery report; librdkafka copies the
+// topic, key and headers during produce().
+struct OutRecord {
+  const char* topic = nullptr;  // NUL-terminated
+  std::optional<std::string_view> key;  // nullopt: Kafka null key
+  std::string_view value;
+  std::span<const HeaderView> headers;
+};
+
+// What Kafka said about one record.
+struct DeliveryReport {
+  std::uint64_t tag = 0;  // as given to produce()
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+  // Retrying cannot help: the record is too large, the topic invalid, or not authorised.
+  bool permanent = false;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  // The record as produced (topic, key, value, headers), valid during the call only.
+  const rd_kafka_message_t* message = nullptr;
+};
+using DeliveryHandler = std::function<void(const DeliveryReport&)>;
+
+// The Kafka producer (librdkafka: acks=all, idempotence on, murmur2 partitioning like the
+// Java client). produce() queues a record; its delivery report goes to the one delivery
+// handler, on the sink's poll thread. Nothing is acknowledged anywhere until that report.
 //
-// This is the first-path sink: "accepted" currently means "acknowledged by Kafka". The disk
-// ring (buffer/) will sit in front of it behind the same Sink interface and move acceptance
-// to "written to the ring".
-//
-// Threads: offer() from any intake thread (librdkafka's produce call is thread-safe);
-// completions fire on the sink's poll thread, or, during stop(), on the thread calling
-// stop(). start() and stop() from the main thread.
-class KafkaSink final : public Sink {
+// Threads: produce() from one producing thread (the forwarder; librdkafka itself is
+// thread-safe); reports on the poll thread, or on the thread calling stop(). start() and
+// stop() from the main thread.
+class KafkaSink {
  public:
   explicit KafkaSink(config::KafkaConfig config);
-  ~KafkaSink() override;
+  ~KafkaSink();
   KafkaSink(const KafkaSink&) = delete;
   KafkaSink& operator=(const KafkaSink&) = delete;
+
+  // Set before start().
+  void set_delivery_handler(DeliveryHandler handler) { handler_ = std::move(handler); }
 
   // Creates the producer. Fails (kFailedPrecondition) on a property librdkafka refuses.
   // Does not wait for Kafka to be reachable: delivery reports tell.
   Status start();
 
-  Offer offer(Event&& event, Completion done) override;
+  enum class Produce : std::uint8_t {
+    kQueued,   // the delivery report will come, exactly once
+    kFull,     // librdkafka's queue is full: try again shortly
+    kRefused,  // can never be produced (e.g. an invalid topic name); *why says why
+  };
+  Produce produce(const OutRecord& record, std::uint64_t tag, std::string* why = nullptr);
 
-  // Waits up to drain_timeout for in-flight events, then fails what is left (their
-  // completions fire with kUnavailable). Idempotent.
+  // Waits up to drain_timeout for what is in flight; then purges the rest, whose reports
+  // come with an error (the records stay in the ring). Idempotent.
   void stop();
 
   std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
@@ -49,13 +84,16 @@ class KafkaSink final : public Sink {
   void poll_loop();
 
   config::KafkaConfig config_;
+  DeliveryHandler handler_;
   rd_kafka_t* producer_ = nullptr;
   std::thread poller_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> active_offers_{0};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::int64_t> in_flight_{0};
 };
+
+// Whether a delivery error can never succeed on retry.
+bool is_permanent_delivery_error(rd_kafka_resp_err_t error);
 
 }  // namespace tributary

@@ -1,6 +1,7 @@
 #include "core/ring_sink.h"
 
 #include "core/envelope.h"
+#include "core/stamper.h"
 
 namespace tributary {
 
@@ -9,7 +10,7 @@ Offer RingSink::offer(Event&& event, Completion done) {
   const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            event.ingest_time.time_since_epoch())
                            .count();
-  auto on_written = [done = std::move(done), id = std::move(event.id),
+  auto on_written = [this, done = std::move(done), id = std::move(event.id),
                      topic = std::move(event.topic)](std::error_code ec, std::uint64_t seq) {
     if (!done) return;
     if (ec) {
@@ -17,7 +18,8 @@ Offer RingSink::offer(Event&& event, Completion done) {
            Delivery{id, topic});
       return;
     }
-    done(Status::ok(), Delivery{id, topic, -1, -1, static_cast<std::int64_t>(seq)});
+    done(Status::ok(), Delivery{id.empty() ? event_id(node_id_, seq) : id, topic, -1, -1,
+                                static_cast<std::int64_t>(seq)});
   };
   switch (ring_.append(time_ms, envelope, std::move(on_written))) {
     case buffer::Ring::Append::kQueued: return Offer::kAccepted;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "buffer/ring.h"
 #include "core/sink.h"
 
@@ -11,11 +13,13 @@ namespace tributary {
 // offer() from any thread.
 class RingSink final : public Sink {
  public:
-  explicit RingSink(buffer::Ring& ring) : ring_(ring) {}
+  // NODE_ID makes the event ids told to clients: "<node>-<ring sequence>".
+  RingSink(buffer::Ring& ring, std::string node_id) : ring_(ring), node_id_(std::move(node_id)) {}
   Offer offer(Event&& event, Completion done) override;
 
  private:
   buffer::Ring& ring_;
+  const std::string node_id_;
 };
 
 }  // namespace tributary

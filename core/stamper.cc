@@ -30,20 +30,22 @@ std::string random_hex(std::size_t digits) {
 
 }  // namespace
 
-Stamper::Stamper(std::string node_id) : node_id_(std::move(node_id)) {
-  const auto start = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
-  id_prefix_ = node_id_ + "-" + std::to_string(start.count()) + "-";
+Stamper::Stamper(std::string node_id) : node_id_(std::move(node_id)) {}
+
+std::string event_id(std::string_view node_id, std::uint64_t sequence) {
+  std::string id;
+  id.reserve(node_id.size() + 21);
+  id.append(node_id);
+  id.push_back('-');
+  id.append(std::to_string(sequence));
+  return id;
 }
 
-void Stamper::stamp(Event& event) {
-  const std::uint64_t seq = sequence_.fetch_add(1, std::memory_order_relaxed);
-  event.id = id_prefix_ + std::to_string(seq);
+void Stamper::stamp(Event& event) const {
   const Origin& o = event.origin;
   auto& h = event.headers;
   h.reserve(h.size() + 8);
   h.push_back({"ce_specversion", "1.0"});
-  h.push_back({"ce_id", event.id});
   h.push_back({"ce_source", "/tributary/" + node_id_ + "/" + o.transport + "/" + o.source});
   h.push_back({"ce_type", "io.tributary." + o.transport});
   h.push_back({"ce_time", rfc3339(event.ingest_time)});

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -9,15 +8,17 @@
 
 namespace tributary {
 
-// Stamps the common metadata on every event: a unique id and the Kafka headers
-// (CloudEvents Kafka binding names plus W3C traceparent).
-// One per process, shared by all intake threads: stamp() only touches an atomic.
+// Stamps the common metadata on every event: the Kafka headers (CloudEvents Kafka binding
+// names plus W3C traceparent). The event id (`ce_id`) is not stamped here: it is the node id
+// and the ring's sequence number (event_id()), known once the ring has the event, unless
+// the intake set one (event.id, e.g. a webhook's delivery id).
+// One per process, shared by all intake threads; stamp() touches no shared state.
 class Stamper {
  public:
   explicit Stamper(std::string node_id);
 
-  // Sets event.id and event.headers. ingest_time must already be set.
-  void stamp(Event& event);
+  // Adds the headers to event.headers. ingest_time must already be set.
+  void stamp(Event& event) const;
 
   const std::string& node_id() const { return node_id_; }
 
@@ -28,10 +29,11 @@ class Stamper {
 
  private:
   std::string node_id_;
-  // Ids are node-epoch-sequence; the epoch (process start, ms) keeps them unique across
-  // restarts until the disk ring provides a durable sequence number.
-  std::string id_prefix_;
-  std::atomic<std::uint64_t> sequence_{0};
 };
+
+// The id of the event the ring numbered SEQUENCE on node NODE_ID: "<node>-<sequence>". The
+// ring's numbering survives restarts, so the id is unique per node and stable across
+// retries: consumers can de-duplicate on it.
+std::string event_id(std::string_view node_id, std::uint64_t sequence);
 
 }  // namespace tributary

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 #include <vector>
 
 #include "buffer/inspect.h"
@@ -406,6 +407,78 @@ TEST(RingReader, CorruptRecordInAClosedSegmentIsCountedAndAcknowledgedNotFatal) 
   EXPECT_EQ(ring->stats().corrupt_skipped, 1u);
   for (std::uint64_t s : seqs) ring->ack(s);
   EXPECT_EQ(ring->cursor(), 200u);  // the lost record does not hold the cursor back
+}
+
+TEST(RingReader, ZerosWhereRecordsShouldBeAreCountedAndReadingGoesOn) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, options(dir.path()));
+  append_all(*ring, 0, 200);
+  std::uint64_t from = 0;
+  std::uint64_t to = 0;
+  scan_segment(io, dir.file(segment_file_name(0)), [&](const RecordView& r, std::uint64_t at) {
+    if (r.sequence == 3) from = at;
+    if (r.sequence == 6) to = at;
+  });
+  ASSERT_GT(to, from);
+  {
+    std::fstream f(dir.file(segment_file_name(0)), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(from));
+    const std::string zeros(to - from, '\0');
+    f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+  }
+  const auto seqs = read_sequences(*ring, 0);
+  EXPECT_EQ(seqs.size(), 197u);
+  EXPECT_EQ(ring->stats().corrupt_skipped, 3u);
+  for (std::uint64_t s : seqs) ring->ack(s);
+  EXPECT_EQ(ring->cursor(), 200u);
+}
+
+TEST(RingReader, SharedBodiesStayValidWhileTheirOwnerIsHeld) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  RingOptions o = options(dir.path(), FsyncPolicy::kInterval);
+  o.segment_bytes = 8 << 20;
+  o.max_bytes = 64 << 20;
+  auto ring = open_ring(io, o);
+  // About 3 MiB: the reader's 1 MiB buffer is refilled several times while bodies from the
+  // earlier ones are still held.
+  const std::string big(3000, 'b');
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    ASSERT_EQ(ring->append(0, std::to_string(i) + big, {}), Ring::Append::kQueued);
+  }
+  for (int i = 0; i < 500 && ring->written_seq() < 1000; ++i) std::this_thread::sleep_for(10ms);
+  std::vector<std::pair<std::string_view, std::shared_ptr<const std::string>>> held;
+  std::uint64_t next = 0;
+  while (next < 1000) {
+    next = ring->read_shared(next, 37, [&](const RecordView& r, const std::shared_ptr<const std::string>& owner) {
+      held.emplace_back(r.body, owner);
+    });
+  }
+  ASSERT_EQ(held.size(), 1000u);
+  std::set<const std::string*> buffers;
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    EXPECT_EQ(held[i].first, std::to_string(i) + big) << i;
+    buffers.insert(held[i].second.get());
+  }
+  EXPECT_GE(buffers.size(), 3u);   // several buffers were needed
+  EXPECT_LE(buffers.size(), 10u);  // and each served many records (no read per call)
+}
+
+TEST(RingReader, WaitReadableWakesOnAnAppend) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, options(dir.path(), FsyncPolicy::kInterval));
+  const auto start = std::chrono::steady_clock::now();
+  std::thread appender([&] {
+    std::this_thread::sleep_for(50ms);
+    ring->append(0, "late", {});
+  });
+  ring->wait_readable(0, 5s);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  appender.join();
+  EXPECT_EQ(ring->written_seq(), 1u);
+  EXPECT_LT(waited, 2s);
 }
 
 }  // namespace

@@ -72,7 +72,8 @@ sources:
   ASSERT_FALSE(r.config);
   EXPECT_EQ(r.diagnostics.format(),
             "test.yaml:3:3: kafka.compresion: unknown key; known keys here: brokers, client_id, "
-            "compression, linger, delivery_timeout, drain_timeout, properties\n");
+            "compression, linger, delivery_timeout, retry_backoff, dead_letter_topic, "
+            "max_drain_rate, drain_timeout, properties\n");
 }
 
 TEST(LoadConfig, ReportsEveryProblemAtOnce) {

@@ -85,7 +85,8 @@ TEST_F(UdpIntakeTest, EachDatagramIsOneStampedEvent) {
   EXPECT_EQ(events[2].payload, "ccc");
   EXPECT_EQ(events[0].key, "127.0.0.1");
   EXPECT_EQ(events[0].topic, "t.meters");
-  EXPECT_FALSE(events[0].id.empty());
+  EXPECT_TRUE(events[0].id.empty());  // the id comes with the ring's sequence number
+  EXPECT_FALSE(events[0].headers.empty());
   EXPECT_EQ(intake_.counters().delivered.load(), 3u);
 }
 

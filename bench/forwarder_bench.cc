@@ -1,0 +1,369 @@
+// Forwarder benchmark: prints figures, asserts nothing. Needs a running Kafka
+// (bench/forwarder.sh starts one).
+//
+//   build/release/bench/forwarder_bench BROKERS [DIR] [--records N] [--drain-only]
+//
+// 1. Drain: a ring pre-filled with N stamped 256-byte events (100 keys) is drained into
+//    Kafka by the Forwarder and KafkaSink, as the appliance does; rate from the first offer
+//    to the last delivery report.
+// 2. Bare producer: the same N events, same keys, headers and producer settings, produced
+//    straight from memory with librdkafka (RD_KAFKA_MSG_F_COPY), as any client would.
+// 3. Latency: events appended to the ring at 70% of the drain rate for 5 s, then at 10,000
+//    events/s; time from the append's completion (acceptance) to Kafka's delivery report,
+//    p50/p90/p99/max.
+
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "buffer/ring.h"
+#include "core/envelope.h"
+#include "core/forwarder.h"
+#include "core/kafka_sink.h"
+#include "core/log.h"
+#include "core/stamper.h"
+
+namespace {
+
+using namespace tributary;
+using Clock = std::chrono::steady_clock;
+
+config::KafkaConfig kafka_config(const std::string& brokers) {
+  config::KafkaConfig k;
+  k.brokers = brokers;
+  k.client_id = "forwarder-bench";
+  k.compression = "lz4";
+  k.linger = std::chrono::milliseconds(5);
+  k.delivery_timeout = std::chrono::milliseconds(0);
+  k.drain_timeout = std::chrono::milliseconds(10000);
+  return k;
+}
+
+Event make_event(Stamper& stamper, const std::string& topic, std::uint64_t i) {
+  Event e;
+  e.topic = topic;
+  e.key = "device-" + std::to_string(i % 100);
+  e.payload = std::string(256, static_cast<char>('a' + i % 26));
+  e.content_type = "application/octet-stream";
+  e.origin = Origin{"udp", "bench", "", "127.0.0.1", 40000};
+  e.ingest_time = std::chrono::system_clock::now();
+  stamper.stamp(e);
+  return e;
+}
+
+std::unique_ptr<buffer::Ring> open_ring(buffer::FileIo& io, const std::string& dir) {
+  buffer::RingOptions o;
+  o.dir = dir;
+  o.fsync = buffer::FsyncPolicy::kInterval;
+  o.max_bytes = 4ull << 30;
+  std::string error;
+  auto ring = buffer::Ring::open(io, o, nullptr, &error);
+  if (!ring) std::fprintf(stderr, "ring: %s\n", error.c_str());
+  return ring;
+}
+
+void wait_until(const std::function<bool()>& done) {
+  while (!done()) std::this_thread::sleep_for(std::chrono::microseconds(500));
+}
+
+// Produces one record and waits for it: the topic exists and its metadata is known before
+// a clock starts. Its tag (2^62) is far beyond any sequence number the ring will reach.
+void warm_up(KafkaSink& kafka, const std::string& topic) {
+  static const std::string value = "warm-up";
+  OutRecord r;
+  r.topic = topic.c_str();
+  r.value = value;
+  const std::uint64_t before = kafka.delivered();
+  kafka.produce(r, (1ull << 62));
+  wait_until([&] { return kafka.delivered() > before; });
+}
+
+ForwarderOptions bench_options() {
+  ForwarderOptions o;
+  o.node_id = "bench";
+  return o;  // the appliance's defaults otherwise
+}
+
+double drain(const std::string& brokers, const std::string& dir, std::uint64_t records,
+             const std::string& topic) {
+  std::filesystem::remove_all(dir);
+  buffer::PosixFileIo io;
+  auto ring = open_ring(io, dir);
+  if (!ring) return 0;
+  Stamper stamper("bench");
+  for (std::uint64_t i = 0; i < records; ++i) {
+    const Event e = make_event(stamper, topic, i);
+    while (ring->append(0, encode_envelope(e), {}) != buffer::Ring::Append::kQueued) {
+      std::this_thread::yield();
+    }
+  }
+  wait_until([&] { return ring->written_seq() >= records; });
+  KafkaSink kafka(kafka_config(brokers));
+  Forwarder forwarder(*ring, kafka, bench_options());
+  if (!kafka.start().is_ok()) return 0;
+  warm_up(kafka, topic);
+  const auto start = Clock::now();
+  forwarder.start();
+  wait_until([&] { return ring->cursor() >= records; });
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  forwarder.stop();
+  kafka.stop();
+  ring.reset();
+  std::filesystem::remove_all(dir);
+  return static_cast<double>(records) / secs;
+}
+
+// A bare librdkafka producer with the forwarder's settings; delivery reports count into
+// *DELIVERED and, when TIMES is set, stamp TIMES[tag] (ns since START).
+struct BareProducer {
+  std::atomic<std::uint64_t> delivered{0};
+  std::vector<std::atomic<std::int64_t>>* times = nullptr;
+  Clock::time_point start;
+  rd_kafka_t* rk = nullptr;
+
+  static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<BareProducer*>(opaque);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    self->delivered.fetch_add(1);
+    const auto tag = reinterpret_cast<std::uintptr_t>(m->_private);
+    if (self->times != nullptr && tag < self->times->size()) {
+      (*self->times)[tag] =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - self->start).count();
+    }
+  }
+
+  explicit BareProducer(const std::string& brokers) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    const std::pair<const char*, const char*> settings[] = {
+        {"bootstrap.servers", brokers.c_str()}, {"acks", "all"}, {"enable.idempotence", "true"},
+        {"compression.type", "lz4"}, {"linger.ms", "5"}, {"message.timeout.ms", "0"},
+        {"partitioner", "murmur2_random"}};
+    for (const auto& [k, v] : settings) rd_kafka_conf_set(conf, k, v, err, sizeof err);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, this);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  }
+  ~BareProducer() {
+    if (rk != nullptr) rd_kafka_destroy(rk);
+  }
+
+  void produce(const Event& e, std::uintptr_t tag) {
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(e.headers.size());
+    for (const Header& h : e.headers) {
+      rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+    rd_kafka_vu_t vu[6] = {};
+    vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+    vu[0].u.cstr = e.topic.c_str();
+    vu[1].vtype = RD_KAFKA_VTYPE_KEY;
+    vu[1].u.mem = {const_cast<char*>(e.key->data()), e.key->size()};
+    vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+    vu[2].u.mem = {const_cast<char*>(e.payload.data()), e.payload.size()};
+    vu[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+    vu[3].u.i = RD_KAFKA_MSG_F_COPY;
+    vu[4].vtype = RD_KAFKA_VTYPE_HEADERS;
+    vu[4].u.headers = headers;
+    vu[5].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    vu[5].u.ptr = reinterpret_cast<void*>(tag);
+    while (true) {
+      rd_kafka_error_t* error = rd_kafka_produceva(rk, vu, 6);
+      if (error == nullptr) return;
+      const bool full = rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL;
+      rd_kafka_error_destroy(error);
+      if (!full) {
+        rd_kafka_headers_destroy(headers);
+        return;
+      }
+      rd_kafka_poll(rk, 1);
+    }
+  }
+};
+
+double bare_producer(const std::string& brokers, std::uint64_t records, const std::string& topic) {
+  BareProducer bare(brokers);
+  if (bare.rk == nullptr) return 0;
+  Stamper stamper("bench");
+  std::vector<Event> events;
+  events.reserve(records);
+  for (std::uint64_t i = 0; i < records; ++i) events.push_back(make_event(stamper, topic, i));
+  bare.produce(events[0], UINTPTR_MAX);  // warm up, as for the forwarder
+  while (bare.delivered.load() < 1) rd_kafka_poll(bare.rk, 10);
+  const auto start = Clock::now();
+  for (const Event& e : events) {
+    bare.produce(e, UINTPTR_MAX);
+    rd_kafka_poll(bare.rk, 0);
+  }
+  while (bare.delivered.load() < records + 1) rd_kafka_poll(bare.rk, 10);
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  return static_cast<double>(records) / secs;
+}
+
+struct Percentiles {
+  std::size_t count = 0;
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+
+Percentiles percentiles(const std::vector<std::atomic<std::int64_t>>& from,
+                        const std::vector<std::atomic<std::int64_t>>& to) {
+  std::vector<double> ms;
+  for (std::size_t i = 0; i < from.size(); ++i) {
+    if (to[i] > 0 && from[i] > 0) ms.push_back(static_cast<double>(to[i] - from[i]) / 1e6);
+  }
+  std::sort(ms.begin(), ms.end());
+  Percentiles p;
+  p.count = ms.size();
+  if (ms.empty()) return p;
+  auto at = [&](double q) { return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))]; };
+  p.p50 = at(0.5);
+  p.p90 = at(0.9);
+  p.p99 = at(0.99);
+  p.max = ms.back();
+  return p;
+}
+
+// Calls EMIT(i) for i in [0, TOTAL) at RATE per second, paced in 1 ms ticks (sleeping, not
+// spinning: the machine has two cores to share with Kafka).
+void paced(std::uint64_t total, double rate, Clock::time_point start,
+           const std::function<void(std::uint64_t)>& emit) {
+  std::uint64_t done = 0;
+  auto tick = start;
+  while (done < total) {
+    tick += std::chrono::milliseconds(1);
+    std::this_thread::sleep_until(tick);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const auto due = std::min<std::uint64_t>(total, static_cast<std::uint64_t>(elapsed * rate));
+    for (; done < due; ++done) emit(done);
+  }
+}
+
+void bare_latency(const std::string& brokers, double rate, const std::string& topic) {
+  BareProducer bare(brokers);
+  if (bare.rk == nullptr) return;
+  Stamper stamper("bench");
+  const auto total = static_cast<std::uint64_t>(rate * 5);
+  std::vector<std::atomic<std::int64_t>> sent(total);
+  std::vector<std::atomic<std::int64_t>> delivered(total);
+  bare.produce(make_event(stamper, topic, 0), UINTPTR_MAX);
+  while (bare.delivered.load() < 1) rd_kafka_poll(bare.rk, 10);
+  std::atomic<bool> done{false};
+  std::thread poller([&] {
+    while (!done.load()) rd_kafka_poll(bare.rk, 100);
+  });
+  bare.times = &delivered;
+  bare.start = Clock::now();
+  paced(total, rate, bare.start, [&](std::uint64_t i) {
+    const Event e = make_event(stamper, topic, i);
+    sent[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - bare.start).count();
+    bare.produce(e, i);
+  });
+  wait_until([&] { return bare.delivered.load() >= total + 1; });
+  done = true;
+  poller.join();
+  const Percentiles p = percentiles(sent, delivered);
+  std::printf("  bare producer at %.0f/s: produce call -> delivery report p50 %.2f ms, p90 %.2f ms, "
+              "p99 %.2f ms, max %.2f ms\n",
+              rate, p.p50, p.p90, p.p99, p.max);
+}
+
+void latency(const std::string& brokers, const std::string& dir, double rate, const std::string& topic) {
+  std::filesystem::remove_all(dir);
+  buffer::PosixFileIo io;
+  auto ring = open_ring(io, dir);
+  if (!ring) return;
+  KafkaSink kafka(kafka_config(brokers));
+  Forwarder forwarder(*ring, kafka, bench_options());
+  Stamper stamper("bench");
+  const auto duration = std::chrono::seconds(5);
+  const auto total = static_cast<std::uint64_t>(rate * 5);
+  // Acceptance and delivery times per sequence number, in ns since START.
+  std::vector<std::atomic<std::int64_t>> accepted(total);
+  std::vector<std::atomic<std::int64_t>> delivered(total);
+  const auto start = Clock::now();
+  auto since_start = [&] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+  };
+  forwarder.set_delivery_observer([&](std::uint64_t seq) {
+    if (seq < total) delivered[seq] = since_start();
+  });
+  if (!kafka.start().is_ok()) return;
+  warm_up(kafka, topic);
+  forwarder.start();
+  paced(total, rate, start, [&](std::uint64_t i) {
+    const std::string envelope = encode_envelope(make_event(stamper, topic, i));
+    while (ring->append(0, envelope, [&](std::error_code ec, std::uint64_t seq) {
+             if (!ec && seq < total) accepted[seq] = since_start();
+           }) != buffer::Ring::Append::kQueued) {
+      std::this_thread::yield();
+    }
+  });
+  wait_until([&] { return ring->cursor() >= total || Clock::now() - start > duration * 4; });
+  forwarder.stop();
+  kafka.stop();
+  const Percentiles p = percentiles(accepted, delivered);
+  std::printf("latency at %.0f events/s (%llu events, %zu delivered): acceptance -> delivery report "
+              "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              rate, static_cast<unsigned long long>(total), p.count, p.p50, p.p90, p.p99, p.max);
+  ring.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: forwarder_bench BROKERS [DIR] [--records N]\n");
+    return 2;
+  }
+  const std::string brokers = argv[1];
+  std::string dir = "/tmp/tributary-forwarder-bench";
+  std::uint64_t records = 1'000'000;
+  bool drain_only = false;  // for a profiler
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--drain-only") {
+      drain_only = true;
+    } else if (a == "--records" && i + 1 < argc) {
+      records = std::stoull(argv[++i]);
+    } else {
+      dir = a;
+    }
+  }
+  log::set_level(log::Level::kWarn);
+  const std::string run = std::to_string(::getpid());
+  std::printf("forwarder_bench: %llu events of 256 bytes, 100 keys, lz4, linger 5 ms, acks=all, "
+              "idempotent\n", static_cast<unsigned long long>(records));
+  // Three rounds, forwarder and bare producer in turn: Kafka shares this machine's cores,
+  // so single runs vary; the medians are compared.
+  std::vector<double> forwarder_rates;
+  std::vector<double> bare_rates;
+  for (int round = 0; round < (drain_only ? 1 : 3); ++round) {
+    const std::string r = run + "." + std::to_string(round);
+    forwarder_rates.push_back(drain(brokers, dir, records, "bench.forwarder." + r));
+    std::printf("round %d: forwarder drain from the ring: %.0f events/s\n", round + 1, forwarder_rates.back());
+    if (drain_only) return 0;
+    bare_rates.push_back(bare_producer(brokers, records, "bench.bare." + r));
+    std::printf("round %d: bare librdkafka producer:      %.0f events/s\n", round + 1, bare_rates.back());
+  }
+  std::sort(forwarder_rates.begin(), forwarder_rates.end());
+  std::sort(bare_rates.begin(), bare_rates.end());
+  const double forwarder = forwarder_rates[1];
+  const double bare = bare_rates[1];
+  std::printf("median: forwarder %.0f events/s, bare producer %.0f events/s: forwarder / bare = %.0f%%\n",
+              forwarder, bare, bare > 0 ? 100.0 * forwarder / bare : 0.0);
+  for (const double rate : {0.7 * forwarder, 10'000.0}) {
+    latency(brokers, dir, rate, "bench.latency." + run);
+    bare_latency(brokers, rate, "bench.bare-latency." + run);
+  }
+  return 0;
+}
