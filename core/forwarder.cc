@@ -202,12 +202,24 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
 
 // A record that can never be produced to its topic and has no dead-letter topic (or the
 // dead-letter topic refused it too): logged, counted, acknowledged.
+// Logged at most once a second, with the number of such records not logged in between.
 void Forwarder::give_up(std::uint64_t sequence, const std::string& topic, const std::string& reason) {
   rejected_.fetch_add(1);
-  log::error("kafka refused a record for good; dropped")
-      .kv("sequence", sequence)
-      .kv("topic", topic)
-      .kv("reason", reason);
+  {
+    std::lock_guard<std::mutex> lock(give_up_log_mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_give_up_log_ >= std::chrono::seconds(1)) {
+      log::error("kafka refused a record for good; dropped")
+          .kv("sequence", sequence)
+          .kv("topic", topic)
+          .kv("reason", reason)
+          .kv("more_not_logged", give_up_not_logged_);
+      last_give_up_log_ = now;
+      give_up_not_logged_ = 0;
+    } else {
+      ++give_up_not_logged_;
+    }
+  }
   ring_.ack(sequence);
 }
 

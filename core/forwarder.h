@@ -113,6 +113,9 @@ class Forwarder {
   std::string id_;                   // scratch: this record's ce_id
   double tokens_ = 0;                // drain cap: bytes that may go now
   std::chrono::steady_clock::time_point tokens_at_{};
+  std::mutex give_up_log_mutex_;  // the rate limit of give_up's log line
+  std::chrono::steady_clock::time_point last_give_up_log_{};
+  std::uint64_t give_up_not_logged_ = 0;
   std::thread thread_;
 };
 

@@ -1,0 +1,254 @@
+// The forwarder against librdkafka's mock cluster (rdkafka_mock.h), for the faults a real
+// broker cannot script: a broker down and up again, request errors injected into Produce
+// (retriable ones retried without loss, permanent ones to the dead-letter topic with the
+// reason, or logged and counted), delivery timeouts retried from the ring, the drain cap.
+// The mock brokers listen on loopback.
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <map>
+#include <set>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "buffer/ring.h"
+#include "buffer/tests/test_dir.h"
+#include "core/envelope.h"
+#include "core/forwarder.h"
+#include "core/kafka_sink.h"
+#include "core/stamper.h"
+#include "tests/support/kafka_reader.h"
+#include "tests/support/test_env.h"
+
+namespace tributary::testing {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr std::int16_t kProduce = 0;  // the Kafka protocol's ApiKey of ProduceRequest
+
+// A one-broker mock cluster with TOPIC (4 partitions) and DEAD (1 partition).
+class MockCluster {
+ public:
+  MockCluster() {
+    std::array<char, 256> err{};
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", err.data(), err.size());
+    handle_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
+    cluster_ = rd_kafka_mock_cluster_new(handle_, 1);
+    rd_kafka_mock_topic_create(cluster_, "events", 4, 1);
+    rd_kafka_mock_topic_create(cluster_, "dead", 1, 1);
+  }
+  ~MockCluster() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(handle_);
+  }
+  MockCluster(const MockCluster&) = delete;
+  MockCluster& operator=(const MockCluster&) = delete;
+
+  std::string bootstrap() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  rd_kafka_mock_cluster_t* get() const { return cluster_; }
+
+  // Errors still waiting on broker 1's stack for ProduceRequest.
+  std::size_t produce_errors_left() const {
+    std::size_t count = 0;
+    rd_kafka_mock_broker_error_stack_cnt(cluster_, 1, kProduce, &count);
+    return count;
+  }
+
+ private:
+  rd_kafka_t* handle_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+class ForwarderMockTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    buffer::RingOptions o;
+    o.dir = dir_.path();
+    o.fsync = buffer::FsyncPolicy::kInterval;
+    o.fsync_interval = 10ms;
+    o.checkpoint_interval = 10ms;
+    std::string error;
+    ring_ = buffer::Ring::open(io_, o, nullptr, &error);
+    ASSERT_TRUE(ring_) << error;
+  }
+
+  void TearDown() override {
+    if (forwarder_) forwarder_->stop();
+    if (kafka_) kafka_->stop();
+    forwarder_.reset();
+    kafka_.reset();
+  }
+
+  void start(config::KafkaConfig k, ForwarderOptions options = {}) {
+    k.brokers = cluster_.bootstrap();
+    k.client_id = "forwarder-mock-test";
+    k.compression = "none";
+    if (k.drain_timeout.count() == 0) k.drain_timeout = 2s;
+    kafka_ = std::make_unique<KafkaSink>(k);
+    options.node_id = "mock-node";
+    if (options.retry_backoff.count() == 0) options.retry_backoff = 100ms;
+    forwarder_ = std::make_unique<Forwarder>(*ring_, *kafka_, options);
+    ASSERT_TRUE(kafka_->start().is_ok());
+    forwarder_->start();
+  }
+
+  // Appends events "NAME-0".. with keys "k<i % 7>" to TOPIC; returns the first sequence
+  // number.
+  std::uint64_t append(const std::string& name, int count, std::size_t pad = 0,
+                       const std::string& topic = "events") {
+    const std::uint64_t first = ring_->stats().next_seq;
+    for (int i = 0; i < count; ++i) {
+      Event e;
+      e.topic = topic;
+      e.key = "k" + std::to_string(i % 7);
+      e.payload = name + "-" + std::to_string(i) + std::string(pad, '.');
+      e.origin = Origin{"udp", "mock", "", "127.0.0.1", 1};
+      e.ingest_time = std::chrono::system_clock::now();
+      stamper_.stamp(e);
+      EXPECT_EQ(ring_->append(0, encode_envelope(e), {}), buffer::Ring::Append::kQueued);
+    }
+    return first;
+  }
+
+  bool cursor_reaches(std::uint64_t seq, std::chrono::milliseconds deadline = 30s) {
+    return eventually([&] { return ring_->cursor() >= seq; }, deadline);
+  }
+
+  MockCluster cluster_;
+  buffer::testing::TestDir dir_;
+  buffer::PosixFileIo io_;
+  std::unique_ptr<buffer::Ring> ring_;
+  Stamper stamper_{"mock-node"};
+  std::unique_ptr<KafkaSink> kafka_;
+  std::unique_ptr<Forwarder> forwarder_;
+};
+
+TEST_F(ForwarderMockTest, RetriableProduceErrorsAreRetriedWithoutLossOrReorder) {
+  // Each ProduceRequest in turn fails with one of these, then the broker behaves.
+  rd_kafka_mock_broker_push_request_error_rtts(
+      cluster_.get(), 1, kProduce, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 0,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 0, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, 0,
+      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, 0, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, 0,
+      RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, 0);
+  start({});
+  append("retry", 300);
+  ASSERT_TRUE(cursor_reaches(300));
+  EXPECT_EQ(cluster_.produce_errors_left(), 0u) << "the injected errors did not all happen";
+  EXPECT_EQ(forwarder_->rejected(), 0u);
+  EXPECT_EQ(forwarder_->dead_lettered(), 0u);
+  const auto records = read_topic(cluster_.bootstrap(), "events", 300, 20s, 500ms);
+  ASSERT_EQ(records.size(), 300u);  // nothing lost, nothing twice (idempotent producer)
+  // Per key, in order.
+  std::map<std::string, int> last;
+  for (const auto& r : records) {
+    const int n = std::stoi(r.value.substr(6));
+    auto [it, fresh] = last.emplace(*r.key, n);
+    if (!fresh) {
+      EXPECT_GT(n, it->second) << "key " << *r.key << " out of order";
+      it->second = n;
+    }
+    EXPECT_EQ(r.header("ce_id").value_or("").rfind("mock-node-", 0), 0u);
+  }
+}
+
+TEST_F(ForwarderMockTest, ABrokerDownAndUpAgainLosesNothing) {
+  start({});
+  append("before", 50);
+  ASSERT_TRUE(cursor_reaches(50));
+  rd_kafka_mock_broker_set_down(cluster_.get(), 1);
+  append("while-down", 200);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_LT(ring_->cursor(), 250u) << "delivered while the only broker was down?";
+  rd_kafka_mock_broker_set_up(cluster_.get(), 1);
+  ASSERT_TRUE(cursor_reaches(250));
+  const auto records = read_topic(cluster_.bootstrap(), "events", 250, 20s, 500ms);
+  EXPECT_GE(records.size(), 250u);  // at least once
+  std::set<std::string> values;
+  for (const auto& r : records) values.insert(r.value);
+  EXPECT_EQ(values.size(), 250u);
+}
+
+TEST_F(ForwarderMockTest, TimedOutDeliveriesAreProducedAgainFromTheRing) {
+  config::KafkaConfig k;
+  k.delivery_timeout = 1000ms;  // librdkafka gives up after a second...
+  k.linger = 5ms;
+  start(k);
+  rd_kafka_mock_broker_set_down(cluster_.get(), 1);
+  append("timeout", 100);
+  ASSERT_TRUE(eventually([&] { return forwarder_->retried() > 0; }, 20s))
+      << "no delivery timed out";
+  EXPECT_EQ(ring_->cursor(), 0u);  // ...and nothing was acknowledged
+  rd_kafka_mock_broker_set_up(cluster_.get(), 1);
+  ASSERT_TRUE(cursor_reaches(100));  // ...the ring sends them again
+  const auto records = read_topic(cluster_.bootstrap(), "events", 100, 20s, 500ms);
+  std::set<std::string> values;
+  for (const auto& r : records) values.insert(r.value);
+  EXPECT_EQ(values.size(), 100u);
+  EXPECT_EQ(forwarder_->rejected(), 0u);
+}
+
+TEST_F(ForwarderMockTest, APermanentRejectionGoesToTheDeadLetterTopicWithTheReason) {
+  ForwarderOptions options;
+  options.dead_letter_topic = "dead";
+  start({}, options);
+  append("first", 1);
+  ASSERT_TRUE(cursor_reaches(1));
+  rd_kafka_mock_broker_push_request_error_rtts(cluster_.get(), 1, kProduce, 1,
+                                               RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, 0);
+  append("refused", 1);
+  ASSERT_TRUE(cursor_reaches(2));
+  append("after", 5);
+  ASSERT_TRUE(cursor_reaches(7));  // the refused record blocks nothing behind it
+  EXPECT_EQ(forwarder_->dead_lettered(), 1u);
+  const auto dead = read_topic(cluster_.bootstrap(), "dead", 1, 20s, 500ms);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, "refused-0");
+  EXPECT_EQ(dead[0].key, "k0");
+  EXPECT_EQ(dead[0].header("tributary_dlq_error"), "MSG_SIZE_TOO_LARGE");
+  EXPECT_EQ(dead[0].header("tributary_dlq_topic"), "events");
+  EXPECT_FALSE(dead[0].header("tributary_dlq_reason").value_or("").empty());
+  EXPECT_TRUE(dead[0].header("ce_id").has_value());  // the original headers come along
+  const auto events = read_topic(cluster_.bootstrap(), "events", 6, 20s, 500ms);
+  EXPECT_EQ(events.size(), 6u);
+}
+
+TEST_F(ForwarderMockTest, WithoutADeadLetterTopicARejectionIsCountedAndDoesNotBlock) {
+  rd_kafka_mock_topic_create(cluster_.get(), "other", 1, 1);
+  start({});
+  append("first", 1);
+  ASSERT_TRUE(cursor_reaches(1));
+  // The broker refuses the next ProduceRequest: not authorised for the topic. (librdkafka
+  // then refuses that topic at once until its next metadata refresh, so the records behind
+  // go to another topic.)
+  rd_kafka_mock_broker_push_request_error_rtts(cluster_.get(), 1, kProduce, 1,
+                                               RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, 0);
+  append("refused", 1);
+  append("after", 5, 0, "other");
+  ASSERT_TRUE(cursor_reaches(7));
+  EXPECT_EQ(forwarder_->rejected(), 1u);
+  EXPECT_EQ(forwarder_->delivered(), 6u);
+  EXPECT_EQ(read_topic(cluster_.bootstrap(), "other", 5, 20s, 500ms).size(), 5u);
+}
+
+TEST_F(ForwarderMockTest, DrainingIsCappedInBytesPerSecond) {
+  append("capped", 100, 1000);  // about 100 KB of values
+  ForwarderOptions options;
+  options.max_bytes_per_second = 40'000;
+  const auto started = std::chrono::steady_clock::now();
+  start({}, options);
+  ASSERT_TRUE(cursor_reaches(100, 30s));
+  const auto took = std::chrono::steady_clock::now() - started;
+  // 100 KB at 40 KB/s, starting with an empty bucket: about 2.5 s; uncapped it is
+  // milliseconds.
+  EXPECT_GE(took, 2s);
+  EXPECT_LT(took, 15s);
+}
+
+}  // namespace
+}  // namespace tributary::testing
