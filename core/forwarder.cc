@@ -114,12 +114,16 @@ void Forwarder::loop() {
       continue;
     }
     const auto room = static_cast<std::int64_t>(options_.max_in_flight) - in_flight_.load();
-    if (room <= 0) {
+    // With a drain cap, at most about one second's worth waits in librdkafka's queue, so
+    // what queued up during an outage does not leave in one burst when Kafka returns.
+    const bool bytes_full = options_.max_bytes_per_second > 0 &&
+                            in_flight_bytes_.load() >= static_cast<std::int64_t>(options_.max_bytes_per_second);
+    if (room <= 0 || bytes_full) {
       std::unique_lock<std::mutex> lock(wake_mutex_);
       waiting_for_room_ = true;
-      wake_.wait_for(lock, std::chrono::milliseconds(50), [&] {
+      wake_.wait_for(lock, std::chrono::milliseconds(bytes_full ? 5 : 50), [&] {
         return stopping_.load() ||
-               in_flight_.load() <= static_cast<std::int64_t>(options_.max_in_flight * 3 / 4);
+               (!bytes_full && in_flight_.load() <= static_cast<std::int64_t>(options_.max_in_flight * 3 / 4));
       });
       waiting_for_room_ = false;
       continue;
@@ -182,7 +186,9 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
   out.value = view(e->payload());
   out.headers = headers_;
   throttle(out.value.size());
+  const auto bytes = static_cast<std::int64_t>(out.value.size());
   in_flight_.fetch_add(1);
+  in_flight_bytes_.fetch_add(bytes);
   std::string why;
   switch (kafka_.produce(out, seq, &why)) {
     case KafkaSink::Produce::kQueued:
@@ -190,12 +196,14 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
       return Sent::kQueued;
     case KafkaSink::Produce::kFull:
       in_flight_.fetch_sub(1);
+      in_flight_bytes_.fetch_sub(bytes);
       return Sent::kFull;
     case KafkaSink::Produce::kRefused:
       break;
   }
   // Refused before it left: nothing librdkafka could ever send (e.g. an invalid topic).
   in_flight_.fetch_sub(1);
+  in_flight_bytes_.fetch_sub(bytes);
   give_up(seq, out.topic, why);
   return Sent::kDone;
 }
@@ -249,6 +257,7 @@ bool Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& or
   out.value = std::string_view(static_cast<const char*>(original.payload), original.len);
   out.headers = headers;
   in_flight_.fetch_add(1);
+  in_flight_bytes_.fetch_add(static_cast<std::int64_t>(out.value.size()));
   std::string why;
   const KafkaSink::Produce produced = kafka_.produce(out, sequence | kDeadLetterTag, &why);
   if (produced == KafkaSink::Produce::kQueued) {
@@ -260,6 +269,7 @@ bool Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& or
     return true;
   }
   in_flight_.fetch_sub(1);
+  in_flight_bytes_.fetch_sub(static_cast<std::int64_t>(out.value.size()));
   if (produced == KafkaSink::Produce::kRefused) {
     give_up(sequence, topic, reason + "; the dead-letter topic refused it too: " + why);
     return true;
@@ -278,6 +288,7 @@ bool Forwarder::retry_from(std::uint64_t sequence) {
 }
 
 void Forwarder::on_delivery(const DeliveryReport& report) {
+  if (report.message != nullptr) in_flight_bytes_.fetch_sub(static_cast<std::int64_t>(report.message->len));
   const bool to_dead_letter = (report.tag & kDeadLetterTag) != 0;
   const std::uint64_t seq = report.tag & ~kDeadLetterTag;
   if (report.error == RD_KAFKA_RESP_ERR_NO_ERROR) {

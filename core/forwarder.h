@@ -88,6 +88,7 @@ class Forwarder {
 
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::int64_t> in_flight_bytes_{0};  // values handed to Kafka, not yet reported
   std::mutex wake_mutex_;
   std::condition_variable wake_;  // in flight dropped below the low-water mark, or stopping
   std::atomic<bool> waiting_for_room_{false};

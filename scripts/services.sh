@@ -4,8 +4,10 @@
 #   - Apache Kafka, single node in KRaft mode, run with java from the official jars
 #   - Mosquitto, from Debian's package
 #
-#   scripts/services.sh start kafka|mosquitto DIR    # writes DIR/<service>.env
-#   scripts/services.sh stop  kafka|mosquitto DIR
+#   scripts/services.sh start  kafka|mosquitto DIR   # writes DIR/<service>.env
+#   scripts/services.sh stop   kafka|mosquitto DIR
+#   scripts/services.sh resume kafka DIR             # start a stopped Kafka again: same
+#                                                    # port, same data (a broker restart)
 #
 # DIR/kafka.env holds KAFKA_BOOTSTRAP=127.0.0.1:PORT; DIR/mosquitto.env holds
 # MQTT_HOST and MQTT_PORT. `stop` is safe to call when nothing runs. KAFKA_PORT=N asks for
@@ -55,6 +57,30 @@ stop_pid() {  # PIDFILE NAME
   log "$2 stopped"
 }
 
+kafka_jvm() {  # DIR: the java command line, one word per line
+  jvm=(java -Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true
+       "-Dlog4j2.configurationFile=$1/log4j2.properties" -cp "$KAFKA_JARS/*")
+}
+
+launch_kafka() {  # DIR PORT: runs the broker of DIR (formatted) and waits for PORT
+  local jvm; kafka_jvm "$1"
+  setsid "${jvm[@]}" kafka.Kafka "$1/server.properties" >> "$1/stdout.log" 2>&1 < /dev/null &
+  echo $! > "$1/kafka.pid"
+  wait_for_port "$2" "$(cat "$1/kafka.pid")" "$START_TIMEOUT"
+}
+
+resume_kafka() {
+  local dir="$1/kafka"
+  [ -f "$dir/server.properties" ] || die "no Kafka was started in $1"
+  stop_pid "$dir/kafka.pid" kafka
+  local port
+  port=$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
+  local started; started=$(date +%s)
+  launch_kafka "$dir" "$port" || die "kafka did not come back; see $dir/server.log"
+  echo "KAFKA_BOOTSTRAP=127.0.0.1:$port" > "$1/kafka.env"
+  log "kafka back on 127.0.0.1:$port in $(( $(date +%s) - started ))s"
+}
+
 start_kafka() {
   local dir="$1/kafka"
   compgen -G "$KAFKA_JARS/kafka_2.13-*.jar" >/dev/null ||
@@ -89,6 +115,7 @@ group.initial.rebalance.delay.ms=0
 # Record timestamps are the broker's append time, so end-to-end latency is measured to it.
 log.message.timestamp.type=LogAppendTime
 PROPS
+    local jvm; kafka_jvm "$dir"
     cat > "$dir/log4j2.properties" <<LOG
 status = warn
 appender.file.type = File
@@ -103,13 +130,9 @@ logger.kafka.level = info
 logger.apache.name = org.apache
 logger.apache.level = warn
 LOG
-    local jvm=(java -Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true
-               "-Dlog4j2.configurationFile=$dir/log4j2.properties" -cp "$KAFKA_JARS/*")
     "${jvm[@]}" kafka.tools.StorageTool format -t "$("${jvm[@]}" kafka.tools.StorageTool random-uuid)" \
       -c "$dir/server.properties" > "$dir/format.log" 2>&1 || die "kafka storage format failed: $dir/format.log"
-    setsid "${jvm[@]}" kafka.Kafka "$dir/server.properties" > "$dir/stdout.log" 2>&1 < /dev/null &
-    echo $! > "$dir/kafka.pid"
-    if wait_for_port "$port" "$(cat "$dir/kafka.pid")" "$START_TIMEOUT"; then
+    if launch_kafka "$dir" "$port"; then
       echo "KAFKA_BOOTSTRAP=127.0.0.1:$port" > "$1/kafka.env"
       log "kafka ready on 127.0.0.1:$port in $(( $(date +%s) - started ))s (logs: $dir)"
       return 0
@@ -157,5 +180,6 @@ case "$action/$service" in
   start/mosquitto) start_mosquitto "$dir" ;;
   stop/kafka) stop_pid "$dir/kafka/kafka.pid" kafka; rm -f "$dir/kafka.env" ;;
   stop/mosquitto) stop_pid "$dir/mosquitto/mosquitto.pid" mosquitto; rm -f "$dir/mosquitto.env" ;;
-  *) die "usage: $0 start|stop kafka|mosquitto DIR" ;;
+  resume/kafka) resume_kafka "$dir" ;;
+  *) die "usage: $0 start|stop kafka|mosquitto DIR, or $0 resume kafka DIR" ;;
 esac

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <set>
+#include <map>
 
 #include "tests/support/kafka_reader.h"
 #include "tests/support/net_client.h"
+#include "tests/support/own_kafka.h"
 #include "tests/support/process.h"
 #include "tests/support/test_env.h"
 
@@ -222,28 +225,6 @@ TEST_F(EventPathTest, EventsAcceptedWhileKafkaIsUnreachableArriveAfterAKillAndRe
   for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(records[i].value, accepted[i]);
 }
 
-// A Kafka of this test's own, started on a port chosen before Tributary starts and
-// stopped when the test ends.
-class OwnKafka {
- public:
-  explicit OwnKafka(std::string dir) : dir_(std::move(dir)), port_(closed_tcp_port()) {}
-  ~OwnKafka() { run_command({"/usr/bin/env", "bash", TRIBUTARY_SERVICES_SCRIPT, "stop", "kafka", dir_}, 60s); }
-  OwnKafka(const OwnKafka&) = delete;
-  OwnKafka& operator=(const OwnKafka&) = delete;
-  std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
-  bool start() {
-    const CommandResult r = run_command({"/usr/bin/env", "KAFKA_PORT=" + std::to_string(port_), "bash",
-                                         TRIBUTARY_SERVICES_SCRIPT, "start", "kafka", dir_},
-                                        180s);
-    if (r.exit_code != 0) ADD_FAILURE() << "kafka did not start: " << r.err;
-    return r.exit_code == 0;
-  }
-
- private:
-  std::string dir_;
-  std::uint16_t port_;
-};
-
 // "backlog: N records" from `tributary buffer inspect DIR`, or -1.
 long inspected_backlog(const std::string& dir) {
   const CommandResult r = run_command({tributary_binary(), "buffer", "inspect", dir}, 30s);
@@ -282,6 +263,79 @@ TEST_F(EventPathTest, HttpAndUdpAcceptedWhileKafkaIsDownArriveAfterAKillARestart
   ASSERT_EQ(udp.size(), 20u);
   for (std::size_t i = 0; i < http.size(); ++i) EXPECT_EQ(http[i].value, http_sent[i]);
   for (std::size_t i = 0; i < udp.size(); ++i) EXPECT_EQ(udp[i].value, udp_sent[i]);
+}
+
+// Kafka's Java client (Utils.murmur2, toPositive, % partitions): the partition a Java
+// producer would choose for KEY.
+std::int32_t java_murmur2(std::string_view key) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(key.data());
+  const auto length = static_cast<std::uint32_t>(key.size());
+  const std::uint32_t m = 0x5bd1e995;
+  const int r = 24;
+  std::uint32_t h = 0x9747b28c ^ length;
+  for (std::uint32_t i = 0; i + 4 <= length; i += 4) {
+    std::uint32_t k = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (static_cast<std::uint32_t>(data[i + 3]) << 24);
+    k *= m;
+    k ^= k >> r;
+    k *= m;
+    h *= m;
+    h ^= k;
+  }
+  const std::uint32_t tail = length & ~3u;
+  switch (length % 4) {
+    case 3: h ^= static_cast<std::uint32_t>(data[tail + 2]) << 16; [[fallthrough]];
+    case 2: h ^= static_cast<std::uint32_t>(data[tail + 1]) << 8; [[fallthrough]];
+    case 1:
+      h ^= data[tail];
+      h *= m;
+  }
+  h ^= h >> 13;
+  h *= m;
+  h ^= h >> 15;
+  return static_cast<std::int32_t>(h);
+}
+
+TEST(JavaPartitioner, MatchesKafkasOwnTestVectors) {
+  // From the Kafka project's tests of Utils.murmur2.
+  EXPECT_EQ(java_murmur2("21"), -973932308);
+  EXPECT_EQ(java_murmur2("foobar"), -790332482);
+  EXPECT_EQ(java_murmur2("a-little-bit-long-string"), -985981536);
+  EXPECT_EQ(java_murmur2("a-little-bit-longer-string"), -1486304829);
+  EXPECT_EQ(java_murmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+  EXPECT_EQ(java_murmur2("abc"), 479470107);
+}
+
+TEST_F(EventPathTest, KeysLandOnThePartitionsJavaProducersWouldChooseInOrder) {
+  constexpr int kPartitions = 6;
+  ASSERT_TRUE(create_topic(bootstrap_, http_topic_, kPartitions));
+  start(bootstrap_);
+  std::vector<std::string> keys;
+  for (int k = 0; k < 12; ++k) keys.push_back("device-" + std::to_string(k * 7919));
+  for (int i = 0; i < 60; ++i) {
+    const std::string& key = keys[static_cast<std::size_t>(i) % keys.size()];
+    ASSERT_EQ(post(key + "#" + std::to_string(i), {{"X-Order-Id", key}}).status, 202);
+  }
+  const auto records = read_topic(bootstrap_, http_topic_, 60, kKafkaDeadline, 1s);
+  ASSERT_EQ(records.size(), 60u);
+  std::set<std::int32_t> used;
+  std::map<std::string, int> last;
+  for (const auto& r : records) {
+    ASSERT_TRUE(r.key.has_value());
+    const std::int32_t expected = (java_murmur2(*r.key) & 0x7fffffff) % kPartitions;
+    EXPECT_EQ(r.partition, expected) << "key " << *r.key;
+    used.insert(r.partition);
+    EXPECT_EQ(r.value.rfind(*r.key + "#", 0), 0u);
+    const int n = std::stoi(r.value.substr(r.key->size() + 1));
+    auto [it, fresh] = last.emplace(*r.key, n);
+    if (!fresh) {
+      EXPECT_GT(n, it->second) << "key " << *r.key << " out of order";
+      it->second = n;
+    }
+    EXPECT_EQ(r.header("ce_source"), "/tributary/it-node/http/api");
+    EXPECT_TRUE(r.header("traceparent").has_value());
+    EXPECT_TRUE(r.header("ce_time").has_value());
+  }
+  EXPECT_GE(used.size(), 3u);  // the keys spread: the check above compared real choices
 }
 
 TEST_F(EventPathTest, AcknowledgedEventsAreNotSentAgainAfterARestart) {

@@ -159,4 +159,26 @@ bool produce_one(const std::string& bootstrap, const std::string& topic, const s
   return rc == 0 && rd_kafka_flush(rk.get(), 30000) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+bool create_topic(const std::string& bootstrap, const std::string& topic, int partitions) {
+  KafkaHandle rk = make(RD_KAFKA_PRODUCER, bootstrap);
+  if (!rk) return false;
+  std::array<char, 256> err{};
+  rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err.data(), err.size());
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
+  rd_kafka_CreateTopics(rk.get(), &nt, 1, nullptr, queue);
+  bool ok = false;
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 30000);
+  if (ev != nullptr) {
+    const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(ev);
+    std::size_t count = 0;
+    const rd_kafka_topic_result_t** topics =
+        result != nullptr ? rd_kafka_CreateTopics_result_topics(result, &count) : nullptr;
+    ok = count == 1 && rd_kafka_topic_result_error(topics[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_event_destroy(ev);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewTopic_destroy(nt);
+  return ok && partitions_of(rk.get(), topic, std::chrono::seconds(30)) == partitions;
+}
+
 }  // namespace tributary::testing

@@ -33,6 +33,9 @@ std::vector<KafkaRecord> read_topic(const std::string& bootstrap, const std::str
 bool delete_records(const std::string& bootstrap, const std::string& topic, std::int32_t partition,
                     std::int64_t before_offset);
 
+// Creates TOPIC with PARTITIONS partitions (replication 1). True when the broker confirmed.
+bool create_topic(const std::string& bootstrap, const std::string& topic, int partitions);
+
 // Produces one record (used to create topics and to check the broker works).
 bool produce_one(const std::string& bootstrap, const std::string& topic, const std::string& value);
 
