@@ -225,13 +225,6 @@ TEST_F(EventPathTest, EventsAcceptedWhileKafkaIsUnreachableArriveAfterAKillAndRe
   for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(records[i].value, accepted[i]);
 }
 
-// "backlog: N records" from `tributary buffer inspect DIR`, or -1.
-long inspected_backlog(const std::string& dir) {
-  const CommandResult r = run_command({tributary_binary(), "buffer", "inspect", dir}, 30s);
-  const auto at = r.out.find("backlog: ");
-  return at == std::string::npos ? -1 : std::stol(r.out.substr(at + 9));
-}
-
 TEST_F(EventPathTest, HttpAndUdpAcceptedWhileKafkaIsDownArriveAfterAKillARestartAndKafkaStarting) {
   // Kafka is down from the start (its port is chosen, nothing listens yet). HTTP and UDP
   // events are accepted into the ring; Tributary is killed without warning, started again
@@ -249,8 +242,8 @@ TEST_F(EventPathTest, HttpAndUdpAcceptedWhileKafkaIsDownArriveAfterAKillARestart
   send_datagrams("127.0.0.1", udp_port_, udp_sent);
   // UDP has no answer: the ring itself shows when the datagrams are in.
   const std::string buffer = dir_ + "/buffer";
-  ASSERT_TRUE(eventually([&] { return inspected_backlog(buffer) == 25; }, 10s))
-      << "backlog " << inspected_backlog(buffer) << "\n" << process_->log();
+  ASSERT_TRUE(eventually([&] { return buffer_backlog(buffer) == 25; }, 10s))
+      << "backlog " << buffer_backlog(buffer) << "\n" << process_->log();
   process_->kill_hard();
   process_.reset();
 

@@ -140,4 +140,10 @@ void TributaryProcess::kill_hard() {
 
 std::string TributaryProcess::log() const { return read_file(log_path_); }
 
+long buffer_backlog(const std::string& dir) {
+  const CommandResult r = run_command({tributary_binary(), "buffer", "inspect", dir}, std::chrono::seconds(30));
+  const auto at = r.out.find("backlog: ");
+  return at == std::string::npos ? -1 : std::stol(r.out.substr(at + 9));
+}
+
 }  // namespace tributary::testing

@@ -26,6 +26,10 @@ pid_t spawn_process(const std::vector<std::string>& args, const std::string& out
 // Runs ARGS to completion (killed after TIMEOUT) and captures its output.
 CommandResult run_command(const std::vector<std::string>& args, std::chrono::seconds timeout);
 
+// Records at or after the ack cursor in the ring in DIR, as `tributary buffer inspect DIR`
+// reports them (works while a process holds the ring); -1 when it cannot tell.
+long buffer_backlog(const std::string& dir);
+
 // A running `tributary run -c CONFIG`, with stderr (the structured log) in a file.
 // Killed on destruction if still running.
 class TributaryProcess {
