@@ -115,9 +115,33 @@ std::error_code FaultyFileIo::pwrite(int fd, const void* data, std::size_t size,
   return real_.pwrite(fd, data, size, offset, written);
 }
 
+std::error_code FaultyFileIo::open(const std::string& path, bool create, int* fd) {
+  const std::error_code ec = real_.open(path, create, fd);
+  if (!ec) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paths_[*fd] = path;
+  }
+  return ec;
+}
+
+std::error_code FaultyFileIo::close(int fd) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    paths_.erase(fd);
+  }
+  return real_.close(fd);
+}
+
 std::error_code FaultyFileIo::datasync(int fd) {
   ++syncs_;
-  if (fail_sync_.exchange(false)) return std::make_error_code(std::errc::io_error);
+  if (fail_sync_.load()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::string& path = paths_[fd];
+    const std::string& suffix = fail_sync_suffix_;
+    const bool match = path.size() >= suffix.size() &&
+                       path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+    if (match && fail_sync_.exchange(false)) return std::make_error_code(std::errc::io_error);
+  }
   return real_.datasync(fd);
 }
 

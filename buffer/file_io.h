@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -63,7 +65,13 @@ class FaultyFileIo final : public FileIo {
   void fail_next_write(std::errc error) { write_error_ = static_cast<int>(error); }
   // The next write stores only BYTES bytes and reports that.
   void short_next_write(std::size_t bytes) { short_write_ = bytes; }
-  void fail_next_sync() { fail_sync_ = true; }
+  // The next sync fails; with a FILE_SUFFIX (".seg"), the next sync of a file whose path
+  // ends so (other files' syncs go through).
+  void fail_next_sync(std::string file_suffix = "") {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fail_sync_suffix_ = std::move(file_suffix);
+    fail_sync_ = true;
+  }
   // While full, a write that would grow the file fails with ENOSPC and stores nothing;
   // overwriting bytes the file already has still works, as on a real full disk.
   void set_disk_full(bool full) { disk_full_ = full; }
@@ -71,10 +79,8 @@ class FaultyFileIo final : public FileIo {
   std::uint64_t writes() const { return writes_.load(); }
   std::uint64_t syncs() const { return syncs_.load(); }
 
-  std::error_code open(const std::string& path, bool create, int* fd) override {
-    return real_.open(path, create, fd);
-  }
-  std::error_code close(int fd) override { return real_.close(fd); }
+  std::error_code open(const std::string& path, bool create, int* fd) override;
+  std::error_code close(int fd) override;
   std::error_code pwrite(int fd, const void* data, std::size_t size, std::uint64_t offset,
                          std::size_t* written) override;
   std::error_code pread(int fd, void* data, std::size_t size, std::uint64_t offset,
@@ -99,6 +105,9 @@ class FaultyFileIo final : public FileIo {
   std::atomic<int> write_error_{0};
   std::atomic<std::size_t> short_write_{0};
   std::atomic<bool> fail_sync_{false};
+  std::mutex mutex_;  // guards fail_sync_suffix_ and paths_
+  std::string fail_sync_suffix_;
+  std::map<int, std::string> paths_;  // open files
   std::atomic<bool> disk_full_{false};
   std::atomic<std::uint64_t> writes_{0};
   std::atomic<std::uint64_t> syncs_{0};

@@ -22,6 +22,7 @@ struct KafkaConfig {
   std::string client_id;
   std::string compression;
   std::chrono::milliseconds linger{};
+  std::uint64_t batch_size = 0;
   std::chrono::milliseconds delivery_timeout{};
   std::chrono::milliseconds drain_timeout{};
   std::chrono::milliseconds retry_backoff{};

@@ -23,6 +23,7 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   k.client_id = r.string("client_id");
   k.compression = r.choice("compression");
   k.linger = r.duration("linger");
+  k.batch_size = r.size("batch_size");
   k.delivery_timeout = r.duration("delivery_timeout");
   k.drain_timeout = r.duration("drain_timeout");
   k.retry_backoff = r.duration("retry_backoff");
@@ -154,7 +155,7 @@ bool is_reserved_kafka_property(std::string_view key, std::string* reason) {
     std::string_view key;
     std::string_view why;
   };
-  static constexpr std::array<Reserved, 9> kReserved = {{
+  static constexpr std::array<Reserved, 15> kReserved = {{
       {"bootstrap.servers", "set kafka.brokers instead"},
       {"metadata.broker.list", "set kafka.brokers instead"},
       {"client.id", "set kafka.client_id instead"},
@@ -164,6 +165,15 @@ bool is_reserved_kafka_property(std::string_view key, std::string* reason) {
       {"request.required.acks", "Tributary always produces with acks=all (delivery contract)"},
       {"enable.idempotence", "idempotence is always on (delivery contract)"},
       {"message.timeout.ms", "set kafka.delivery_timeout instead"},
+      {"delivery.timeout.ms", "set kafka.delivery_timeout instead"},
+      {"linger.ms", "set kafka.linger instead"},
+      {"queue.buffering.max.ms", "set kafka.linger instead"},
+      {"batch.size", "set kafka.batch_size instead"},
+      {"delivery.report.only.error",
+       "Tributary needs every delivery report: only they acknowledge records in the ring"},
+      {"partitioner",
+       "keys are partitioned like the Java client (murmur2), so they land where Java "
+       "producers put them"},
   }};
   for (const Reserved& r : kReserved) {
     if (r.key == key) {

@@ -71,6 +71,10 @@ constexpr std::array kKafka = {
               0, 0, kCompressions},
     OptionDef{"linger", T::kDuration, "5ms", false,
               "How long the producer waits to fill a batch (librdkafka linger.ms).", 0, 60'000},
+    OptionDef{"batch_size", T::kSize, "1MiB", false,
+              "Largest batch of records sent to one partition in one request (librdkafka "
+              "batch.size).",
+              1024, 2'147'483'647},
     OptionDef{"delivery_timeout", T::kDuration, "0s", false,
               "How long librdkafka keeps trying to deliver one record (message.timeout.ms); "
               "0s: until it is delivered. A record whose delivery times out stays in the ring "

@@ -70,7 +70,7 @@ KafkaSink::~KafkaSink() { stop(); }
 
 Status KafkaSink::start() {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  const std::vector<std::pair<std::string, std::string>> ours = {
+  std::vector<std::pair<std::string, std::string>> ours = {
       {"bootstrap.servers", config_.brokers},
       {"client.id", config_.client_id},
       {"acks", "all"},
@@ -86,6 +86,7 @@ Status KafkaSink::start() {
       // (MSG_SIZE_TOO_LARGE, a permanent error for the client).
       {"message.max.bytes", std::to_string(65 * 1024 * 1024)},
   };
+  if (config_.batch_size > 0) ours.emplace_back("batch.size", std::to_string(config_.batch_size));
   for (const auto& list : {ours, config_.properties}) {
     for (const auto& [key, value] : list) {
       Status s = set(conf, key, value);

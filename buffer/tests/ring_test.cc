@@ -241,7 +241,7 @@ TEST(Ring, FailedSyncRewritesTheRecordsAndStillCompletesThem) {
   FaultyFileIo io(real);
   auto ring = open_ring(io, options(dir.path()));
   append_all(*ring, 0, 5);
-  io.fail_next_sync();
+  io.fail_next_sync(".seg");  // a segment's sync, not a checkpoint's
   append_all(*ring, 5, 5);
   EXPECT_GE(ring->stats().sync_errors, 1u);
   const auto bodies = read_all(*ring, 0);

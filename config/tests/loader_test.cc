@@ -72,7 +72,7 @@ sources:
   ASSERT_FALSE(r.config);
   EXPECT_EQ(r.diagnostics.format(),
             "test.yaml:3:3: kafka.compresion: unknown key; known keys here: brokers, client_id, "
-            "compression, linger, delivery_timeout, retry_backoff, dead_letter_topic, "
+            "compression, linger, batch_size, delivery_timeout, retry_backoff, dead_letter_topic, "
             "max_drain_rate, drain_timeout, properties\n");
 }
 
@@ -123,6 +123,8 @@ TEST(LoadConfig, RefusesLibrdkafkaPropertiesThatBreakTheDeliveryContract) {
   properties:
     acks: "1"
     enable.idempotence: "false"
+    delivery.report.only.error: "true"
+    queue.buffering.max.messages: "50000"
 sources:
   - {name: u, type: udp, listen: "127.0.0.1:1", topic: t}
 )");
@@ -131,6 +133,10 @@ sources:
   EXPECT_THAT(all, HasSubstr("test.yaml:4:11: kafka.properties.acks: librdkafka property 'acks' "
                              "is managed by Tributary"));
   EXPECT_THAT(all, HasSubstr("test.yaml:5:25: kafka.properties.enable.idempotence:"));
+  EXPECT_THAT(all, HasSubstr("kafka.properties.delivery.report.only.error: librdkafka property "
+                             "'delivery.report.only.error' is managed by Tributary: Tributary "
+                             "needs every delivery report"));
+  EXPECT_THAT(all, ::testing::Not(HasSubstr("queue.buffering.max.messages")));
 }
 
 TEST(LoadConfig, HttpRouteProblemsNameTheRoute) {

@@ -331,6 +331,22 @@ TEST_F(EventPathTest, KeysLandOnThePartitionsJavaProducersWouldChooseInOrder) {
   EXPECT_GE(used.size(), 3u);  // the keys spread: the check above compared real choices
 }
 
+TEST_F(EventPathTest, SigtermWhileKafkaIsUnreachableExitsCleanlyAndKeepsTheEvents) {
+  // The grace period (kafka.drain_timeout: 2s) runs out with nothing delivered: Tributary
+  // still exits 0, and the accepted events stay in the ring for the next start.
+  start("127.0.0.1:" + std::to_string(closed_tcp_port()));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(post("pending-" + std::to_string(i), {{"X-Order-Id", "k"}}).status, 202);
+  const auto before = std::chrono::steady_clock::now();
+  ASSERT_EQ(process_->stop(), 0) << process_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 15s);
+  EXPECT_THAT(process_->log(), HasSubstr("backlog=3"));
+  process_.reset();
+  start(bootstrap_);
+  const auto records = read_topic(bootstrap_, http_topic_, 3, kKafkaDeadline, 1s);
+  ASSERT_EQ(records.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(records[i].value, "pending-" + std::to_string(i));
+}
+
 TEST_F(EventPathTest, AcknowledgedEventsAreNotSentAgainAfterARestart) {
   start(bootstrap_);
   ASSERT_EQ(post("once", {{"X-Order-Id", "k"}}).status, 202);

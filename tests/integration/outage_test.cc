@@ -61,8 +61,12 @@ class OutageTest : public ::testing::Test {
     target_ = "127.0.0.1:" + std::to_string(*port);
   }
 
-  // tributary-load check over every obligation log; the JSON verdict's text.
+  // tributary-load check over every obligation log, once the ring's backlog has drained:
+  // the checker judges what is in Kafka once it is quiet, and the producer reconnects with
+  // back-off after the broker returns.
   CommandResult check(const std::vector<std::string>& logs, int faults_landed) {
+    EXPECT_TRUE(eventually([&] { return buffer_backlog(dir_ + "/buffer") == 0; }, 90s))
+        << "backlog " << buffer_backlog(dir_ + "/buffer") << "\n" << process_->log();
     std::vector<std::string> args = {loadtool(), "check", "--brokers", kafka_->bootstrap(),
                                      "--json", dir_ + "/verdict.json", "--settle", "2s",
                                      "--deadline", "90s", "--faults-landed",
@@ -99,10 +103,6 @@ TEST_F(OutageTest, KafkaStoppedUnderLoadAndStartedAgainLosesNothingAcknowledged)
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << read_file(dir_ + "/load.err");
   EXPECT_THAT(read_file(dir_ + "/load.out"), HasSubstr("acked=6000"))
       << "intake must keep accepting into the ring while Kafka is down";
-  // The checker judges what is in Kafka once it is quiet: first let the backlog drain (the
-  // producer reconnects with back-off after the broker returns).
-  EXPECT_TRUE(eventually([&] { return buffer_backlog(dir_ + "/buffer") == 0; }, 90s))
-      << "backlog " << buffer_backlog(dir_ + "/buffer") << "\n" << process_->log();
   const CommandResult verdict = check({log}, faults);
   EXPECT_EQ(verdict.exit_code, 0) << verdict.out << verdict.err;
   EXPECT_THAT(verdict.out, HasSubstr("lost_acked=0"));
@@ -132,8 +132,6 @@ TEST_F(OutageTest, KilledWhileDrainingABacklogAndRestartedLosesNothingAcknowledg
   const int faults = before_kill < 4000 ? 1 : 0;  // the kill landed while draining
   std::printf("killed with %zu of 4000 events in Kafka\n", before_kill);
   start_tributary();
-  EXPECT_TRUE(eventually([&] { return buffer_backlog(dir_ + "/buffer") == 0; }, 90s))
-      << "backlog " << buffer_backlog(dir_ + "/buffer") << "\n" << process_->log();
   const CommandResult verdict = check({log}, faults);
   EXPECT_EQ(verdict.exit_code, 0) << verdict.out << verdict.err;
   EXPECT_THAT(verdict.out, HasSubstr("lost_acked=0"));
