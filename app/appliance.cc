@@ -28,7 +28,7 @@ struct IntakeType {
 constexpr std::array<IntakeType, 2> kIntakeTypes = {{
     {"udp",
      [](const config::SourceConfig& s, Wiring& w) -> std::unique_ptr<Intake> {
-       return std::make_unique<transports::udp::UdpIntake>(s, w.sink, w.stamper, w.pool.next());
+       return std::make_unique<transports::udp::UdpIntake>(s, w.sink, w.stamper, w.pool);
      }},
     {"http",
      [](const config::SourceConfig& s, Wiring& w) -> std::unique_ptr<Intake> {

@@ -212,29 +212,54 @@ void Ring::close() {
   if (writer_thread_.joinable()) writer_thread_.join();
 }
 
+// Under append_mutex_: whether FRAMES more bytes fit (dropping old segments under
+// drop_oldest if need be). A refusal is counted.
+bool Ring::has_room(std::uint64_t frames) {
+  const std::uint64_t used = disk_bytes_.load() + pending_bytes_.load() + frames;
+  if (disk_full_.load() ||
+      (used > options_.max_bytes &&
+       (options_.when_full != WhenFull::kDropOldest || !drop_oldest(used - options_.max_bytes)))) {
+    refused_full_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
 Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done) {
-  const std::uint64_t frame = kRecordHeaderSize + body.size();
+  return append_many(time_ms, std::span<const std::string_view>(&body, 1), std::move(done));
+}
+
+Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string_view> bodies,
+                               Done done) {
+  if (bodies.empty()) return Append::kQueued;
+  std::uint64_t frames = 0;
+  for (std::string_view body : bodies) frames += kRecordHeaderSize + body.size();
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
     if (closed_) return Append::kClosed;
-    const std::uint64_t used = disk_bytes_.load() + pending_bytes_.load() + frame;
-    if (disk_full_.load() ||
-        (used > options_.max_bytes &&
-         (options_.when_full != WhenFull::kDropOldest || !drop_oldest(used - options_.max_bytes)))) {
-      refused_full_.fetch_add(1, std::memory_order_relaxed);
-      return Append::kFull;
-    }
+    if (!has_room(frames)) return Append::kFull;
     // Framed here, in place: the writer writes these bytes as they are.
     if (!queue_.frames) {
       queue_.frames = buffers_.get(batch_reserve_);
       queue_.done.swap(spare_done_);
       queue_.first_seq = next_seq_.load(std::memory_order_relaxed);
     }
-    encode_record(next_seq_.load(std::memory_order_relaxed), time_ms, RecordType::kEvent, body,
-                  *queue_.frames);
-    queue_.done.push_back(std::move(done));
-    pending_bytes_.fetch_add(frame, std::memory_order_relaxed);
-    next_seq_.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t first = next_seq_.load(std::memory_order_relaxed);
+    for (std::string_view body : bodies) {
+      encode_record(next_seq_.load(std::memory_order_relaxed), time_ms, RecordType::kEvent, body,
+                    *queue_.frames);
+      next_seq_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // One completion for the group, on its last record (all are accepted together).
+    for (std::size_t i = 1; i < bodies.size(); ++i) queue_.done.emplace_back();
+    if (bodies.size() == 1 || !done) {
+      queue_.done.push_back(std::move(done));
+    } else {
+      queue_.done.push_back([first, done = std::move(done)](std::error_code ec, std::uint64_t) {
+        done(ec, ec ? 0 : first);
+      });
+    }
+    pending_bytes_.fetch_add(frames, std::memory_order_relaxed);
   }
   wake_.notify_one();
   return Append::kQueued;

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -98,6 +99,11 @@ class Ring {
   // completion fires exactly once for kQueued, never otherwise.
   Append append(std::int64_t time_ms, std::string_view body, Done done);
 
+  // Queues BODIES as consecutive records, all or none: kFull when they do not all fit.
+  // DONE fires once for the group, with the first record's sequence number, once every one
+  // of them is accepted under the policy.
+  Append append_many(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done);
+
   // Calls VISIT for up to MAX readable records from FROM on, in order; returns the
   // sequence number after the last one visited (or after records lost to corruption,
   // which are counted). Records below the cursor may already be gone.
@@ -151,6 +157,7 @@ class Ring {
   bool complete_rescue();
   void reclaim_and_checkpoint(bool force);
   bool drop_oldest(std::uint64_t needed);
+  bool has_room(std::uint64_t frames);  // under append_mutex_; counts a refusal
   void retire_dropped();
   std::int64_t now_ms() const;
 

@@ -44,6 +44,11 @@ struct UdpSourceConfig {
   std::string topic;
   KeyTemplate key;
   std::uint64_t max_datagram = 0;
+  std::string format = "raw";  // raw, json, ndjson
+  int threads = 1;
+  int batch = 64;
+  std::uint64_t receive_buffer = 4u << 20;
+  std::vector<Network> allow;  // empty: any sender
 };
 
 struct HttpRouteConfig {

@@ -69,6 +69,24 @@ UdpSourceConfig read_udp(SectionReader& r) {
   udp.topic = r.topic("topic");
   udp.key = r.key_template("key");
   udp.max_datagram = r.size("max_datagram");
+  udp.format = r.choice("format");
+  udp.threads = static_cast<int>(r.integer("threads"));
+  udp.batch = static_cast<int>(r.integer("batch"));
+  udp.receive_buffer = r.size("receive_buffer");
+  const std::string allow = r.string("allow");
+  std::string why;
+  if (auto networks = parse_networks(allow, &why)) {
+    udp.allow = std::move(*networks);
+  } else {
+    r.error("allow", why);
+  }
+  if (udp.format == "raw") {
+    for (const auto& part : udp.key.parts()) {
+      if (part.variable && part.text.starts_with("json:")) {
+        r.error("key", "{" + part.text + "} needs format: json or ndjson (format is raw)");
+      }
+    }
+  }
   return udp;
 }
 

@@ -12,8 +12,9 @@ constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snap
 constexpr std::array<std::string_view, 2> kSourceTypes = {"udp", "http"};
 constexpr std::array<std::string_view, 3> kFsyncPolicies = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 2> kWhenFull = {"block", "drop_oldest"};
-constexpr std::array<std::string_view, 5> kUdpKeyVars = {"node_id", "source", "remote_ip",
-                                                         "remote_port", "remote_addr"};
+constexpr std::array<std::string_view, 6> kUdpKeyVars = {"node_id", "source", "remote_ip",
+                                                         "remote_port", "remote_addr", "json:"};
+constexpr std::array<std::string_view, 3> kUdpFormats = {"raw", "json", "ndjson"};
 constexpr std::array<std::string_view, 7> kHttpKeyVars = {
     "node_id", "source", "route", "remote_ip", "remote_port", "remote_addr", "header:"};
 
@@ -112,10 +113,31 @@ constexpr std::array kUdpSource = {
     OptionDef{"topic", T::kTopic, "", true, "Kafka topic every datagram goes to."},
     OptionDef{"key", T::kTemplate, "", false,
               "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
-              "{remote_ip}, {remote_port}, {remote_addr}.",
+              "{remote_ip}, {remote_port}, {remote_addr}, and with format json or ndjson "
+              "{json:field} (a dotted path into the object; strings as they are, other "
+              "values as JSON text, missing as empty).",
               0, 0, kUdpKeyVars},
     OptionDef{"max_datagram", T::kSize, "65507", false,
               "Larger datagrams are dropped and counted as oversized.", 1, kMaxUdpDatagram},
+    OptionDef{"format", T::kEnum, "raw", false,
+              "What a datagram holds: `raw` (one event, bytes as they are), `json` (one event, "
+              "validated; the key may use {json:field} or {json:a.b}), `ndjson` (one event "
+              "per line, each validated; the datagram is taken whole or not at all). A "
+              "datagram that does not parse is dropped and counted as malformed.",
+              0, 0, kUdpFormats},
+    OptionDef{"threads", T::kInteger, "1", false,
+              "Sockets bound to the address with SO_REUSEPORT, each read by its own io "
+              "thread, so the kernel spreads senders over cores.",
+              1, 64},
+    OptionDef{"batch", T::kInteger, "64", false,
+              "Datagrams read per system call (recvmmsg).", 1, 1024},
+    OptionDef{"receive_buffer", T::kSize, "4MiB", false,
+              "Socket receive buffer (SO_RCVBUF). The kernel caps it at net.core.rmem_max; "
+              "the size granted is logged at start.",
+              64 * kKiB, 1024 * kMiB},
+    OptionDef{"allow", T::kString, "", false,
+              "Comma-separated source networks allowed to send (`10.0.0.0/8, ::1/128`); "
+              "datagrams from elsewhere are dropped and counted. Empty: any sender."},
 };
 
 constexpr std::array kHttpSource = {

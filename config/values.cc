@@ -1,5 +1,9 @@
 #include "config/values.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+
 #include <array>
 #include <charconv>
 #include <limits>
@@ -157,6 +161,66 @@ bool is_valid_name(std::string_view name, std::string* error) {
     }
   }
   return true;
+}
+
+bool Network::contains(const std::uint8_t* address, bool address_v6) const {
+  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address it maps.
+  static constexpr std::array<std::uint8_t, 12> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (address_v6 && !v6 && std::equal(kMapped.begin(), kMapped.end(), address)) {
+    address += 12;
+    address_v6 = false;
+  }
+  if (address_v6 != v6) return false;
+  int bits = prefix;
+  for (std::size_t i = 0; bits > 0; ++i, bits -= 8) {
+    const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff);
+    if ((address[i] & mask) != (bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+std::optional<Network> parse_network(std::string_view text, std::string* error) {
+  Network n;
+  const std::size_t slash = text.find('/');
+  const std::string address(text.substr(0, slash));
+  n.v6 = address.find(':') != std::string::npos;
+  if (inet_pton(n.v6 ? AF_INET6 : AF_INET, address.c_str(), n.bytes.data()) != 1) {
+    *error = "'" + address + "' is not an IPv4 or IPv6 address";
+    return std::nullopt;
+  }
+  const int max = n.v6 ? 128 : 32;
+  n.prefix = max;
+  if (slash != std::string_view::npos) {
+    const std::string_view bits = text.substr(slash + 1);
+    int prefix = -1;
+    auto [ptr, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
+    if (ec != std::errc() || ptr != bits.data() + bits.size() || prefix < 0 || prefix > max) {
+      *error = "'" + std::string(bits) + "' is not a prefix length from 0 to " + std::to_string(max);
+      return std::nullopt;
+    }
+    n.prefix = prefix;
+  }
+  return n;
+}
+
+std::optional<std::vector<Network>> parse_networks(std::string_view text, std::string* error) {
+  std::vector<Network> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) {
+      *error = "an empty entry in the list of networks";
+      return std::nullopt;
+    }
+    auto n = parse_network(item, error);
+    if (!n) return std::nullopt;
+    out.push_back(*n);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace tributary::config

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace tributary::config {
 
@@ -25,6 +27,18 @@ struct HostPort {
 
 // "127.0.0.1:8080", "[::1]:0", "localhost:9000".
 std::optional<HostPort> parse_host_port(std::string_view text, std::string* error);
+
+// An IP network, "10.0.0.0/8" or "fd00::/8"; a bare address is the one host.
+struct Network {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{};  // the first 4 for IPv4
+  int prefix = 0;
+  // ADDRESS: 4 or 16 bytes; an IPv4-mapped IPv6 address counts as IPv4.
+  bool contains(const std::uint8_t* address, bool address_v6) const;
+};
+std::optional<Network> parse_network(std::string_view text, std::string* error);
+// "a, b, c" into networks; the first bad entry is an error.
+std::optional<std::vector<Network>> parse_networks(std::string_view text, std::string* error);
 
 // Kafka's own rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
 bool is_valid_topic(std::string_view topic, std::string* error);

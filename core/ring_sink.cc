@@ -4,29 +4,47 @@
 #include "core/stamper.h"
 
 namespace tributary {
+namespace {
 
-Offer RingSink::offer(Event&& event, Completion done) {
-  const std::string envelope = encode_envelope(event);
-  const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           event.ingest_time.time_since_epoch())
-                           .count();
-  auto on_written = [this, done = std::move(done), id = std::move(event.id),
-                     topic = std::move(event.topic)](std::error_code ec, std::uint64_t seq) {
-    if (!done) return;
-    if (ec) {
-      done(Status(StatusCode::kUnavailable, "the buffer could not store the event: " + ec.message()),
-           Delivery{id, topic});
-      return;
-    }
-    done(Status::ok(), Delivery{id.empty() ? event_id(node_id_, seq) : id, topic, -1, -1,
-                                static_cast<std::int64_t>(seq)});
-  };
-  switch (ring_.append(time_ms, envelope, std::move(on_written))) {
+Offer to_offer(buffer::Ring::Append append) {
+  switch (append) {
     case buffer::Ring::Append::kQueued: return Offer::kAccepted;
     case buffer::Ring::Append::kFull: return Offer::kBusy;
     case buffer::Ring::Append::kClosed: return Offer::kBusy;
   }
   return Offer::kBusy;
+}
+
+}  // namespace
+
+Offer RingSink::offer(Event&& event, Completion done) {
+  std::vector<Event> one;
+  one.push_back(std::move(event));
+  return offer_many(std::move(one), std::move(done));
+}
+
+Offer RingSink::offer_many(std::vector<Event>&& events, Completion done) {
+  if (events.empty()) return Offer::kRejected;
+  // One record per event, appended as a group: all or none.
+  std::vector<std::string> envelopes;
+  envelopes.reserve(events.size());
+  for (const Event& e : events) envelopes.push_back(encode_envelope(e));
+  const std::vector<std::string_view> bodies(envelopes.begin(), envelopes.end());
+  const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           events.front().ingest_time.time_since_epoch())
+                           .count();
+  auto on_written = [this, done = std::move(done), id = std::move(events.front().id),
+                     topic = std::move(events.front().topic)](std::error_code ec, std::uint64_t first) {
+    if (!done) return;
+    if (ec) {
+      done(Status(StatusCode::kUnavailable, "the buffer could not store the events: " + ec.message()),
+           Delivery{id, topic});
+      return;
+    }
+    done(Status::ok(), Delivery{id.empty() ? event_id(node_id_, first) : id, topic, -1, -1,
+                                static_cast<std::int64_t>(first)});
+  };
+  return to_offer(ring_.append_many(time_ms, bodies, std::move(on_written)));
 }
 
 }  // namespace tributary

@@ -16,6 +16,7 @@ class RingSink final : public Sink {
   // NODE_ID makes the event ids told to clients: "<node>-<ring sequence>".
   RingSink(buffer::Ring& ring, std::string node_id) : ring_(ring), node_id_(std::move(node_id)) {}
   Offer offer(Event&& event, Completion done) override;
+  Offer offer_many(std::vector<Event>&& events, Completion done) override;
 
  private:
   buffer::Ring& ring_;

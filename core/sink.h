@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/event.h"
 #include "core/status.h"
@@ -36,6 +37,14 @@ class Sink {
  public:
   virtual ~Sink() = default;
   virtual Offer offer(Event&& event, Completion done) = 0;
+  // EVENTS as one unit, all or none (an NDJSON body, a batch datagram): never half taken.
+  // DONE fires once; its Delivery describes the first event (sequence: the first one's).
+  // The default takes a single event and refuses more: a sink that cannot promise "all or
+  // none" must not pretend to.
+  virtual Offer offer_many(std::vector<Event>&& events, Completion done) {
+    if (events.size() == 1) return offer(std::move(events.front()), std::move(done));
+    return Offer::kRejected;
+  }
 };
 
 }  // namespace tributary

@@ -229,5 +229,37 @@ TEST(LoadConfig, DropOldestNeedsRoomForFourSegments) {
   EXPECT_EQ(ok.config->buffer.when_full, "drop_oldest");
 }
 
+TEST(LoadConfig, UdpFormatAllowListAndJsonKeysAreChecked) {
+  LoadResult bad = load_config_text(R"(kafka: {brokers: "b:1"}
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:1", topic: t, key: "{json:id}", allow: "10.0.0.0/33"}
+)", "test.yaml");
+  ASSERT_FALSE(bad.config);
+  const std::string all = bad.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("sources[0].allow: '33' is not a prefix length from 0 to 32"));
+  EXPECT_THAT(all, HasSubstr("sources[0].key: {json:id} needs format: json or ndjson (format is raw)"));
+  LoadResult ok = load_config_text(R"(kafka: {brokers: "b:1"}
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:1", topic: t, format: ndjson, key: "{json:id}",
+     threads: 2, allow: "10.0.0.0/8, ::1"}
+)", "test.yaml");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  const auto& udp = std::get<UdpSourceConfig>(ok.config->sources[0].settings);
+  EXPECT_EQ(udp.format, "ndjson");
+  EXPECT_EQ(udp.threads, 2);
+  ASSERT_EQ(udp.allow.size(), 2u);
+  const std::uint8_t inside[4] = {10, 1, 2, 3};
+  const std::uint8_t outside[4] = {11, 1, 2, 3};
+  EXPECT_TRUE(udp.allow[0].contains(inside, false));
+  EXPECT_FALSE(udp.allow[0].contains(outside, false));
+  std::uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 9, 9, 9};
+  EXPECT_TRUE(udp.allow[0].contains(mapped, true));  // IPv4-mapped IPv6 is IPv4
+  std::uint8_t loopback6[16] = {};
+  loopback6[15] = 1;
+  EXPECT_TRUE(udp.allow[1].contains(loopback6, true));
+  loopback6[15] = 2;
+  EXPECT_FALSE(udp.allow[1].contains(loopback6, true));
+}
+
 }  // namespace
 }  // namespace tributary::config

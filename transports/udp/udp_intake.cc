@@ -1,8 +1,13 @@
 #include "transports/udp/udp_intake.h"
 
-#include <boost/asio/buffer.hpp>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <boost/asio/dispatch.hpp>
 
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <future>
 
 #include "core/key_render.h"
@@ -13,16 +18,86 @@ namespace tributary::transports::udp {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
+namespace {
+
+constexpr int kMaxBatchesPerWakeup = 16;  // then let the io_context serve others
+
+// The kernel's running count of datagrams this socket dropped, when the message carries it
+// (SO_RXQ_OVFL: only once there has been a drop). The CMSG macros are C.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+#pragma GCC diagnostic ignored "-Wconversion"
+bool overflow_count(msghdr& m, std::uint32_t* count) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+      std::memcpy(count, CMSG_DATA(c), sizeof *count);
+      return true;
+    }
+  }
+  return false;
+}
+#pragma GCC diagnostic pop
+
+// The sender as text and port; an IPv4-mapped IPv6 address is shown as IPv4.
+void sender_of(const sockaddr_storage& from, std::string* ip, std::uint16_t* port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (from.ss_family == AF_INET) {
+    sockaddr_in a;
+    std::memcpy(&a, &from, sizeof a);
+    inet_ntop(AF_INET, &a.sin_addr, text, sizeof text);
+    *port = ntohs(a.sin_port);
+  } else {
+    sockaddr_in6 a;
+    std::memcpy(&a, &from, sizeof a);
+    if (IN6_IS_ADDR_V4MAPPED(&a.sin6_addr)) {
+      inet_ntop(AF_INET, &a.sin6_addr.s6_addr[12], text, sizeof text);
+    } else {
+      inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof text);
+    }
+    *port = ntohs(a.sin6_port);
+  }
+  *ip = text;
+}
+
+}  // namespace
+
+struct UdpIntake::Socket {
+  explicit Socket(asio::io_context& context) : io(context), socket(context) {}
+  asio::io_context& io;
+  asio::ip::udp::socket socket;
+  std::size_t slot = 0;                  // bytes per datagram: max_datagram + 1
+  std::vector<char> data;                // batch x slot
+  std::vector<mmsghdr> messages;
+  std::vector<iovec> iovecs;
+  std::vector<sockaddr_storage> senders;
+  std::vector<std::array<char, 64>> controls;  // room for the SO_RXQ_OVFL cmsg
+  std::uint32_t kernel_drops_seen = 0;
+  Datagram parsed;  // scratch, reused
+};
+
 UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& stamper,
-                     asio::io_context& io)
+                     IoContextPool& pool)
     : name_(source.name),
       settings_(std::get<config::UdpSourceConfig>(source.settings)),
       listen_(source.listen),
+      format_(format_from_name(settings_.format)),
       sink_(sink),
-      stamper_(stamper),
-      io_(io),
-      socket_(io),
-      buffer_(settings_.max_datagram + 1) {}
+      stamper_(stamper) {
+  const auto batch = static_cast<std::size_t>(std::max(settings_.batch, 1));
+  for (int i = 0; i < std::max(settings_.threads, 1); ++i) {
+    auto s = std::make_unique<Socket>(pool.next());
+    s->slot = settings_.max_datagram + 1;  // one byte more: an oversized datagram is seen
+    s->data.resize(batch * s->slot);
+    s->messages.resize(batch);
+    s->iovecs.resize(batch);
+    s->senders.resize(batch);
+    s->controls.resize(batch);
+    sockets_.push_back(std::move(s));
+  }
+}
+
+UdpIntake::~UdpIntake() { stop(); }
 
 Status UdpIntake::start() {
   error_code ec;
@@ -32,83 +107,205 @@ Status UdpIntake::start() {
                   "source '" + name_ + "': listen address '" + listen_.host +
                       "' is not an IP address: " + ec.message());
   }
-  const asio::ip::udp::endpoint endpoint(address, listen_.port);
-  if (socket_.open(endpoint.protocol(), ec); !ec) socket_.bind(endpoint, ec);
-  if (ec) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "source '" + name_ + "': cannot bind UDP " + listen_.text() + ": " +
-                      ec.message());
+  asio::ip::udp::endpoint endpoint(address, listen_.port);
+  int granted = 0;
+  for (auto& s : sockets_) {
+    s->socket.open(endpoint.protocol(), ec);
+    const int fd = s->socket.native_handle();
+    const int one = 1;
+    const int requested = static_cast<int>(std::min<std::uint64_t>(settings_.receive_buffer, INT32_MAX / 2));
+    if (!ec && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      ec = error_code(errno, boost::system::system_category());
+    }
+    if (!ec) {
+      // Past net.core.rmem_max only with CAP_NET_ADMIN; otherwise as much as allowed.
+      if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &requested, sizeof requested) != 0) {
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &requested, sizeof requested);
+      }
+      socklen_t len = sizeof granted;
+      ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len);
+      granted /= 2;  // the kernel reports twice what it grants for data (bookkeeping)
+      ::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+      s->socket.non_blocking(true, ec);
+    }
+    if (!ec) s->socket.bind(endpoint, ec);
+    if (ec) {
+      for (auto& other : sockets_) {
+        error_code ignored;
+        other->socket.close(ignored);
+      }
+      return Status(StatusCode::kFailedPrecondition,
+                    "source '" + name_ + "': cannot bind UDP " + listen_.text() + ": " + ec.message());
+    }
+    endpoint = s->socket.local_endpoint(ec);  // the next sockets share the port chosen here
   }
-  const auto bound = socket_.local_endpoint(ec);
-  bound_port_ = bound.port();
-  log::info("listening")
-      .kv("source", name_)
+  bound_port_ = endpoint.port();
+  auto line = log::info("listening");
+  line.kv("source", name_)
       .kv("transport", "udp")
-      .kv("address", config::HostPort{bound.address().to_string(), bound.port()}.text());
+      .kv("address", config::HostPort{endpoint.address().to_string(), endpoint.port()}.text())
+      .kv("format", settings_.format)
+      .kv("threads", sockets_.size())
+      .kv("receive_buffer", granted);
+  if (static_cast<std::uint64_t>(granted) < settings_.receive_buffer) {
+    log::warn("udp receive buffer smaller than configured; raise net.core.rmem_max")
+        .kv("source", name_)
+        .kv("configured", settings_.receive_buffer)
+        .kv("granted", granted);
+  }
   started_ = true;
-  asio::dispatch(io_, [this] { receive(); });
+  for (auto& s : sockets_) {
+    Socket* socket = s.get();
+    asio::dispatch(socket->io, [this, socket] { wait_readable(*socket); });
+  }
   return Status::ok();
 }
 
 void UdpIntake::stop() {
   if (!started_.exchange(false)) return;
-  std::promise<void> closed;
-  asio::dispatch(io_, [this, &closed] {
-    error_code ignored;
-    socket_.close(ignored);
-    closed.set_value();
-  });
-  closed.get_future().wait();
+  std::vector<std::future<void>> closed;
+  for (auto& s : sockets_) {
+    auto done = std::make_shared<std::promise<void>>();
+    closed.push_back(done->get_future());
+    Socket* socket = s.get();
+    asio::dispatch(socket->io, [socket, done] {
+      error_code ignored;
+      socket->socket.close(ignored);
+      done->set_value();
+    });
+  }
+  for (auto& f : closed) f.wait();
+  const UdpCounters& c = counters_;
   log::info("udp source stopped")
       .kv("source", name_)
-      .kv("received", counters_.received.load())
-      .kv("accepted", counters_.accepted.load())
-      .kv("dropped_oversize", counters_.dropped_oversize.load())
-      .kv("dropped_busy", counters_.dropped_busy.load());
+      .kv("received", c.received.load())
+      .kv("accepted", c.accepted.load())
+      .kv("dropped_kernel", c.dropped_kernel.load())
+      .kv("dropped_oversize", c.dropped_oversize.load())
+      .kv("dropped_malformed", c.dropped_malformed.load())
+      .kv("dropped_not_allowed", c.dropped_not_allowed.load())
+      .kv("dropped_busy", c.dropped_busy.load())
+      .kv("dropped_rejected", c.dropped_rejected.load());
 }
 
-void UdpIntake::receive() {
-  socket_.async_receive_from(asio::buffer(buffer_), sender_,
-                             [this](const error_code& ec, std::size_t bytes) {
-                               if (ec == asio::error::operation_aborted || !socket_.is_open()) {
-                                 return;
-                               }
-                               if (ec) {
-                                 log::warn("udp receive failed")
-                                     .kv("source", name_)
-                                     .kv("error", ec.message());
-                               } else {
-                                 on_receive(bytes);
-                               }
-                               receive();
-                             });
+void UdpIntake::wait_readable(Socket& s) {
+  s.socket.async_wait(asio::ip::udp::socket::wait_read, [this, &s](const error_code& ec) {
+    if (ec == asio::error::operation_aborted || !s.socket.is_open()) return;
+    if (ec) {
+      log::warn("udp wait failed").kv("source", name_).kv("error", ec.message());
+    } else {
+      read_batches(s);
+    }
+    wait_readable(s);
+  });
 }
 
-void UdpIntake::on_receive(std::size_t bytes) {
-  counters_.received.fetch_add(1, std::memory_order_relaxed);
-  if (bytes > settings_.max_datagram) {
+void UdpIntake::read_batches(Socket& s) {
+  const int fd = s.socket.native_handle();
+  const auto batch = static_cast<unsigned>(s.messages.size());
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    for (unsigned i = 0; i < batch; ++i) {
+      s.iovecs[i] = iovec{s.data.data() + i * s.slot, s.slot};
+      msghdr& h = s.messages[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &s.senders[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &s.iovecs[i];
+      h.msg_iovlen = 1;
+      h.msg_control = s.controls[i].data();
+      h.msg_controllen = s.controls[i].size();
+      s.messages[i].msg_len = 0;
+    }
+    const int n = ::recvmmsg(fd, s.messages.data(), batch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        log::warn("udp receive failed").kv("source", name_).kv("error", std::strerror(errno));
+      }
+      return;
+    }
+    counters_.received.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) on_datagram(s, static_cast<std::size_t>(i));
+    if (static_cast<unsigned>(n) < batch) return;  // the socket is empty for now
+  }
+}
+
+bool UdpIntake::allowed(const sockaddr_storage& from) const {
+  if (settings_.allow.empty()) return true;
+  const std::uint8_t* address = nullptr;
+  bool v6 = false;
+  sockaddr_in a4;
+  sockaddr_in6 a6;
+  if (from.ss_family == AF_INET) {
+    std::memcpy(&a4, &from, sizeof a4);
+    address = reinterpret_cast<const std::uint8_t*>(&a4.sin_addr);
+  } else {
+    std::memcpy(&a6, &from, sizeof a6);
+    address = a6.sin6_addr.s6_addr;
+    v6 = true;
+  }
+  for (const config::Network& n : settings_.allow) {
+    if (n.contains(address, v6)) return true;
+  }
+  return false;
+}
+
+void UdpIntake::on_datagram(Socket& s, std::size_t index) {
+  mmsghdr& m = s.messages[index];
+  std::uint32_t kernel_drops = 0;
+  if (overflow_count(m.msg_hdr, &kernel_drops) && kernel_drops != s.kernel_drops_seen) {
+    counters_.dropped_kernel.fetch_add(kernel_drops - s.kernel_drops_seen, std::memory_order_relaxed);
+    s.kernel_drops_seen = kernel_drops;
+  }
+  const std::size_t bytes = m.msg_len;
+  if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0 || bytes > settings_.max_datagram) {
     counters_.dropped_oversize.fetch_add(1, std::memory_order_relaxed);
-    log::debug("udp datagram dropped: oversized").kv("source", name_).kv("limit",
-                                                                        settings_.max_datagram);
     return;
   }
-  Event event;
-  event.origin.transport = "udp";
-  event.origin.source = name_;
-  event.origin.remote_ip = sender_.address().to_string();
-  event.origin.remote_port = sender_.port();
-  event.topic = settings_.topic;
-  event.key = render_key(settings_.key, stamper_.node_id(), event.origin, nullptr);
-  event.payload.assign(buffer_.data(), bytes);
-  event.ingest_time = std::chrono::system_clock::now();
-  stamper_.stamp(event);
+  if (!allowed(s.senders[index])) {
+    counters_.dropped_not_allowed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const std::string_view data(s.data.data() + index * s.slot, bytes);
+  std::string why;
+  if (!parse_datagram(format_, data, &s.parsed, &why)) {
+    counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
+    log::debug("udp datagram dropped: malformed").kv("source", name_).kv("reason", why);
+    return;
+  }
+  Origin origin;
+  origin.transport = "udp";
+  origin.source = name_;
+  sender_of(s.senders[index], &origin.remote_ip, &origin.remote_port);
+  const auto now = std::chrono::system_clock::now();
+  std::vector<Event> events;
+  events.reserve(s.parsed.bodies.size());
+  for (std::size_t i = 0; i < s.parsed.bodies.size(); ++i) {
+    Event event;
+    event.origin = origin;
+    event.topic = settings_.topic;
+    if (s.parsed.docs.empty()) {
+      event.key = render_key(settings_.key, stamper_.node_id(), origin, nullptr);
+    } else {
+      const nlohmann::json& doc = s.parsed.docs[i];
+      const HeaderLookup json = [&doc](std::string_view path) { return json_field(doc, path); };
+      event.key = render_key(settings_.key, stamper_.node_id(), origin, nullptr, &json);
+      event.content_type = "application/json";
+    }
+    event.payload.assign(s.parsed.bodies[i]);
+    event.ingest_time = now;
+    stamper_.stamp(event);
+    events.push_back(std::move(event));
+  }
+  const std::uint64_t count = events.size();
   UdpCounters* counters = &counters_;
-  const Offer offer = sink_.offer(std::move(event), [counters](const Status& s, const Delivery&) {
-    (s.is_ok() ? counters->delivered : counters->delivery_failed)
-        .fetch_add(1, std::memory_order_relaxed);
-  });
+  auto done = [counters, count](const Status& status, const Delivery&) {
+    (status.is_ok() ? counters->delivered : counters->delivery_failed)
+        .fetch_add(count, std::memory_order_relaxed);
+  };
+  const Offer offer = count == 1 ? sink_.offer(std::move(events.front()), std::move(done))
+                                 : sink_.offer_many(std::move(events), std::move(done));
   switch (offer) {
-    case Offer::kAccepted: counters_.accepted.fetch_add(1, std::memory_order_relaxed); break;
+    case Offer::kAccepted: counters_.accepted.fetch_add(count, std::memory_order_relaxed); break;
     case Offer::kBusy: counters_.dropped_busy.fetch_add(1, std::memory_order_relaxed); break;
     case Offer::kRejected: counters_.dropped_rejected.fetch_add(1, std::memory_order_relaxed); break;
   }

@@ -3,37 +3,49 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "core/intake.h"
+#include "core/io_context_pool.h"
 #include "core/sink.h"
 #include "core/stamper.h"
+#include "transports/udp/formats.h"
 
 namespace tributary::transports::udp {
 
-// Counters of one UDP listener; read from any thread.
+// Counters of one UDP listener (all its sockets); read from any thread. Every datagram
+// that is not taken is counted under exactly one dropped_* reason.
 struct UdpCounters {
-  std::atomic<std::uint64_t> received{0};          // datagrams read from the socket
-  std::atomic<std::uint64_t> accepted{0};          // offered and taken by the sink
-  std::atomic<std::uint64_t> delivered{0};         // completion fired ok
-  std::atomic<std::uint64_t> dropped_oversize{0};  // larger than max_datagram
-  std::atomic<std::uint64_t> dropped_busy{0};      // sink had no room
-  std::atomic<std::uint64_t> dropped_rejected{0};  // sink refused the event
-  std::atomic<std::uint64_t> delivery_failed{0};   // completion fired with an error
+  std::atomic<std::uint64_t> received{0};             // datagrams read from the sockets
+  std::atomic<std::uint64_t> accepted{0};             // events taken by the sink
+  std::atomic<std::uint64_t> delivered{0};            // events whose completion fired ok
+  std::atomic<std::uint64_t> delivery_failed{0};      // completion fired with an error
+  std::atomic<std::uint64_t> dropped_kernel{0};       // lost in the socket's receive buffer (SO_RXQ_OVFL)
+  std::atomic<std::uint64_t> dropped_oversize{0};     // larger than max_datagram
+  std::atomic<std::uint64_t> dropped_malformed{0};    // not valid under the source's format
+  std::atomic<std::uint64_t> dropped_not_allowed{0};  // sender outside the allow-list
+  std::atomic<std::uint64_t> dropped_busy{0};         // the ring was full
+  std::atomic<std::uint64_t> dropped_rejected{0};     // the sink refused the events
 };
 
-// One UDP listener: each datagram is one event. UDP has no acknowledgement, so every
-// datagram that is not accepted is counted by reason.
-// Threads: all socket work runs on the io_context given at construction; start() and
-// stop() are called from the main thread while that io_context is running.
+// One UDP listener. Each of its `threads` sockets (SO_REUSEPORT on the same address) lives
+// on its own io_context and reads in batches with recvmmsg. A datagram is one event (raw,
+// json) or several (ndjson), taken whole or not at all. UDP has no acknowledgement, so
+// every datagram that is not taken is counted by reason, including those the kernel
+// dropped before we could read them.
+// Threads: socket work runs on the sockets' io_contexts; start() and stop() are called
+// from the main thread while those run.
 class UdpIntake final : public Intake {
  public:
-  UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& stamper,
-            boost::asio::io_context& io);
+  UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& stamper, IoContextPool& pool);
+  ~UdpIntake() override;
 
   std::string_view name() const override { return name_; }
   Status start() override;
@@ -44,18 +56,19 @@ class UdpIntake final : public Intake {
   std::uint16_t local_port() const { return bound_port_; }
 
  private:
-  void receive();
-  void on_receive(std::size_t bytes);
+  struct Socket;
+  void wait_readable(Socket& s);
+  void read_batches(Socket& s);
+  void on_datagram(Socket& s, std::size_t index);
+  bool allowed(const sockaddr_storage& from) const;
 
   std::string name_;
   config::UdpSourceConfig settings_;
   config::HostPort listen_;
+  Format format_;
   Sink& sink_;
   Stamper& stamper_;
-  boost::asio::io_context& io_;
-  boost::asio::ip::udp::socket socket_;
-  boost::asio::ip::udp::endpoint sender_;
-  std::vector<char> buffer_;  // max_datagram + 1, so an oversized datagram is detectable
+  std::vector<std::unique_ptr<Socket>> sockets_;
   std::atomic<bool> started_{false};
   std::uint16_t bound_port_ = 0;
   UdpCounters counters_;

@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/post.hpp>
+
 #include <mutex>
+#include <thread>
+#include <future>
 #include <vector>
 
 #include "core/io_context_pool.h"
@@ -18,11 +22,21 @@ namespace {
 class RecordingSink final : public Sink {
  public:
   Offer offer(Event&& event, Completion done) override {
+    std::vector<Event> one;
+    one.push_back(std::move(event));
+    return offer_many(std::move(one), std::move(done));
+  }
+  Offer offer_many(std::vector<Event>&& events, Completion done) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (busy_) return Offer::kBusy;
-    events_.push_back(std::move(event));
+    for (Event& e : events) events_.push_back(std::move(e));
+    ++groups_;
     done(Status::ok(), Delivery{});
     return Offer::kAccepted;
+  }
+  int groups() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return groups_;
   }
   std::vector<Event> events() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -36,10 +50,12 @@ class RecordingSink final : public Sink {
  private:
   std::mutex mu_;
   bool busy_ = false;
+  int groups_ = 0;
   std::vector<Event> events_;
 };
 
-config::SourceConfig source() {
+config::SourceConfig source(const std::string& format = "raw", const std::string& key = "{remote_ip}",
+                            int threads = 1, const std::string& allow = "") {
   config::SourceConfig s;
   s.name = "meters";
   s.type = "udp";
@@ -47,9 +63,14 @@ config::SourceConfig source() {
   config::UdpSourceConfig udp;
   udp.topic = "t.meters";
   udp.max_datagram = 100;
-  static constexpr std::array<std::string_view, 1> kVars = {"remote_ip"};
+  udp.format = format;
+  udp.threads = threads;
+  udp.batch = 8;
+  udp.receive_buffer = 64 * 1024;
+  static constexpr std::array<std::string_view, 2> kVars = {"remote_ip", "json:"};
   std::string why;
-  udp.key = *config::KeyTemplate::parse("{remote_ip}", kVars, &why);
+  udp.key = *config::KeyTemplate::parse(key, kVars, &why);
+  udp.allow = *config::parse_networks(allow, &why);
   s.settings = udp;
   return s;
 }
@@ -73,7 +94,36 @@ class UdpIntakeTest : public ::testing::Test {
   RecordingSink sink_;
   Stamper stamper_{"node"};
   IoContextPool pool_{1};
-  UdpIntake intake_{config_, sink_, stamper_, pool_.at(0)};
+  UdpIntake intake_{config_, sink_, stamper_, pool_};
+};
+
+// An intake of its own config, started and stopped by the test.
+class UdpFormatTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (intake_) intake_->stop();
+    pool_.shutdown();
+  }
+  void start(const config::SourceConfig& config) {
+    config_ = config;
+    intake_ = std::make_unique<UdpIntake>(config_, sink_, stamper_, pool_);
+    pool_.start();
+    ASSERT_TRUE(intake_->start().is_ok());
+  }
+  void send(const std::vector<std::string>& payloads) {
+    testing::send_datagrams("127.0.0.1", intake_->local_port(), payloads);
+  }
+  // Every datagram sent is read or counted under a reason.
+  bool all_accounted(std::uint64_t sent) {
+    return testing::eventually([&] { return intake_->counters().received.load() == sent; },
+                               std::chrono::seconds(10));
+  }
+
+  config::SourceConfig config_;
+  RecordingSink sink_;
+  Stamper stamper_{"node"};
+  IoContextPool pool_{2};
+  std::unique_ptr<UdpIntake> intake_;
 };
 
 TEST_F(UdpIntakeTest, EachDatagramIsOneStampedEvent) {
@@ -102,6 +152,83 @@ TEST_F(UdpIntakeTest, OversizedAndBusyDropsAreCountedByReason) {
   ASSERT_TRUE(testing::eventually([&] { return intake_.counters().dropped_busy.load() == 1; },
                                   std::chrono::seconds(10)));
   EXPECT_EQ(sink_.events().size(), 1u);
+}
+
+TEST_F(UdpFormatTest, JsonDatagramsAreValidatedAndKeyedByAField) {
+  start(source("json", "{json:meta.device}"));
+  send({R"({"meta":{"device":"pump-7"},"t":21.5})", "{not json", R"({"meta":{"device":12}})"});
+  ASSERT_TRUE(all_accounted(3));
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 2; }, std::chrono::seconds(10)));
+  const auto events = sink_.events();
+  EXPECT_EQ(events[0].key, "pump-7");
+  EXPECT_EQ(events[1].key, "12");  // not a string: its JSON text
+  EXPECT_EQ(events[0].content_type, "application/json");
+  EXPECT_EQ(intake_->counters().dropped_malformed.load(), 1u);
+}
+
+TEST_F(UdpFormatTest, NdjsonIsOneEventPerLineTakenWholeOrNotAtAll) {
+  start(source("ndjson", "{json:id}"));
+  send({"{\"id\":\"a\"}\n{\"id\":\"b\"}\r\n\n{\"id\":\"c\"}\n"});
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 3; }, std::chrono::seconds(10)));
+  EXPECT_EQ(sink_.groups(), 1);  // one offer for the three: all or none
+  // One bad line: the whole datagram is dropped, none of its lines taken.
+  send({"{\"id\":\"d\"}\n{\"id\":\n{\"id\":\"f\"}"});
+  ASSERT_TRUE(all_accounted(2));
+  ASSERT_TRUE(testing::eventually([&] { return intake_->counters().dropped_malformed.load() == 1; },
+                                  std::chrono::seconds(10)));
+  // The ring full: the whole datagram is refused, counted once.
+  sink_.set_busy(true);
+  send({"{\"id\":\"g\"}\n{\"id\":\"h\"}"});
+  ASSERT_TRUE(testing::eventually([&] { return intake_->counters().dropped_busy.load() == 1; },
+                                  std::chrono::seconds(10)));
+  const auto events = sink_.events();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[2].key, "c");
+  EXPECT_EQ(intake_->counters().accepted.load(), 3u);
+}
+
+TEST_F(UdpFormatTest, SendersOutsideTheAllowListAreDroppedAndCounted) {
+  start(source("raw", "{remote_ip}", 1, "10.0.0.0/8, ::1"));
+  send({"from-loopback"});
+  ASSERT_TRUE(all_accounted(1));
+  ASSERT_TRUE(testing::eventually([&] { return intake_->counters().dropped_not_allowed.load() == 1; },
+                                  std::chrono::seconds(10)));
+  EXPECT_TRUE(sink_.events().empty());
+}
+
+TEST_F(UdpFormatTest, TwoSocketsShareThePortAndEveryDatagramIsTaken) {
+  start(source("raw", "{remote_ip}", 2));
+  // Many senders (a new source port each call), so the kernel spreads them over both sockets.
+  for (int i = 0; i < 40; ++i) send({"d" + std::to_string(i)});
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 40; }, std::chrono::seconds(10)));
+  EXPECT_EQ(intake_->counters().received.load(), 40u);
+}
+
+TEST_F(UdpFormatTest, DatagramsTheKernelDroppedAreCountedSoNoneIsUnexplained) {
+  start(source("raw", "{remote_ip}"));
+  // Hold the socket's io thread so the small receive buffer (64 KiB) overflows.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> holding{false};
+  for (std::size_t i = 0; i < pool_.size(); ++i) {
+    boost::asio::post(pool_.at(i), [released, &holding] {
+      holding = true;
+      released.wait();
+    });
+  }
+  ASSERT_TRUE(testing::eventually([&] { return holding.load(); }, std::chrono::seconds(5)));
+  std::vector<std::string> burst(3000, std::string(90, 'x'));
+  testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
+  release.set_value();
+  // The drop count rides on the next datagram read after the drops.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  send({"after"});
+  const UdpCounters& c = intake_->counters();
+  ASSERT_TRUE(testing::eventually(
+      [&] { return c.received.load() + c.dropped_kernel.load() == burst.size() + 1; },
+      std::chrono::seconds(10)))
+      << "received " << c.received.load() << ", dropped by the kernel " << c.dropped_kernel.load();
+  EXPECT_GT(c.dropped_kernel.load(), 0u) << "the burst did not overflow the buffer";
 }
 
 }  // namespace

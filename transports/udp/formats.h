@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tributary::transports::udp {
+
+enum class Format : std::uint8_t { kRaw, kJson, kNdjson };
+Format format_from_name(std::string_view name);  // "raw", "json", "ndjson"
+
+// The events in one datagram. Bodies point into the datagram; DOCS (json and ndjson only)
+// holds each body parsed, for key templates.
+struct Datagram {
+  std::vector<std::string_view> bodies;
+  std::vector<nlohmann::json> docs;
+};
+
+// Splits and validates DATA under FORMAT. False when it is malformed (*why says where):
+// then none of it may be taken. raw: the whole datagram, even empty. json: one JSON value.
+// ndjson: one JSON value per line ("\n" or "\r\n"; empty lines are skipped; no line at all
+// is malformed).
+bool parse_datagram(Format format, std::string_view data, Datagram* out, std::string* why);
+
+// The value at PATH ("device" or "meta.device") in DOC: strings as they are, other values
+// as JSON text, "" when absent.
+std::string json_field(const nlohmann::json& doc, std::string_view path);
+
+}  // namespace tributary::transports::udp

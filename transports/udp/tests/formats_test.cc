@@ -1,0 +1,59 @@
+#include "transports/udp/formats.h"
+
+#include <gtest/gtest.h>
+
+namespace tributary::transports::udp {
+namespace {
+
+TEST(UdpFormats, RawIsTheWholeDatagramEvenEmpty) {
+  Datagram d;
+  std::string why;
+  ASSERT_TRUE(parse_datagram(Format::kRaw, std::string_view("\0bin", 4), &d, &why));
+  ASSERT_EQ(d.bodies.size(), 1u);
+  EXPECT_EQ(d.bodies[0].size(), 4u);
+  EXPECT_TRUE(d.docs.empty());
+}
+
+TEST(UdpFormats, JsonMustBeOneValidValue) {
+  Datagram d;
+  std::string why;
+  EXPECT_TRUE(parse_datagram(Format::kJson, R"({"a":1})", &d, &why));
+  EXPECT_FALSE(parse_datagram(Format::kJson, R"({"a":1} {"b":2})", &d, &why));
+  EXPECT_FALSE(parse_datagram(Format::kJson, "", &d, &why));
+  EXPECT_FALSE(parse_datagram(Format::kJson, "\"\xff\xfe\"", &d, &why));  // not UTF-8
+  EXPECT_EQ(why, "not valid JSON");
+}
+
+TEST(UdpFormats, NdjsonNamesTheBadLine) {
+  Datagram d;
+  std::string why;
+  ASSERT_TRUE(parse_datagram(Format::kNdjson, "{\"a\":1}\r\n\n[2]\n3", &d, &why));
+  EXPECT_EQ(d.bodies.size(), 3u);
+  EXPECT_EQ(d.bodies[0], "{\"a\":1}");
+  EXPECT_FALSE(parse_datagram(Format::kNdjson, "{}\n{\n", &d, &why));
+  EXPECT_EQ(why, "line 2 is not valid JSON");
+  EXPECT_FALSE(parse_datagram(Format::kNdjson, "\n\r\n", &d, &why));
+  EXPECT_EQ(why, "no JSON line in the datagram");
+}
+
+TEST(UdpFormats, HostileNestingIsRefusedOrParsedWithoutCrashing) {
+  Datagram d;
+  std::string why;
+  const std::string deep = std::string(60000, '[') + std::string(60000, ']');
+  EXPECT_TRUE(parse_datagram(Format::kJson, deep, &d, &why));
+  EXPECT_FALSE(parse_datagram(Format::kJson, std::string(60000, '['), &d, &why));
+}
+
+TEST(UdpFormats, JsonFieldsByDottedPath) {
+  const auto doc = nlohmann::json::parse(R"({"id":"x","n":7,"m":{"d":"pump","z":null},"l":[1]})");
+  EXPECT_EQ(json_field(doc, "id"), "x");
+  EXPECT_EQ(json_field(doc, "n"), "7");
+  EXPECT_EQ(json_field(doc, "m.d"), "pump");
+  EXPECT_EQ(json_field(doc, "m.z"), "null");
+  EXPECT_EQ(json_field(doc, "m.missing"), "");
+  EXPECT_EQ(json_field(doc, "id.deeper"), "");
+  EXPECT_EQ(json_field(doc, "l"), "[1]");
+}
+
+}  // namespace
+}  // namespace tributary::transports::udp
