@@ -177,13 +177,25 @@ void backlog(const std::string& dir, std::uint64_t bytes, const char* label) {
   // Cold start, as after a reboot: drop the page cache when allowed (root).
   std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
   std::fflush(stdout);
-  // Measured in a fresh process, so memory this one used earlier does not count.
+  // Measured in a fresh process (this program again, --hold), so memory this one used
+  // earlier does not count.
   const pid_t holder = ::fork();
-  if (holder != 0) {
-    ::waitpid(holder, &status, 0);
-    std::filesystem::remove_all(dir);
-    return;
+  if (holder == 0) {
+    const std::string max = std::to_string(o.max_bytes);
+    ::execl("/proc/self/exe", "ring_bench", "--hold", dir.c_str(), max.c_str(), label, nullptr);
+    _exit(127);
   }
+  ::waitpid(holder, &status, 0);
+  std::filesystem::remove_all(dir);
+}
+
+// The --hold half of backlog(): opens the ring in DIR, prints recovery time and RssAnon.
+int hold(const std::string& dir, std::uint64_t max_bytes, const char* label) {
+  RingOptions o;
+  o.dir = dir;
+  o.fsync = FsyncPolicy::kInterval;
+  o.max_bytes = max_bytes;
+  o.segment_bytes = 64ull << 20;
   PosixFileIo io;
   std::string error;
   const long rss_before = rss_anon_kib();
@@ -191,7 +203,7 @@ void backlog(const std::string& dir, std::uint64_t bytes, const char* label) {
   auto ring = Ring::open(io, o, &report, &error);
   if (!ring) {
     std::printf("%-8s open failed: %s\n", label, error.c_str());
-    _exit(1);
+    return 1;
   }
   const long rss_open = rss_anon_kib();
   std::uint64_t next = ring->cursor();
@@ -210,13 +222,13 @@ void backlog(const std::string& dir, std::uint64_t bytes, const char* label) {
               static_cast<unsigned long long>(report.scanned_bytes),
               rss_before, rss_open, rss_peak, static_cast<double>(seen) / read_secs);
   std::fflush(stdout);
-  ring.reset();
-  _exit(0);
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 5 && std::string(argv[1]) == "--hold") return hold(argv[2], std::stoull(argv[3]), argv[4]);
   std::string dir = "/tmp/tributary-ring-bench";
   std::uint64_t records = 2'000'000;
   std::string only;  // e.g. "interval/1": run just that case (for a profiler)
