@@ -78,14 +78,28 @@ std::string Stamper::new_traceparent() {
 std::string Stamper::rfc3339(std::chrono::system_clock::time_point t) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  std::array<char, 32> buf{};
-  const std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::array<char, 8> frac{};
-  std::snprintf(frac.data(), frac.size(), ".%03dZ", static_cast<int>(ms % 1000));
-  return std::string(buf.data(), n) + frac.data();
+  const auto secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  // The date and time to the second change once a second: format them once per thread.
+  thread_local std::time_t cached_secs = -1;
+  thread_local std::string cached;
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::array<char, 32> buf{};
+    const std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
+    cached.assign(buf.data(), n);
+    cached_secs = secs;
+  }
+  const auto milli = static_cast<int>(ms - static_cast<std::int64_t>(secs) * 1000);
+  std::string out;
+  out.reserve(cached.size() + 5);
+  out += cached;
+  out += '.';
+  out += static_cast<char>('0' + milli / 100);
+  out += static_cast<char>('0' + milli / 10 % 10);
+  out += static_cast<char>('0' + milli % 10);
+  out += 'Z';
+  return out;
 }
 
 }  // namespace tributary

@@ -46,6 +46,16 @@ TEST(Stamper, OmitsContentTypeWhenUnknownAndBracketsIpv6) {
   EXPECT_EQ(header(e, "tributary_remote"), "[::1]:4567");
 }
 
+TEST(Stamper, TimesKeepMillisecondsAcrossSecondsAndTheEpoch) {
+  using std::chrono::milliseconds;
+  using TP = std::chrono::system_clock::time_point;
+  EXPECT_EQ(Stamper::rfc3339(TP(milliseconds(1'700'000'000'005))), "2023-11-14T22:13:20.005Z");
+  EXPECT_EQ(Stamper::rfc3339(TP(milliseconds(1'700'000'000'999))), "2023-11-14T22:13:20.999Z");
+  EXPECT_EQ(Stamper::rfc3339(TP(milliseconds(1'700'000'001'000))), "2023-11-14T22:13:21.000Z");
+  EXPECT_EQ(Stamper::rfc3339(TP(milliseconds(0))), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(Stamper::rfc3339(TP(milliseconds(-1))), "1969-12-31T23:59:59.999Z");
+}
+
 TEST(Stamper, EventIdsAreTheNodeIdAndTheRingSequence) {
   EXPECT_EQ(event_id("gw-01", 0), "gw-01-0");
   EXPECT_EQ(event_id("gw-01", 18446744073709551615ull), "gw-01-18446744073709551615");

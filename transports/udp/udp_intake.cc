@@ -74,6 +74,10 @@ struct UdpIntake::Socket {
   std::vector<std::array<char, 64>> controls;  // room for the SO_RXQ_OVFL cmsg
   std::uint32_t kernel_drops_seen = 0;
   Datagram parsed;  // scratch, reused
+  // The events of the datagrams read by one recvmmsg call, offered together: one trip to
+  // the ring's append point (and one wake-up of its writer) per batch, not per datagram.
+  std::vector<Event> events;
+  std::uint64_t datagrams = 0;  // that EVENTS came from
 };
 
 UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& stamper,
@@ -225,6 +229,7 @@ void UdpIntake::read_batches(Socket& s) {
     }
     counters_.received.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) on_datagram(s, static_cast<std::size_t>(i));
+    offer_batch(s);
     if (static_cast<unsigned>(n) < batch) return;  // the socket is empty for now
   }
 }
@@ -277,8 +282,7 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   origin.source = name_;
   sender_of(s.senders[index], &origin.remote_ip, &origin.remote_port);
   const auto now = std::chrono::system_clock::now();
-  std::vector<Event> events;
-  events.reserve(s.parsed.bodies.size());
+  std::vector<Event>& events = s.events;
   for (std::size_t i = 0; i < s.parsed.bodies.size(); ++i) {
     Event event;
     event.origin = origin;
@@ -296,18 +300,28 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
     stamper_.stamp(event);
     events.push_back(std::move(event));
   }
-  const std::uint64_t count = events.size();
+  ++s.datagrams;
+}
+
+// Offers the events of one batch of datagrams as a unit: each datagram is whole in it, and
+// when the ring has no room, every datagram of the batch is dropped and counted.
+void UdpIntake::offer_batch(Socket& s) {
+  if (s.events.empty()) return;
+  const std::uint64_t count = s.events.size();
+  const std::uint64_t datagrams = s.datagrams;
   UdpCounters* counters = &counters_;
   auto done = [counters, count](const Status& status, const Delivery&) {
     (status.is_ok() ? counters->delivered : counters->delivery_failed)
         .fetch_add(count, std::memory_order_relaxed);
   };
-  const Offer offer = count == 1 ? sink_.offer(std::move(events.front()), std::move(done))
-                                 : sink_.offer_many(std::move(events), std::move(done));
+  const Offer offer = count == 1 ? sink_.offer(std::move(s.events.front()), std::move(done))
+                                 : sink_.offer_many(std::move(s.events), std::move(done));
+  s.events.clear();
+  s.datagrams = 0;
   switch (offer) {
     case Offer::kAccepted: counters_.accepted.fetch_add(count, std::memory_order_relaxed); break;
-    case Offer::kBusy: counters_.dropped_busy.fetch_add(1, std::memory_order_relaxed); break;
-    case Offer::kRejected: counters_.dropped_rejected.fetch_add(1, std::memory_order_relaxed); break;
+    case Offer::kBusy: counters_.dropped_busy.fetch_add(datagrams, std::memory_order_relaxed); break;
+    case Offer::kRejected: counters_.dropped_rejected.fetch_add(datagrams, std::memory_order_relaxed); break;
   }
 }
 

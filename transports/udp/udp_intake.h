@@ -37,7 +37,8 @@ struct UdpCounters {
 
 // One UDP listener. Each of its `threads` sockets (SO_REUSEPORT on the same address) lives
 // on its own io_context and reads in batches with recvmmsg. A datagram is one event (raw,
-// json) or several (ndjson), taken whole or not at all. UDP has no acknowledgement, so
+// json) or several (ndjson), taken whole or not at all; the datagrams of one recvmmsg call
+// are offered to the ring together. UDP has no acknowledgement, so
 // every datagram that is not taken is counted by reason, including those the kernel
 // dropped before we could read them.
 // Threads: socket work runs on the sockets' io_contexts; start() and stop() are called
@@ -60,6 +61,7 @@ class UdpIntake final : public Intake {
   void wait_readable(Socket& s);
   void read_batches(Socket& s);
   void on_datagram(Socket& s, std::size_t index);
+  void offer_batch(Socket& s);
   bool allowed(const sockaddr_storage& from) const;
 
   std::string name_;
