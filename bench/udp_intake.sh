@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# UDP intake into the disk ring alone (Kafka unreachable: acceptance only): tributary-load
+# udp sends 200-byte datagrams for 3 s; prints what Tributary accepted, what it counted as
+# dropped by reason, and the CPU seconds it used. Bounded: about 5 s.
+#
+#   bench/udp_intake.sh [SOCKETS] [RATE, 0 = as fast as possible] [SENDER_THREADS]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SOCKETS="${1:-1}"; RATE="${2:-0}"; SENDERS="${3:-1}"
+cmake --preset release > /dev/null
+cmake --build --preset release --target tributary tributary-load > /dev/null
+W="$ROOT/build/bench/udp-intake"
+rm -rf "$W"; mkdir -p "$W"
+cat > "$W/tributary.yaml" <<YAML
+node_id: bench
+io_threads: 2
+buffer: {dir: $W/buffer, fsync: interval, max_size: 8GiB}
+kafka: {brokers: "127.0.0.1:1"}
+sources:
+  - {name: meters, type: udp, listen: "127.0.0.1:0", topic: bench.udp, key: "{remote_ip}", threads: $SOCKETS}
+YAML
+build/release/app/tributary run -c "$W/tributary.yaml" 2> "$W/tributary.log" &
+PID=$!
+trap 'kill "$PID" 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q 'source=meters' "$W/tributary.log" && break; sleep 0.1; done
+PORT=$(grep -o 'address=127.0.0.1:[0-9]*' "$W/tributary.log" | head -1 | cut -d: -f2)
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+T0=$(cpu)
+build/release/tools/load/tributary-load udp --target "127.0.0.1:$PORT" --topic bench.udp \
+  --log "$W/udp.log" --duration 3s --rate "$RATE" --threads "$SENDERS" --size 200 2>/dev/null | tail -1
+sleep 0.5
+T1=$(cpu)
+kill -TERM "$PID"; wait "$PID" || true
+trap - EXIT
+grep 'udp source stopped' "$W/tributary.log" | sed 's/.*received=/received=/'
+echo "tributary CPU: $(( (T1 - T0) / 100 )).$(printf '%02d' $(( (T1 - T0) % 100 ))) s"
