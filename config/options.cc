@@ -15,8 +15,8 @@ constexpr std::array<std::string_view, 2> kWhenFull = {"block", "drop_oldest"};
 constexpr std::array<std::string_view, 6> kUdpKeyVars = {"node_id", "source", "remote_ip",
                                                          "remote_port", "remote_addr", "json:"};
 constexpr std::array<std::string_view, 3> kUdpFormats = {"raw", "json", "ndjson"};
-constexpr std::array<std::string_view, 7> kHttpKeyVars = {
-    "node_id", "source", "route", "remote_ip", "remote_port", "remote_addr", "header:"};
+constexpr std::array<std::string_view, 8> kHttpKeyVars = {
+    "node_id", "source", "route", "remote_ip", "remote_port", "remote_addr", "header:", "json:"};
 
 constexpr std::int64_t kKiB = 1024;
 constexpr std::int64_t kMiB = 1024 * kKiB;
@@ -158,7 +158,8 @@ constexpr std::array kHttpRoute = {
     OptionDef{"topic", T::kTopic, "", true, "Kafka topic the route's events go to."},
     OptionDef{"key", T::kTemplate, "", false,
               "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
-              "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}.",
+              "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}, and for "
+              "NDJSON bodies (Content-Type application/x-ndjson) {json:PATH} of each line.",
               0, 0, kHttpKeyVars},
 };
 

@@ -347,6 +347,26 @@ TEST_F(EventPathTest, SigtermWhileKafkaIsUnreachableExitsCleanlyAndKeepsTheEvent
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(records[i].value, "pending-" + std::to_string(i));
 }
 
+TEST_F(EventPathTest, AnNdjsonBodyIsOneEventPerLineStoredWholeOrNotAtAll) {
+  start(bootstrap_);
+  // A bad line: 400 naming it, and none of the body's lines stored.
+  const HttpResult bad = post("{\"n\":0}\n{\"n\":\n", {{"Content-Type", "application/x-ndjson"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("line 2 is not valid JSON"));
+  const HttpResult res = post("{\"n\":1}\n{\"n\":2}\r\n\n{\"n\":3}\n",
+                              {{"Content-Type", "application/x-ndjson; charset=utf-8"}, {"X-Order-Id", "batch"}});
+  ASSERT_EQ(res.status, 202) << res.body;
+  EXPECT_EQ(json_field(res.body, "count"), "3");
+  const auto records = read_topic(bootstrap_, http_topic_, 3, kKafkaDeadline, 1s);
+  ASSERT_EQ(records.size(), 3u);  // the bad body left nothing behind
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(records[i].value, "{\"n\":" + std::to_string(i + 1) + "}");
+    EXPECT_EQ(records[i].key, "batch");
+    EXPECT_EQ(records[i].header("content-type"), "application/json");
+  }
+  EXPECT_EQ(records[0].header("ce_id"), json_field(res.body, "id"));
+}
+
 TEST_F(EventPathTest, AcknowledgedEventsAreNotSentAgainAfterARestart) {
   start(bootstrap_);
   ASSERT_EQ(post("once", {{"X-Order-Id", "k"}}).status, 202);

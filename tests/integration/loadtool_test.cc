@@ -27,6 +27,7 @@ class LoadToolTest : public ::testing::Test {
     ASSERT_FALSE(bootstrap_.empty());
     dir_ = work_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
     udp_topic_ = unique_name("load.udp");
+    json_topic_ = unique_name("load.json");
     http_topic_ = unique_name("load.http");
     const std::string config = dir_ + "/tributary.yaml";
     write_file(config, "node_id: load-node\n"
@@ -35,6 +36,7 @@ class LoadToolTest : public ::testing::Test {
                        "  brokers: " + bootstrap_ + "\n"
                        "sources:\n"
                        "  - {name: meters, type: udp, listen: \"127.0.0.1:0\", topic: " + udp_topic_ + "}\n"
+                       "  - {name: jmeters, type: udp, listen: \"127.0.0.1:0\", format: json, topic: " + json_topic_ + "}\n"
                        "  - name: api\n"
                        "    type: http\n"
                        "    listen: 127.0.0.1:0\n"
@@ -44,7 +46,9 @@ class LoadToolTest : public ::testing::Test {
     ASSERT_TRUE(process_->start());
     const auto http = process_->port_of("api", 10s);
     const auto udp = process_->port_of("meters", 10s);
-    ASSERT_TRUE(http && udp) << process_->log();
+    const auto json_udp = process_->port_of("jmeters", 10s);
+    ASSERT_TRUE(http && udp && json_udp) << process_->log();
+    json_udp_target_ = "127.0.0.1:" + std::to_string(*json_udp);
     http_target_ = "127.0.0.1:" + std::to_string(*http);
     udp_target_ = "127.0.0.1:" + std::to_string(*udp);
   }
@@ -61,7 +65,8 @@ class LoadToolTest : public ::testing::Test {
                        120s);
   }
 
-  std::string bootstrap_, dir_, udp_topic_, http_topic_, http_target_, udp_target_;
+  std::string bootstrap_, dir_, udp_topic_, json_topic_, http_topic_, http_target_, udp_target_,
+      json_udp_target_;
   std::optional<TributaryProcess> process_;
 };
 
@@ -98,6 +103,38 @@ TEST_F(LoadToolTest, UdpAndHttpLoadThroughTributaryLosesNothingAcknowledged) {
   EXPECT_EQ(std::stoull(json_field(uj, "delivered")) + std::stoull(json_field(uj, "lost_unacknowledged")),
             5000u);
   EXPECT_GT(std::stoull(json_field(uj, "delivered")), 0u);
+}
+
+TEST_F(LoadToolTest, NdjsonBatchesOverHttpAndJsonDatagramsLoseNothingAcknowledged) {
+  // 2000 events in NDJSON bodies of 25 lines; each 2xx acknowledges all of its lines.
+  const CommandResult http = run_command(
+      {loadtool(), "http", "--target", http_target_, "--route", "load", "--topic", http_topic_,
+       "--log", dir_ + "/http.log", "--count", "2000", "--connections", "2", "--keys", "4",
+       "--ndjson", "25"},
+      120s);
+  ASSERT_EQ(http.exit_code, 0) << http.out << http.err;
+  EXPECT_THAT(http.out, HasSubstr("sent=2000 acked=2000"));
+  const CommandResult udp = run_command(
+      {loadtool(), "udp", "--target", json_udp_target_, "--topic", json_topic_, "--log",
+       dir_ + "/udp.log", "--count", "3000", "--rate", "10000", "--format", "json"},
+      120s);
+  ASSERT_EQ(udp.exit_code, 0) << udp.out << udp.err;
+
+  const CommandResult http_check = check(dir_ + "/http.log", dir_ + "/http.json");
+  EXPECT_EQ(http_check.exit_code, 0) << http_check.out << http_check.err;
+  const std::string hj = read_file(dir_ + "/http.json");
+  EXPECT_EQ(json_field(hj, "delivered"), "2000");
+  EXPECT_EQ(json_field(hj, "corrupt"), "0");
+  EXPECT_EQ(json_field(hj, "order_violations"), "0");
+  const CommandResult udp_check = check(dir_ + "/udp.log", dir_ + "/udp.json");
+  EXPECT_EQ(udp_check.exit_code, 0) << udp_check.out << udp_check.err;
+  const std::string uj = read_file(dir_ + "/udp.json");
+  EXPECT_GT(std::stoull(json_field(uj, "delivered")), 0u);  // valid JSON: not dropped as malformed
+  EXPECT_EQ(json_field(uj, "corrupt"), "0");
+  process_->stop();
+  EXPECT_THAT(process_->log(), HasSubstr("source=jmeters received="));
+  EXPECT_THAT(process_->log(), HasSubstr("dropped_malformed=0"));
+  process_.reset();
 }
 
 TEST_F(LoadToolTest, RecordsDeletedAfterAcknowledgementAreReportedAsLoss) {

@@ -27,6 +27,8 @@ struct LoadOptions {
   unsigned threads = 1;        // UDP sending threads, one socket each
   unsigned batch = 1024;       // UDP datagrams per sendmmsg call
   bool gso = true;             // UDP: let the kernel segment (UDP_SEGMENT) when it can
+  bool json = false;           // UDP --format json: each payload sent as a JSON string
+  unsigned ndjson = 0;         // HTTP --ndjson N: N events per request, one JSON line each
 };
 
 // Live counters, read by the progress printer.

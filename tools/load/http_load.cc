@@ -33,7 +33,8 @@ class Connection {
 
   // Sends one request; the HTTP status, or 0 when no answer came (the connection is reset
   // and reopened on the next call).
-  unsigned post(const std::string& target, const std::string& key, const std::string& body) {
+  unsigned post(const std::string& target, const std::string& key, const std::string& body,
+                bool ndjson = false) {
     beast::error_code ec;
     if (!stream_.socket().is_open()) {
       const auto address = asio::ip::make_address(host_, ec);
@@ -49,7 +50,7 @@ class Connection {
     }
     bhttp::request<bhttp::string_body> req(bhttp::verb::post, target, 11);
     req.set(bhttp::field::host, host_);
-    req.set(bhttp::field::content_type, "text/plain");
+    req.set(bhttp::field::content_type, ndjson ? "application/x-ndjson" : "text/plain");
     req.set("X-Key", key);
     req.keep_alive(true);
     req.body() = body;
@@ -99,21 +100,39 @@ LoadResult run_http_load(const LoadOptions& options, LoadCounters& counters) {
       Connection conn(host, port);
       Pacer pacer(options.rate / connections);
       std::string body;
-      for (std::uint64_t n = 0;; ++n) {
+      std::string line;
+      const unsigned per_request = std::max(1u, options.ndjson);
+      std::vector<std::uint64_t> seqs;
+      for (std::uint64_t n = 0;; n += per_request) {
         pacer.wait_for(n);
-        const auto next = sequences.next();
-        if (!next) break;
-        const std::uint64_t seq = *next;
-        const std::string key = connection_key(c, n, options.keys);
-        encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
-        counters.sent.fetch_add(1, std::memory_order_relaxed);
-        const unsigned status = conn.post(target, key, body);
-        if (status >= 200 && status < 300) {
-          counters.acknowledged.fetch_add(1, std::memory_order_relaxed);
-          outcomes[c].push_back({seq, ""});
-        } else {
-          counters.refused.fetch_add(1, std::memory_order_relaxed);
-          outcomes[c].push_back({seq, status == 0 ? "http_no_answer" : "http_" + std::to_string(status)});
+        // One event per request, or with --ndjson N an NDJSON body of up to N events, each
+        // line the payload as a JSON string; the answer covers all of them.
+        body.clear();
+        seqs.clear();
+        // One key per request: the route's key template reads it from the X-Key header.
+        const std::string key = connection_key(c, n / per_request, options.keys);
+        for (unsigned i = 0; i < per_request; ++i) {
+          const auto next = sequences.next();
+          if (!next) break;
+          seqs.push_back(*next);
+          encode_payload(Payload{options.run_id, *next, now_ns(), key}, options.size, line);
+          if (options.ndjson > 0) {
+            body += '"' + line + "\"\n";
+          } else {
+            body = line;
+          }
+        }
+        if (seqs.empty()) break;
+        counters.sent.fetch_add(seqs.size(), std::memory_order_relaxed);
+        const unsigned status = conn.post(target, key, body, options.ndjson > 0);
+        for (const std::uint64_t seq : seqs) {
+          if (status >= 200 && status < 300) {
+            counters.acknowledged.fetch_add(1, std::memory_order_relaxed);
+            outcomes[c].push_back({seq, ""});
+          } else {
+            counters.refused.fetch_add(1, std::memory_order_relaxed);
+            outcomes[c].push_back({seq, status == 0 ? "http_no_answer" : "http_" + std::to_string(status)});
+          }
         }
       }
     });

@@ -25,9 +25,11 @@ constexpr const char* kUsage = R"(usage: tributary-load <command> [--option valu
 generators (each writes an obligation log: what was acknowledged, what was not):
   udp    --target IP:PORT --topic T --log FILE [--count N | --duration 10s] [--rate N]
          [--size 128] [--keys 16] [--batch 1024] [--gso on|off]
-         [--threads 1] [--run-id ID]
+         [--threads 1] [--format raw|json] [--run-id ID]
+         (json: each payload as a JSON string, for listeners with format json)
   http   --target HOST:PORT --route R --topic T --log FILE [--connections 4]
-         [--count N | --duration 10s] [--rate N] [--size 128] [--keys 16] [--run-id ID]
+         [--count N | --duration 10s] [--rate N] [--size 128] [--keys 16] [--ndjson N]
+         [--run-id ID]      (--ndjson N: N events per request as an NDJSON body)
   mqtt   --target HOST:PORT --mqtt-topic 'sensors/{key}/data' --topic T --log FILE
          [--qos 0|1|2] [--connections 4] [--count N | --duration 10s] [--rate N] [--size 128]
          [--keys 16] [--run-id ID]       (through the broker; {key} is the event's key)
@@ -174,6 +176,10 @@ int generate(const Args& a) {
   o.gso = a.get("gso", "on") != "off";
   o.threads = static_cast<unsigned>(number(a, "threads", 1));
   o.connections = static_cast<unsigned>(number(a, "connections", 4));
+  const std::string format = a.get("format", "raw");
+  if (format != "raw" && format != "json") usage_error("--format is raw or json");
+  o.json = format == "json";
+  o.ndjson = static_cast<unsigned>(number(a, "ndjson", 0));
   if (o.run_id.size() != 12 || o.run_id.find(' ') != std::string::npos) {
     usage_error("--run-id is 12 characters without spaces");
   }
@@ -261,8 +267,8 @@ int run(int argc, char** argv) {
     return s;
   };
   const std::map<std::string, std::set<std::string>> known = {
-      {"udp", with({"target", "batch", "gso", "threads"})},
-      {"http", with({"target", "route", "connections"})},
+      {"udp", with({"target", "batch", "gso", "threads", "format"})},
+      {"http", with({"target", "route", "connections", "ndjson"})},
       {"mqtt", with({"target", "mqtt-topic", "qos", "connections"})},
       {"kafka", with({"brokers"})},
       {"check", {"brokers", "log", "topics", "json", "deadline", "settle", "faults-landed", "faults-required"}},

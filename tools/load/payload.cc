@@ -71,6 +71,11 @@ void encode_payload(const Payload& p, std::size_t min_size, std::string& out) {
 }
 
 ParseOutcome parse_payload(std::string_view text, std::string_view run_id, PayloadView* out) {
+  // Sent as a JSON string (UDP --format json, HTTP --ndjson): the same payload in quotes.
+  if (text.size() >= 2 && text.front() == '"' && text.back() == '"') {
+    text.remove_prefix(1);
+    text.remove_suffix(1);
+  }
   if (text.substr(0, kMagic.size()) != kMagic) return ParseOutcome::kForeign;
   text.remove_prefix(kMagic.size());
   const auto run_end = text.find(' ');

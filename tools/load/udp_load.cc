@@ -95,7 +95,8 @@ void send_loop(SenderShared& shared, unsigned thread, unsigned threads, LoadCoun
   }
   std::string probe;
   encode_payload(Payload{options.run_id, 0, 0, keys.back()}, options.size, probe);
-  const std::size_t datagram = probe.size();
+  const std::size_t quotes = options.json ? 2 : 0;  // --format json: "payload"
+  const std::size_t datagram = probe.size() + quotes;
   const int segment = static_cast<int>(datagram);
   const bool gso = options.gso && datagram <= 1400 &&
                    ::setsockopt(fd, SOL_UDP, UDP_SEGMENT, &segment, sizeof segment) == 0;
@@ -130,7 +131,9 @@ void send_loop(SenderShared& shared, unsigned thread, unsigned threads, LoadCoun
         p.seq = options.first_seq + first + i;
         p.key = keys[(mine + i) % keys.size()];
         // Padded to the longest key's length, so every datagram has exactly the segment size.
-        len += encode_payload(p, datagram, buf + len, datagram);
+        if (options.json) buf[len++] = '"';
+        len += encode_payload(p, datagram - quotes, buf + len, datagram - quotes);
+        if (options.json) buf[len++] = '"';
       }
       iov[n] = iovec{buf, len};
       msgs[n] = mmsghdr{};

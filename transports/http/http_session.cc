@@ -1,10 +1,13 @@
 #include "transports/http/http_session.h"
 
+#include <cctype>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "core/formats.h"
 #include "core/key_render.h"
 #include "core/log.h"
 #include "transports/http/json.h"
@@ -173,35 +176,78 @@ void HttpSession::on_body(beast::error_code ec) {
   offer_event();
 }
 
+namespace {
+
+// The media type of a Content-Type value, lower case, without parameters.
+std::string media_type(beast::string_view value) {
+  std::string type(value.substr(0, value.find(';')));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type;
+}
+
+}  // namespace
+
 void HttpSession::offer_event() {
   auto& req = parser_->get();
-  Event event;
-  event.origin.transport = "http";
-  event.origin.source = shared_->source;
-  event.origin.route = route_->name;
-  event.origin.remote_ip = remote_ip_;
-  event.origin.remote_port = remote_port_;
-  event.topic = route_->topic;
+  const std::string type = media_type(req[bhttp::field::content_type]);
+  const bool ndjson = type == "application/x-ndjson" || type == "application/ndjson";
+  // An NDJSON body is one event per line, all stored or none.
+  Datagram parsed;
+  std::string why;
+  if (!parse_datagram(ndjson ? Format::kNdjson : Format::kRaw, req.body(), &parsed, &why)) {
+    shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::bad_request,
+                   json_error("malformed_ndjson", why + "; nothing was stored"), req.keep_alive());
+  }
+  Origin origin;
+  origin.transport = "http";
+  origin.source = shared_->source;
+  origin.route = route_->name;
+  origin.remote_ip = remote_ip_;
+  origin.remote_port = remote_port_;
   const HeaderLookup lookup = [&req](std::string_view name) {
     return std::string(req[beast::string_view(name.data(), name.size())]);
   };
-  event.key = render_key(route_->key, shared_->stamper->node_id(), event.origin, &lookup);
-  event.content_type = std::string(req[bhttp::field::content_type]);
-  event.traceparent = std::string(req["traceparent"]);
-  event.payload = std::move(req.body());
-  event.ingest_time = std::chrono::system_clock::now();
-  shared_->stamper->stamp(event);
+  const auto now = std::chrono::system_clock::now();
+  std::vector<Event> events;
+  events.reserve(parsed.bodies.size());
+  for (std::size_t i = 0; i < parsed.bodies.size(); ++i) {
+    Event event;
+    event.origin = origin;
+    event.topic = route_->topic;
+    if (parsed.docs.empty()) {
+      event.key = render_key(route_->key, shared_->stamper->node_id(), origin, &lookup);
+      event.content_type = std::string(req[bhttp::field::content_type]);
+    } else {
+      const nlohmann::json& doc = parsed.docs[i];
+      const HeaderLookup json = [&doc](std::string_view path) { return json_field(doc, path); };
+      event.key = render_key(route_->key, shared_->stamper->node_id(), origin, &lookup, &json);
+      event.content_type = "application/json";
+    }
+    event.traceparent = std::string(req["traceparent"]);
+    if (ndjson) {
+      event.payload = std::string(parsed.bodies[i]);
+    } else {
+      event.payload = std::move(req.body());  // the whole body: no copy
+    }
+    event.ingest_time = now;
+    shared_->stamper->stamp(event);
+    events.push_back(std::move(event));
+  }
+  batch_ = events.size();
 
   state_ = State::kWaitingForSink;
   auto self = shared_from_this();
-  const Offer offer = shared_->sink->offer(
-      std::move(event), [self](const Status& status, const Delivery& delivery) {
-        // Runs on a sink thread: hop back to this connection's thread.
-        asio::post(self->stream_.get_executor(),
-                   [self, status, delivery] { self->on_completion(status, delivery); });
-      });
+  auto done = [self](const Status& status, const Delivery& delivery) {
+    // Runs on a sink thread: hop back to this connection's thread.
+    asio::post(self->stream_.get_executor(),
+               [self, status, delivery] { self->on_completion(status, delivery); });
+  };
+  const Offer offer = ndjson ? shared_->sink->offer_many(std::move(events), std::move(done))
+                             : shared_->sink->offer(std::move(events.front()), std::move(done));
   if (offer == Offer::kAccepted) {
-    shared_->counters.accepted.fetch_add(1, std::memory_order_relaxed);
+    shared_->counters.accepted.fetch_add(batch_, std::memory_order_relaxed);
     return;
   }
   shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
@@ -223,11 +269,13 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
   if (status.is_ok() && delivery.partition < 0) {
     // In the disk ring under its fsync policy: accepted. Kafka's partition and offset are
     // not known yet, and the answer does not pretend they are.
-    shared_->counters.delivered.fetch_add(1, std::memory_order_relaxed);
+    shared_->counters.delivered.fetch_add(batch_, std::memory_order_relaxed);
+    // For a batch, the id and sequence are the first event's; the others follow in order.
     return respond(Status_::accepted,
                    "{\"id\":" + json_string(delivery.event_id) + ",\"topic\":" +
                        json_string(delivery.topic) + ",\"sequence\":" +
-                       std::to_string(delivery.sequence) + ",\"status\":\"accepted\"}\n",
+                       std::to_string(delivery.sequence) + ",\"count\":" +
+                       std::to_string(batch_) + ",\"status\":\"accepted\"}\n",
                    keep_alive);
   }
   if (status.is_ok()) {

@@ -53,6 +53,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<beast::http::response<beast::http::string_body>> response_;
   std::shared_ptr<HttpShared> shared_;
   const config::HttpRouteConfig* route_ = nullptr;
+  std::size_t batch_ = 0;  // events in the request being answered (an NDJSON body: its lines)
   std::string remote_ip_;
   std::uint16_t remote_port_ = 0;
   State state_ = State::kReading;

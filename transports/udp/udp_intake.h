@@ -16,7 +16,7 @@
 #include "core/io_context_pool.h"
 #include "core/sink.h"
 #include "core/stamper.h"
-#include "transports/udp/formats.h"
+#include "core/formats.h"
 
 namespace tributary::transports::udp {
 

@@ -45,6 +45,18 @@ TEST(Payload, RoundTripsAndPadsToSize) {
   EXPECT_EQ(parse_payload("something else", kRun, &p), ParseOutcome::kForeign);
 }
 
+TEST(Payload, TheJsonStringFormIsTheSamePayload) {
+  std::string out;
+  encode_payload(Payload{kRun, 7, 99, "k"}, 100, out);
+  Payload p;
+  ASSERT_EQ(parse_payload("\"" + out + "\"", kRun, &p), ParseOutcome::kOk);
+  EXPECT_EQ(p.seq, 7u);
+  std::string damaged = "\"" + out + "\"";
+  const std::size_t at = damaged.size() - 20;  // in the padding, under the checksum
+  damaged[at] = damaged[at] == 'x' ? 'y' : 'x';
+  EXPECT_EQ(parse_payload(damaged, kRun, &p), ParseOutcome::kCorrupt);
+}
+
 TEST(Checker, CleanHistoryPasses) {
   Checker c(obligations(5));
   feed(c, {payload(0), payload(1), payload(2), payload(3), payload(4)});

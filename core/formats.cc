@@ -1,6 +1,6 @@
-#include "transports/udp/formats.h"
+#include "core/formats.h"
 
-namespace tributary::transports::udp {
+namespace tributary {
 
 Format format_from_name(std::string_view name) {
   if (name == "json") return Format::kJson;
@@ -68,4 +68,4 @@ std::string json_field(const nlohmann::json& doc, std::string_view path) {
   return at->is_string() ? at->get<std::string>() : at->dump();
 }
 
-}  // namespace tributary::transports::udp
+}  // namespace tributary

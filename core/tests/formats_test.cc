@@ -1,8 +1,8 @@
-#include "transports/udp/formats.h"
+#include "core/formats.h"
 
 #include <gtest/gtest.h>
 
-namespace tributary::transports::udp {
+namespace tributary {
 namespace {
 
 TEST(UdpFormats, RawIsTheWholeDatagramEvenEmpty) {
@@ -56,4 +56,4 @@ TEST(UdpFormats, JsonFieldsByDottedPath) {
 }
 
 }  // namespace
-}  // namespace tributary::transports::udp
+}  // namespace tributary

@@ -1,17 +1,21 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-namespace tributary::transports::udp {
+namespace tributary {
 
 enum class Format : std::uint8_t { kRaw, kJson, kNdjson };
 Format format_from_name(std::string_view name);  // "raw", "json", "ndjson"
 
-// The events in one datagram. Bodies point into the datagram; DOCS (json and ndjson only)
+// Payload formats shared by the intakes: a UDP datagram or an HTTP body holding one raw
+// event, one JSON event, or NDJSON (one JSON event per line).
+//
+// The events in one datagram or body. Bodies point into it; DOCS (json and ndjson only)
 // holds each body parsed, for key templates.
 struct Datagram {
   std::vector<std::string_view> bodies;
@@ -28,4 +32,4 @@ bool parse_datagram(Format format, std::string_view data, Datagram* out, std::st
 // as JSON text, "" when absent.
 std::string json_field(const nlohmann::json& doc, std::string_view path);
 
-}  // namespace tributary::transports::udp
+}  // namespace tributary
