@@ -15,7 +15,9 @@
 namespace tributary::buffer {
 
 Ring::Ring(FileIo& io, RingOptions options)
-    : io_(io), options_(std::move(options)), writer_(io, options_.dir), checkpoint_(io, options_.dir) {}
+    : io_(io), options_(std::move(options)), writer_(io, options_.dir), checkpoint_(io, options_.dir) {
+  writer_.set_keep_unsynced(options_.fsync != FsyncPolicy::kNever);
+}
 
 std::shared_ptr<std::string> Ring::BufferPool::get(std::size_t reserve) {
   std::unique_ptr<std::string> buffer;
@@ -33,7 +35,7 @@ std::shared_ptr<std::string> Ring::BufferPool::get(std::size_t reserve) {
 
 void Ring::BufferPool::give_back(std::string* buffer) {
   constexpr std::size_t kKeep = 64;  // buffers kept for reuse (those of one fsync interval)
-  constexpr std::size_t kLargest = 16ull << 20;  // larger ones go back to the allocator
+  constexpr std::size_t kLargest = 1ull << 20;  // larger ones go back to the allocator
   std::unique_ptr<std::string> owned(buffer);
   if (owned->capacity() > kLargest) return;
   owned->clear();
@@ -312,6 +314,18 @@ bool Ring::roll_segment() {
 // records (framed, with their sequence numbers) and close the failed segment.
 void Ring::begin_rescue() {
   rescue_.pending = true;
+  if (options_.fsync == FsyncPolicy::kNever) {
+    // Nothing was kept to rewrite (fsync: never promises nothing across a crash): leave the
+    // failed segment as it is and go on in a new one after its last record.
+    rescue_.first = writer_.next_seq();
+    rescue_.records = 0;
+    rescue_.failed_first = writer_.first_seq();
+    rescue_.keep_bytes = writer_.size();
+    writer_.take_unsynced();
+    rescue_.frames.clear();
+    writer_.close();
+    return;
+  }
   rescue_.first = writer_.synced_seq();
   rescue_.records = writer_.next_seq() - rescue_.first;
   rescue_.failed_first = writer_.first_seq();
@@ -395,7 +409,10 @@ bool Ring::write_batch(Batch& batch) {
     return false;
   }
   account_written();
-  pending_bytes_.fetch_sub(frames.size());
+  if (!batch.counted) {  // once, even if the sync below fails and the batch is retried
+    pending_bytes_.fetch_sub(frames.size());
+    batch.counted = true;
+  }
   if (options_.fsync == FsyncPolicy::kAlways) {
     if (auto ec = writer_.sync()) {
       sync_errors_.fetch_add(1);
@@ -424,7 +441,7 @@ void Ring::complete_batch(Batch& batch, std::error_code error) {
   std::vector<Done> done = std::move(batch.done);
   batch = Batch{};
   std::lock_guard<std::mutex> lock(append_mutex_);
-  batch_reserve_ = std::min<std::size_t>(std::max(batch_reserve_, size), 4u << 20);
+  batch_reserve_ = std::min<std::size_t>(std::max(batch_reserve_, size), 256u << 10);
   if (done.capacity() > spare_done_.capacity()) spare_done_.swap(done);
 }
 
@@ -511,6 +528,13 @@ void Ring::ack_range(std::uint64_t from, std::uint64_t to) {
   }
 }
 
+bool Ring::is_acked(std::uint64_t seq) {
+  std::lock_guard<std::mutex> lock(ack_mutex_);
+  if (seq < cursor_.load()) return true;
+  auto it = acked_.upper_bound(seq);
+  return it != acked_.begin() && std::prev(it)->second > seq;
+}
+
 // Under append_mutex_, ring full under drop_oldest: discards the oldest whole segments the
 // reader has not started on until NEEDED bytes are free. Their records are counted and
 // acknowledged (so the cursor can pass them); the writer thread renames the files to
@@ -524,6 +548,7 @@ bool Ring::drop_oldest(std::uint64_t needed) {
       const auto following = std::next(it);
       if (following == segments_.end()) break;  // the segment being written
       if (it->second.dropped || it->first < reader_claim_) continue;
+      if (following->first <= cursor_.load()) continue;  // all acknowledged: reclaim's to delete
       it->second.dropped = true;
       freed += it->second.bytes;
       disk_bytes_.fetch_sub(it->second.bytes);
@@ -560,6 +585,8 @@ void Ring::retire_dropped() {
     const std::string to = options_.dir + "/" + dropped_file_name(first);
     if (io_.rename(from, to)) {
       write_errors_.fetch_add(1);
+      std::lock_guard<std::mutex> lock(segments_mutex_);
+      to_retire_.push_back(first);  // try again on the next round
       continue;
     }
     int fd = -1;
@@ -630,6 +657,7 @@ void Ring::reset_reader() {
 std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& visit) {
   return read_shared(from, max, [&](const RecordView& record, const std::shared_ptr<const std::string>&) {
     visit(record);
+    return true;
   });
 }
 
@@ -645,9 +673,17 @@ void Ring::wait_readable(std::uint64_t from, std::chrono::milliseconds timeout) 
 // Reads BYTES (at least) of the open segment from the reader's offset into a buffer nobody
 // else holds. False on a read error.
 bool Ring::refill(std::size_t bytes) {
+  // A buffer someone holds is never overwritten: take a new one, sized to what the file has
+  // now (a trickle of records must not pin a mebibyte each), at most 1 MiB unless one
+  // record is larger.
+  std::uint64_t file_size = 0;
+  io_.file_size(reader_.fd, &file_size);
+  const std::uint64_t available = file_size > reader_.offset ? file_size - reader_.offset : 0;
+  const std::size_t size = std::max<std::size_t>(
+      bytes, static_cast<std::size_t>(std::clamp<std::uint64_t>(available, 4096, 1 << 20)));
   if (!reader_.buffer || reader_.buffer.use_count() > 1) reader_.buffer = std::make_shared<std::string>();
   std::string& buf = *reader_.buffer;
-  buf.resize(std::max<std::size_t>(bytes, 1 << 20));
+  buf.resize(size);
   std::size_t got = 0;
   if (read_fully(io_, reader_.fd, buf.data(), buf.size(), reader_.offset, &got)) return false;
   reader_.buffer_at = reader_.offset;
@@ -694,7 +730,7 @@ std::uint64_t Ring::read_shared(std::uint64_t from, std::size_t max, const Share
     }
     // Decode from the kept buffer; read the file again only when it runs out.
     bool fresh = false;        // the buffer was read from reader_.offset in this pass
-    std::size_t wanted = 1 << 20;
+    std::size_t wanted = 0;    // at least this many bytes (one large record)
     bool corrupt = false;
     while (visited < max && reader_.next_seq < end) {
       const bool cached = reader_.buffer && reader_.offset >= reader_.buffer_at &&
@@ -710,13 +746,16 @@ std::uint64_t Ring::read_shared(std::uint64_t from, std::size_t max, const Share
       const DecodeStatus status = decode_record(data, &record, &size);
       if (status == DecodeStatus::kOk && record.sequence >= reader_.next_seq) {
         if (record.sequence > reader_.next_seq) skip_lost(reader_.next_seq, record.sequence);
-        reader_.next_seq = record.sequence + 1;
-        reader_.offset += size;
         if (record.sequence >= next) {
-          visit(record, reader_.buffer);
+          if (!visit(record, reader_.buffer)) {
+            reader_.next_seq = record.sequence;  // read this record again next time
+            return record.sequence;
+          }
           ++visited;
           next = record.sequence + 1;
         }
+        reader_.next_seq = record.sequence + 1;
+        reader_.offset += size;
         continue;
       }
       if (status == DecodeStatus::kOk || status == DecodeStatus::kCorrupt) {
@@ -754,7 +793,12 @@ std::uint64_t Ring::read_shared(std::uint64_t from, std::size_t max, const Share
           auto copy = std::make_shared<const std::string>(r.body);
           RecordView view = r;
           view.body = *copy;
-          visit(view, copy);
+          if (!visit(view, copy)) {
+            visited = max;  // stop here; this record is read again next time
+            expected = r.sequence;
+            resume_offset = at;
+            return;
+          }
           ++visited;
           next = r.sequence + 1;
         }

@@ -83,9 +83,10 @@ class Ring {
   using Done = std::function<void(std::error_code error, std::uint64_t sequence)>;
   enum class Append : std::uint8_t { kQueued, kFull, kClosed };
   using Visitor = std::function<void(const RecordView& record)>;
-  // OWNER holds the bytes RECORD.body points into: keep it to keep the body valid.
+  // OWNER holds the bytes RECORD.body points into: keep it to keep the body valid. Return
+  // false to stop before this record: it is not counted as read, the next read starts at it.
   using SharedVisitor =
-      std::function<void(const RecordView& record, const std::shared_ptr<const std::string>& owner)>;
+      std::function<bool(const RecordView& record, const std::shared_ptr<const std::string>& owner)>;
 
   // Opens or creates the ring in options.dir and recovers it: reads the checkpoint, scans
   // only the last segment (cutting a torn tail), and resumes after the last good record.
@@ -118,6 +119,8 @@ class Ring {
   // Kafka has record SEQ. Acks may come in any order; the cursor is the contiguous prefix.
   void ack(std::uint64_t seq) { ack_range(seq, seq + 1); }
   void ack_range(std::uint64_t from, std::uint64_t to);
+  // Whether SEQ is acknowledged (below the cursor, or acknowledged out of order).
+  bool is_acked(std::uint64_t seq);
 
   // Stops taking appends, writes what is queued, syncs and checkpoints; the writer thread
   // ends. Reads and acks still work. Idempotent; the destructor calls it.
@@ -137,6 +140,7 @@ class Ring {
     std::uint64_t first_seq = 0;
     std::size_t written = 0;      // bytes of FRAMES already handed to a segment
     std::uint64_t written_records = 0;
+    bool counted = false;         // its bytes moved from pending_bytes_ to disk_bytes_
     bool empty() const { return done.empty(); }
   };
   struct SegmentInfo {
@@ -181,7 +185,7 @@ class Ring {
   mutable std::mutex append_mutex_;  // the append point: guards queue_, closed_
   std::condition_variable wake_;
   Batch queue_;
-  std::size_t batch_reserve_ = 1 << 16;  // capacity for the next queue_ (the largest batch's size)
+  std::size_t batch_reserve_ = 4096;  // capacity for the next queue_ (the largest batch's, capped)
   std::vector<Done> spare_done_;         // a written batch's vector, reused by the next one
   bool closed_ = false;
 

@@ -271,7 +271,7 @@ std::error_code SegmentWriter::flush() {
     written_ += chunk.frames.size();
     written_seq_ += chunk.records;
     pending_bytes_ -= chunk.frames.size();
-    unsynced_.push_back(std::move(chunk));
+    if (keep_unsynced_) unsynced_.push_back(std::move(chunk));
     ++written_chunks;
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written_chunks));

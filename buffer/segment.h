@@ -106,6 +106,10 @@ class SegmentWriter {
                      std::uint64_t records);
 
   std::error_code flush();
+  // Whether written records are kept until synced, to be rewritten elsewhere if the sync
+  // fails (the default). Off under fsync: never, which promises nothing across a crash and
+  // syncs only when a segment is closed: keeping them would hold a whole segment in memory.
+  void set_keep_unsynced(bool keep) { keep_unsynced_ = keep; }
   std::error_code sync();
   std::error_code close();
 
@@ -144,6 +148,7 @@ class SegmentWriter {
   std::vector<Chunk> pending_;      // not yet written, in order
   std::uint64_t pending_bytes_ = 0;
   std::vector<Chunk> unsynced_;     // written but not yet synced: kept to rewrite elsewhere
+  bool keep_unsynced_ = true;
 };
 
 }  // namespace tributary::buffer

@@ -62,16 +62,21 @@ void Forwarder::finished_one() {
 void Forwarder::hold(const std::shared_ptr<const std::string>& owner, std::uint64_t sequence) {
   if (held_.empty() || held_.back().owner != owner) {
     held_.push_back(Held{owner, sequence});
+    held_bytes_ += owner->size();
   } else {
     held_.back().last = std::max(held_.back().last, sequence);
   }
 }
 
 // A buffer can go once every record taken from it is acknowledged: its delivery report
-// has come (librdkafka is done with the value) or it was given up on.
+// has come (librdkafka is done with the value) or it was given up on. Records are produced
+// only while unacknowledged, so an acknowledged one has no copy left in flight.
 void Forwarder::release_held() {
   const std::uint64_t cursor = ring_.cursor();
-  while (!held_.empty() && held_.front().last < cursor) held_.pop_front();
+  while (!held_.empty() && held_.front().last < cursor) {
+    held_bytes_ -= held_.front().owner->size();
+    held_.pop_front();
+  }
 }
 
 // Drain cap: a token bucket of max_bytes_per_second, holding at most one second's worth.
@@ -128,20 +133,29 @@ void Forwarder::loop() {
       waiting_for_room_ = false;
       continue;
     }
+    if (held_bytes_ > kMaxHeldBytes) {
+      // The read buffers still referenced by records in flight are at their cap: wait for
+      // deliveries to release some.
+      std::unique_lock<std::mutex> lock(wake_mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(5), [&] { return stopping_.load(); });
+      continue;
+    }
     bool full = false;
-    std::uint64_t resume = 0;
     const std::uint64_t after = ring_.read_shared(
         next, static_cast<std::size_t>(std::min<std::int64_t>(room, 4096)),
         [&](const buffer::RecordView& record, const std::shared_ptr<const std::string>& owner) {
-          if (full) return;  // read again from RESUME
+          // After a rewind, records Kafka already confirmed are not sent again: a second copy
+          // in flight would outlive the buffer once the cursor passed it.
+          if (ring_.is_acked(record.sequence)) return true;
           hold(owner, record.sequence);
           if (send(record) == Sent::kFull) {
             full = true;
-            resume = record.sequence;
+            return false;  // the ring gives this record again on the next read
           }
+          return true;
         });
     if (full) {
-      next = resume;
+      next = after;
       std::unique_lock<std::mutex> lock(wake_mutex_);
       wake_.wait_for(lock, std::chrono::milliseconds(1), [&] { return stopping_.load(); });
       continue;
@@ -299,11 +313,16 @@ void Forwarder::on_delivery(const DeliveryReport& report) {
     }
     ring_.ack(seq);
     if (observer_ && !to_dead_letter) observer_(seq);
+  } else if (to_dead_letter) {
+    // The dead-letter topic failed too (for good or not): never loop on a record that was
+    // already refused for good.
+    const std::string topic = report.message != nullptr ? rd_kafka_topic_name(report.message->rkt) : "";
+    give_up(seq, topic, std::string("the dead-letter topic failed: ") + rd_kafka_err2str(report.error));
   } else if (report.permanent) {
     const std::string reason = rd_kafka_err2str(report.error);
     const std::string topic = report.message != nullptr ? rd_kafka_topic_name(report.message->rkt) : "";
-    if (to_dead_letter || options_.dead_letter_topic.empty() || report.message == nullptr) {
-      give_up(seq, topic, to_dead_letter ? "the dead-letter topic refused it: " + reason : reason);
+    if (options_.dead_letter_topic.empty() || report.message == nullptr) {
+      give_up(seq, topic, reason);
     } else if (!dead_letter(seq, *report.message, reason)) {
       retry_from(seq);  // could not queue it now: the record comes round again
     }

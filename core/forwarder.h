@@ -110,6 +110,8 @@ class Forwarder {
     std::uint64_t last = 0;
   };
   std::deque<Held> held_;
+  std::uint64_t held_bytes_ = 0;  // their sizes
+  static constexpr std::uint64_t kMaxHeldBytes = 256ull << 20;
   std::vector<HeaderView> headers_;  // scratch for one record
   std::string id_;                   // scratch: this record's ce_id
   double tokens_ = 0;                // drain cap: bytes that may go now

@@ -148,7 +148,11 @@ KafkaSink::Produce KafkaSink::produce(const OutRecord& record, std::uint64_t tag
   if (why != nullptr) *why = std::string(rd_kafka_err2name(code)) + ": " + rd_kafka_error_string(error);
   rd_kafka_error_destroy(error);
   rd_kafka_headers_destroy(headers);  // not taken over on failure
-  return code == RD_KAFKA_RESP_ERR__QUEUE_FULL ? Produce::kFull : Produce::kRefused;
+  // Refused for good only when no retry can help (too large, an invalid argument such as a
+  // malformed topic name, a topic Kafka refuses); anything else (a full queue, a producer
+  // that failed fatally, a topic not known yet) is tried again later: the record stays in
+  // the ring.
+  return is_permanent_delivery_error(code) ? Produce::kRefused : Produce::kFull;
 }
 
 void KafkaSink::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message,

@@ -65,8 +65,8 @@ class KafkaSink {
 
   enum class Produce : std::uint8_t {
     kQueued,   // the delivery report will come, exactly once
-    kFull,     // librdkafka's queue is full: try again shortly
-    kRefused,  // can never be produced (e.g. an invalid topic name); *why says why
+    kFull,     // not now (queue full, producer failed, topic unknown yet): try again shortly
+    kRefused,  // can never be produced (too large, invalid topic name); *why says why
   };
   Produce produce(const OutRecord& record, std::uint64_t tag, std::string* why = nullptr);
 

@@ -453,6 +453,7 @@ TEST(RingReader, SharedBodiesStayValidWhileTheirOwnerIsHeld) {
   while (next < 1000) {
     next = ring->read_shared(next, 37, [&](const RecordView& r, const std::shared_ptr<const std::string>& owner) {
       held.emplace_back(r.body, owner);
+      return true;
     });
   }
   ASSERT_EQ(held.size(), 1000u);
@@ -463,6 +464,42 @@ TEST(RingReader, SharedBodiesStayValidWhileTheirOwnerIsHeld) {
   }
   EXPECT_GE(buffers.size(), 3u);   // several buffers were needed
   EXPECT_LE(buffers.size(), 10u);  // and each served many records (no read per call)
+}
+
+TEST(RingReader, AVisitorCanStopBeforeARecordAndTheNextReadStartsThere) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, options(dir.path()));
+  append_all(*ring, 0, 100);
+  std::vector<std::uint64_t> seen;
+  auto take_until = [&](std::uint64_t stop_at) {
+    return [&seen, stop_at](const RecordView& r, const std::shared_ptr<const std::string>&) {
+      if (r.sequence == stop_at) return false;
+      seen.push_back(r.sequence);
+      return true;
+    };
+  };
+  EXPECT_EQ(ring->read_shared(0, 1000, take_until(42)), 42u);
+  EXPECT_EQ(ring->read_shared(42, 1000, take_until(1000)), 100u);
+  ASSERT_EQ(seen.size(), 100u);
+  for (std::uint64_t i = 0; i < 100; ++i) EXPECT_EQ(seen[i], i);
+}
+
+TEST(Ring, IsAckedKnowsTheCursorAndOutOfOrderAcks) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, options(dir.path()));
+  append_all(*ring, 0, 10);
+  ring->ack(0);
+  ring->ack(5);
+  ring->ack_range(7, 9);
+  EXPECT_TRUE(ring->is_acked(0));
+  EXPECT_FALSE(ring->is_acked(1));
+  EXPECT_TRUE(ring->is_acked(5));
+  EXPECT_FALSE(ring->is_acked(6));
+  EXPECT_TRUE(ring->is_acked(7));
+  EXPECT_TRUE(ring->is_acked(8));
+  EXPECT_FALSE(ring->is_acked(9));
 }
 
 TEST(RingReader, WaitReadableWakesOnAnAppend) {
