@@ -49,6 +49,7 @@ struct UdpSourceConfig {
   int batch = 64;
   std::uint64_t receive_buffer = 4u << 20;
   std::vector<Network> allow;  // empty: any sender
+  std::string dead_letter_topic;  // empty: malformed datagrams are dropped
 };
 
 struct HttpRouteConfig {

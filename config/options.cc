@@ -138,6 +138,10 @@ constexpr std::array kUdpSource = {
     OptionDef{"allow", T::kString, "", false,
               "Comma-separated source networks allowed to send (`10.0.0.0/8, ::1/128`); "
               "datagrams from elsewhere are dropped and counted. Empty: any sender."},
+    OptionDef{"dead_letter_topic", T::kTopic, "", false,
+              "Where malformed datagrams go (bytes as received, no key, the reason in header "
+              "tributary_dlq_reason) instead of being dropped; counted as dead-lettered. "
+              "Empty: malformed datagrams are dropped and counted."},
 };
 
 constexpr std::array kHttpSource = {

@@ -187,6 +187,7 @@ void UdpIntake::stop() {
       .kv("dropped_kernel", c.dropped_kernel.load())
       .kv("dropped_oversize", c.dropped_oversize.load())
       .kv("dropped_malformed", c.dropped_malformed.load())
+      .kv("dead_lettered", c.dead_lettered.load())
       .kv("dropped_not_allowed", c.dropped_not_allowed.load())
       .kv("dropped_busy", c.dropped_busy.load())
       .kv("dropped_rejected", c.dropped_rejected.load());
@@ -272,7 +273,8 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   }
   const std::string_view data(s.data.data() + index * s.slot, bytes);
   std::string why;
-  if (!parse_datagram(format_, data, &s.parsed, &why)) {
+  const bool malformed = !parse_datagram(format_, data, &s.parsed, &why);
+  if (malformed && settings_.dead_letter_topic.empty()) {
     counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
     log::debug("udp datagram dropped: malformed").kv("source", name_).kv("reason", why);
     return;
@@ -282,6 +284,21 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   origin.source = name_;
   sender_of(s.senders[index], &origin.remote_ip, &origin.remote_port);
   const auto now = std::chrono::system_clock::now();
+  if (malformed) {
+    // To the dead-letter topic, as received, with the reason: never to the source's topic.
+    Event event;
+    event.origin = origin;
+    event.topic = settings_.dead_letter_topic;
+    event.payload.assign(data);
+    event.ingest_time = now;
+    stamper_.stamp(event);
+    event.headers.push_back({"tributary_dlq_reason", why});
+    event.headers.push_back({"tributary_dlq_topic", settings_.topic});
+    s.events.push_back(std::move(event));
+    ++s.datagrams;
+    counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   std::vector<Event>& events = s.events;
   for (std::size_t i = 0; i < s.parsed.bodies.size(); ++i) {
     Event event;

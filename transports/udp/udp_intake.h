@@ -30,6 +30,7 @@ struct UdpCounters {
   std::atomic<std::uint64_t> dropped_kernel{0};       // lost in the socket's receive buffer (SO_RXQ_OVFL)
   std::atomic<std::uint64_t> dropped_oversize{0};     // larger than max_datagram
   std::atomic<std::uint64_t> dropped_malformed{0};    // not valid under the source's format
+  std::atomic<std::uint64_t> dead_lettered{0};        // malformed, sent to dead_letter_topic
   std::atomic<std::uint64_t> dropped_not_allowed{0};  // sender outside the allow-list
   std::atomic<std::uint64_t> dropped_busy{0};         // the ring was full
   std::atomic<std::uint64_t> dropped_rejected{0};     // the sink refused the events

@@ -55,7 +55,8 @@ class RecordingSink final : public Sink {
 };
 
 config::SourceConfig source(const std::string& format = "raw", const std::string& key = "{remote_ip}",
-                            int threads = 1, const std::string& allow = "") {
+                            int threads = 1, const std::string& allow = "",
+                            const std::string& dead_letter_topic = "") {
   config::SourceConfig s;
   s.name = "meters";
   s.type = "udp";
@@ -71,6 +72,7 @@ config::SourceConfig source(const std::string& format = "raw", const std::string
   std::string why;
   udp.key = *config::KeyTemplate::parse(key, kVars, &why);
   udp.allow = *config::parse_networks(allow, &why);
+  udp.dead_letter_topic = dead_letter_topic;
   s.settings = udp;
   return s;
 }
@@ -229,6 +231,26 @@ TEST_F(UdpFormatTest, DatagramsTheKernelDroppedAreCountedSoNoneIsUnexplained) {
       std::chrono::seconds(10)))
       << "received " << c.received.load() << ", dropped by the kernel " << c.dropped_kernel.load();
   EXPECT_GT(c.dropped_kernel.load(), 0u) << "the burst did not overflow the buffer";
+}
+
+TEST_F(UdpFormatTest, MalformedDatagramsGoToTheDeadLetterTopicWithTheReasonWhenOneIsSet) {
+  start(source("json", "{json:id}", 1, "", "t.meters.dead"));
+  send({"{\"id\":\"ok\"}", "{broken"});
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 2; }, std::chrono::seconds(10)));
+  const auto events = sink_.events();
+  const Event& good = events[0].topic == "t.meters" ? events[0] : events[1];
+  const Event& dead = events[0].topic == "t.meters" ? events[1] : events[0];
+  EXPECT_EQ(good.key, "ok");
+  EXPECT_EQ(dead.topic, "t.meters.dead");
+  EXPECT_EQ(dead.payload, "{broken");
+  EXPECT_FALSE(dead.key.has_value());
+  std::string reason;
+  for (const Header& h : dead.headers) {
+    if (h.name == "tributary_dlq_reason") reason = h.value;
+  }
+  EXPECT_EQ(reason, "not valid JSON");
+  EXPECT_EQ(intake_->counters().dead_lettered.load(), 1u);
+  EXPECT_EQ(intake_->counters().dropped_malformed.load(), 0u);
 }
 
 }  // namespace
