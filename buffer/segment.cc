@@ -195,11 +195,7 @@ std::error_code SegmentWriter::create(std::uint64_t first_seq, std::int64_t now_
   first_seq_ = next_seq_ = written_seq_ = synced_seq_ = first_seq;
   written_ = synced_ = kSegmentHeaderSize;
   failed_ = false;
-  buffer_.clear();
-  buffer_records_ = 0;
-  pending_.clear();
-  pending_bytes_ = 0;
-  unsynced_.clear();
+  drop_buffered();
   return {};
 }
 
@@ -218,11 +214,7 @@ std::error_code SegmentWriter::reopen(const std::string& name, std::uint64_t fir
   next_seq_ = written_seq_ = synced_seq_ = next_seq;
   written_ = synced_ = valid_end;
   failed_ = false;
-  buffer_.clear();
-  buffer_records_ = 0;
-  pending_.clear();
-  pending_bytes_ = 0;
-  unsynced_.clear();
+  drop_buffered();
   return {};
 }
 
@@ -296,10 +288,17 @@ std::string SegmentWriter::take_unsynced() {
   std::string out;
   for (const Chunk& chunk : unsynced_) out.append(chunk.frames);
   for (const Chunk& chunk : pending_) out.append(chunk.frames);
-  unsynced_.clear();
+  drop_buffered();
+  return out;
+}
+
+// Forgets every record not yet known durable (framed, pending or written but unsynced).
+void SegmentWriter::drop_buffered() {
+  buffer_.clear();
+  buffer_records_ = 0;
   pending_.clear();
   pending_bytes_ = 0;
-  return out;
+  unsynced_.clear();
 }
 
 std::error_code SegmentWriter::close() {

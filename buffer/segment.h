@@ -143,6 +143,7 @@ class SegmentWriter {
     std::uint64_t records = 0;
   };
   void seal_buffer();
+  void drop_buffered();
   std::string buffer_;              // framed by append(), not yet sealed into a chunk
   std::uint64_t buffer_records_ = 0;
   std::vector<Chunk> pending_;      // not yet written, in order
