@@ -44,7 +44,10 @@ struct UdpSourceConfig {
   std::string topic;
   KeyTemplate key;
   std::uint64_t max_datagram = 0;
-  std::string format = "raw";  // raw, json, ndjson
+  std::string format = "raw";  // raw, json, ndjson, frame
+  std::string readings = "json";  // format frame: json, frame
+  std::uint64_t dedup_window = 1024;
+  std::uint64_t max_devices = 100000;
   int threads = 1;
   int batch = 64;
   std::uint64_t receive_buffer = 4u << 20;

@@ -70,6 +70,9 @@ UdpSourceConfig read_udp(SectionReader& r) {
   udp.key = r.key_template("key");
   udp.max_datagram = r.size("max_datagram");
   udp.format = r.choice("format");
+  udp.readings = r.choice("readings");
+  udp.dedup_window = static_cast<std::uint64_t>(r.integer("dedup_window"));
+  udp.max_devices = static_cast<std::uint64_t>(r.integer("max_devices"));
   udp.threads = static_cast<int>(r.integer("threads"));
   udp.batch = static_cast<int>(r.integer("batch"));
   udp.receive_buffer = r.size("receive_buffer");
@@ -81,11 +84,18 @@ UdpSourceConfig read_udp(SectionReader& r) {
   } else {
     r.error("allow", why);
   }
-  if (udp.format == "raw") {
-    for (const auto& part : udp.key.parts()) {
-      if (part.variable && part.text.starts_with("json:")) {
-        r.error("key", "{" + part.text + "} needs format: json or ndjson (format is raw)");
-      }
+  for (const auto& part : udp.key.parts()) {
+    if (!part.variable) continue;
+    if (part.text.starts_with("json:") && udp.format != "json" && udp.format != "ndjson") {
+      r.error("key", "{" + part.text + "} needs format: json or ndjson (format is " + udp.format + ")");
+    }
+    if (part.text == "device_id" && udp.format != "frame") {
+      r.error("key", "{device_id} needs format: frame (format is " + udp.format + ")");
+    }
+  }
+  if (udp.format != "frame") {
+    for (const std::string_view key : {"readings", "dedup_window", "max_devices"}) {
+      if (r.has(key)) r.error(key, "applies only with format: frame (format is " + udp.format + ")");
     }
   }
   return udp;

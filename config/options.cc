@@ -12,9 +12,10 @@ constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snap
 constexpr std::array<std::string_view, 2> kSourceTypes = {"udp", "http"};
 constexpr std::array<std::string_view, 3> kFsyncPolicies = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 2> kWhenFull = {"block", "drop_oldest"};
-constexpr std::array<std::string_view, 6> kUdpKeyVars = {"node_id", "source", "remote_ip",
-                                                         "remote_port", "remote_addr", "json:"};
-constexpr std::array<std::string_view, 3> kUdpFormats = {"raw", "json", "ndjson"};
+constexpr std::array<std::string_view, 7> kUdpKeyVars = {
+    "node_id", "source", "remote_ip", "remote_port", "remote_addr", "json:", "device_id"};
+constexpr std::array<std::string_view, 4> kUdpFormats = {"raw", "json", "ndjson", "frame"};
+constexpr std::array<std::string_view, 2> kFrameReadings = {"json", "frame"};
 constexpr std::array<std::string_view, 8> kHttpKeyVars = {
     "node_id", "source", "route", "remote_ip", "remote_port", "remote_addr", "header:", "json:"};
 
@@ -113,18 +114,36 @@ constexpr std::array kUdpSource = {
     OptionDef{"topic", T::kTopic, "", true, "Kafka topic every datagram goes to."},
     OptionDef{"key", T::kTemplate, "", false,
               "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
-              "{remote_ip}, {remote_port}, {remote_addr}, and with format json or ndjson "
+              "{remote_ip}, {remote_port}, {remote_addr}, with format json or ndjson "
               "{json:field} (a dotted path into the object; strings as they are, other "
-              "values as JSON text, missing as empty).",
+              "values as JSON text, missing as empty), with format frame {device_id}. With "
+              "format frame an empty key means {device_id}.",
               0, 0, kUdpKeyVars},
     OptionDef{"max_datagram", T::kSize, "65507", false,
               "Larger datagrams are dropped and counted as oversized.", 1, kMaxUdpDatagram},
     OptionDef{"format", T::kEnum, "raw", false,
               "What a datagram holds: `raw` (one event, bytes as they are), `json` (one event, "
               "validated; the key may use {json:field} or {json:a.b}), `ndjson` (one event "
-              "per line, each validated; the datagram is taken whole or not at all). A "
-              "datagram that does not parse is dropped and counted as malformed.",
+              "per line, each validated; the datagram is taken whole or not at all), `frame` "
+              "(one device frame, firmware-bridge/frame.fbs: verified, sequence-tracked per "
+              "device and boot id, exact duplicates dropped). A datagram that does not parse "
+              "is dropped and counted as malformed.",
               0, 0, kUdpFormats},
+    OptionDef{"readings", T::kEnum, "json", false,
+              "With format frame, the Kafka value of a frame that carries readings: `json` (an "
+              "object with device_id, boot_id, sequence, device_time and the typed readings) "
+              "or `frame` (the frame's bytes as received). A frame's payload is always the "
+              "value as it is.",
+              0, 0, kFrameReadings},
+    OptionDef{"dedup_window", T::kInteger, "1024", false,
+              "With format frame, how many recent sequence numbers per device are remembered: "
+              "a frame seen again within them is an exact duplicate and dropped (counted); "
+              "older ones are taken and counted as late. Rounded up to a multiple of 64.",
+              64, 65536},
+    OptionDef{"max_devices", T::kInteger, "100000", false,
+              "With format frame, how many devices' sequences are tracked (dedup_window / 8 "
+              "bytes each); beyond it the least recently heard device is forgotten (counted).",
+              1, 10'000'000},
     OptionDef{"threads", T::kInteger, "1", false,
               "Sockets bound to the address with SO_REUSEPORT, each read by its own io "
               "thread, so the kernel spreads senders over cores.",

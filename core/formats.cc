@@ -68,4 +68,9 @@ std::string json_field(const nlohmann::json& doc, std::string_view path) {
   return at->is_string() ? at->get<std::string>() : at->dump();
 }
 
+std::string json_variable(const nlohmann::json& doc, std::string_view name) {
+  constexpr std::string_view kJson = "json:";
+  return name.starts_with(kJson) ? json_field(doc, name.substr(kJson.size())) : std::string();
+}
+
 }  // namespace tributary

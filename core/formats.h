@@ -32,4 +32,8 @@ bool parse_datagram(Format format, std::string_view data, Datagram* out, std::st
 // as JSON text, "" when absent.
 std::string json_field(const nlohmann::json& doc, std::string_view path);
 
+// A key template variable served from DOC: "json:PATH" is json_field(DOC, PATH); any other
+// name is "".
+std::string json_variable(const nlohmann::json& doc, std::string_view name);
+
 }  // namespace tributary

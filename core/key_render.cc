@@ -4,10 +4,9 @@ namespace tributary {
 
 std::optional<std::string> render_key(const config::KeyTemplate& key, std::string_view node_id,
                                       const Origin& origin, const HeaderLookup* headers,
-                                      const HeaderLookup* json) {
+                                      const HeaderLookup* fields) {
   if (key.empty()) return std::nullopt;
   constexpr std::string_view kHeader = "header:";
-  constexpr std::string_view kJson = "json:";
   std::string out;
   for (const config::KeyTemplate::Part& part : key.parts()) {
     if (!part.variable) {
@@ -29,8 +28,8 @@ std::optional<std::string> render_key(const config::KeyTemplate& key, std::strin
       out += origin.remote_addr();
     } else if (name.starts_with(kHeader) && headers != nullptr) {
       out += (*headers)(name.substr(kHeader.size()));
-    } else if (name.starts_with(kJson) && json != nullptr) {
-      out += (*json)(name.substr(kJson.size()));
+    } else if (fields != nullptr) {
+      out += (*fields)(name);
     }
   }
   return out;

@@ -15,9 +15,10 @@ using HeaderLookup = std::function<std::string(std::string_view name)>;
 
 // Renders a key template for one event. An empty template means "no key" (nullopt).
 // Variables that have no value for this event render as empty text. HEADERS serves
-// {header:NAME}, JSON serves {json:PATH}; either may be null.
+// {header:NAME} (called with NAME); FIELDS serves every other variable that is not built in,
+// called with its whole name ("json:a.b", "device_id"). Either may be null.
 std::optional<std::string> render_key(const config::KeyTemplate& key, std::string_view node_id,
                                       const Origin& origin, const HeaderLookup* headers,
-                                      const HeaderLookup* json = nullptr);
+                                      const HeaderLookup* fields = nullptr);
 
 }  // namespace tributary

@@ -261,5 +261,30 @@ sources:
   EXPECT_FALSE(udp.allow[1].contains(loopback6, true));
 }
 
+TEST(LoadConfig, FrameOptionsBelongToTheFrameFormat) {
+  LoadResult bad = load_config_text(R"(kafka: {brokers: "b:1"}
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:1", topic: t, format: json, key: "{device_id}",
+     dedup_window: 128}
+  - {name: f, type: udp, listen: "127.0.0.1:2", topic: t, format: frame, dedup_window: 10}
+)", "test.yaml");
+  ASSERT_FALSE(bad.config);
+  const std::string all = bad.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:3:78: sources[0].key: {device_id} needs format: frame (format is json)"));
+  EXPECT_THAT(all, HasSubstr("sources[0].dedup_window: applies only with format: frame (format is json)"));
+  EXPECT_THAT(all, HasSubstr("sources[1].dedup_window"));
+  LoadResult ok = load_config_text(R"(kafka: {brokers: "b:1"}
+sources:
+  - {name: f, type: udp, listen: "127.0.0.1:2", topic: t, format: frame, key: "{device_id}",
+     readings: frame, dedup_window: 4096, max_devices: 500}
+)", "test.yaml");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  const auto& udp = std::get<UdpSourceConfig>(ok.config->sources[0].settings);
+  EXPECT_EQ(udp.format, "frame");
+  EXPECT_EQ(udp.readings, "frame");
+  EXPECT_EQ(udp.dedup_window, 4096u);
+  EXPECT_EQ(udp.max_devices, 500u);
+}
+
 }  // namespace
 }  // namespace tributary::config

@@ -30,6 +30,7 @@ class EventPathTest : public ::testing::Test {
     dir_ = work_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
     http_topic_ = unique_name("it.http");
     udp_topic_ = unique_name("it.udp");
+    frame_topic_ = unique_name("it.frames");
   }
 
   void TearDown() override {
@@ -58,6 +59,11 @@ class EventPathTest : public ::testing::Test {
                        "    topic: " + udp_topic_ + "\n"
                        "    key: \"{remote_ip}\"\n"
                        "    max_datagram: 512\n"
+                       "  - name: frames\n"
+                       "    type: udp\n"
+                       "    listen: 127.0.0.1:0\n"
+                       "    format: frame\n"
+                       "    topic: " + frame_topic_ + "\n"
                        "  - name: api\n"
                        "    type: http\n"
                        "    listen: \"" + http_listen + "\"\n" + http_extra +
@@ -69,9 +75,11 @@ class EventPathTest : public ::testing::Test {
     ASSERT_TRUE(process_->start());
     const auto http = process_->port_of("api", 10s);
     const auto udp = process_->port_of("meters", 10s);
-    ASSERT_TRUE(http && udp) << "tributary did not report its ports:\n" << process_->log();
+    const auto frames = process_->port_of("frames", 10s);
+    ASSERT_TRUE(http && udp && frames) << "tributary did not report its ports:\n" << process_->log();
     http_port_ = *http;
     udp_port_ = *udp;
+    frame_port_ = *frames;
   }
 
   HttpResult post(const std::string& body,
@@ -84,9 +92,11 @@ class EventPathTest : public ::testing::Test {
   std::string dir_;
   std::string http_topic_;
   std::string udp_topic_;
+  std::string frame_topic_;
   std::optional<TributaryProcess> process_;
   std::uint16_t http_port_ = 0;
   std::uint16_t udp_port_ = 0;
+  std::uint16_t frame_port_ = 0;
 };
 
 TEST_F(EventPathTest, HttpEventReachesKafkaWithKeyValueAndHeaders) {
@@ -147,6 +157,41 @@ TEST_F(EventPathTest, UdpDatagramsReachKafkaInOrderKeyedBySender) {
     EXPECT_EQ(records[i].header("ce_source"), "/tributary/it-node/udp/meters");
     EXPECT_EQ(records[i].header("tributary_remote"), "127.0.0.1:" + std::to_string(from));
   }
+}
+
+// The firmware bridge end to end: the example device program sends frames of readings, a
+// second run repeats them (exact duplicates), a third comes from a new boot.
+TEST_F(EventPathTest, DeviceFramesArriveAsJsonReadingsWithDuplicatesDroppedAndRebootsSeen) {
+  start(bootstrap_);
+  const std::string port = std::to_string(frame_port_);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {TRIBUTARY_FRAME_SEND, "127.0.0.1", port, "20", "meter-1", "7"},
+           {TRIBUTARY_FRAME_SEND, "127.0.0.1", port, "20", "meter-1", "7"},
+           {TRIBUTARY_FRAME_SEND, "127.0.0.1", port, "5", "meter-1", "8"}}) {
+    const CommandResult sent = run_command(args, 10s);
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  }
+  const auto records = read_topic(bootstrap_, frame_topic_, 25, kKafkaDeadline, 2s);
+  ASSERT_EQ(records.size(), 25u);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const KafkaRecord& r = records[i];
+    const std::string boot = i < 20 ? "7" : "8";
+    const std::string sequence = std::to_string(i < 20 ? i : i - 20);
+    EXPECT_EQ(r.key, "meter-1");
+    EXPECT_EQ(r.header("tributary_boot_id"), boot);
+    EXPECT_EQ(r.header("tributary_sequence"), sequence);
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    EXPECT_EQ(r.header("ce_source"), "/tributary/it-node/udp/frames");
+    EXPECT_THAT(r.header("tributary_device_time").value_or(""), ::testing::MatchesRegex("20[0-9][0-9]-.*Z"));
+    EXPECT_THAT(r.value, HasSubstr("\"sequence\":" + sequence + ","));
+    EXPECT_THAT(r.value, HasSubstr(R"("name":"energy","value":)" + std::to_string(1000 + std::stoi(sequence)) +
+                                   R"(,"unit":"Wh")"));
+  }
+  ASSERT_EQ(process_->stop(), 0);
+  const std::string log = process_->log();
+  process_.reset();
+  EXPECT_THAT(log, HasSubstr("dropped_duplicate=20"));
+  EXPECT_THAT(log, HasSubstr("devices=1 gaps=0 duplicates=20 reordered=0 late=0 reboots=1"));
 }
 
 TEST_F(EventPathTest, OversizedDatagramIsDroppedAndNeverReachesKafka) {

@@ -221,7 +221,7 @@ void HttpSession::offer_event() {
       event.content_type = std::string(req[bhttp::field::content_type]);
     } else {
       const nlohmann::json& doc = parsed.docs[i];
-      const HeaderLookup json = [&doc](std::string_view path) { return json_field(doc, path); };
+      const HeaderLookup json = [&doc](std::string_view name) { return json_variable(doc, name); };
       event.key = render_key(route_->key, shared_->stamper->node_id(), origin, &lookup, &json);
       event.content_type = "application/json";
     }

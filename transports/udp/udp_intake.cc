@@ -78,6 +78,13 @@ struct UdpIntake::Socket {
   // the ring's append point (and one wake-up of its writer) per batch, not per datagram.
   std::vector<Event> events;
   std::uint64_t datagrams = 0;  // that EVENTS came from
+  // Format frame: the frames in EVENTS, forgotten by the tracker if the batch is not stored.
+  struct FrameId {
+    std::string device;
+    std::uint32_t boot_id;
+    std::uint32_t sequence;
+  };
+  std::vector<FrameId> frames;
 };
 
 UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& stamper,
@@ -88,6 +95,9 @@ UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& st
       format_(format_from_name(settings_.format)),
       sink_(sink),
       stamper_(stamper) {
+  if (settings_.format == "frame") {
+    tracker_ = std::make_unique<firmware::SequenceTracker>(settings_.dedup_window, settings_.max_devices);
+  }
   const auto batch = static_cast<std::size_t>(std::max(settings_.batch, 1));
   for (int i = 0; i < std::max(settings_.threads, 1); ++i) {
     auto s = std::make_unique<Socket>(pool.next());
@@ -190,7 +200,20 @@ void UdpIntake::stop() {
       .kv("dead_lettered", c.dead_lettered.load())
       .kv("dropped_not_allowed", c.dropped_not_allowed.load())
       .kv("dropped_busy", c.dropped_busy.load())
-      .kv("dropped_rejected", c.dropped_rejected.load());
+      .kv("dropped_rejected", c.dropped_rejected.load())
+      .kv("dropped_duplicate", c.dropped_duplicate.load());
+  if (tracker_) {
+    const firmware::SequenceCounters& q = tracker_->counters();
+    log::info("udp frame sequences")
+        .kv("source", name_)
+        .kv("devices", q.devices.load())
+        .kv("gaps", q.gaps.load())
+        .kv("duplicates", q.duplicates.load())
+        .kv("reordered", q.reordered.load())
+        .kv("late", q.late.load())
+        .kv("reboots", q.reboots.load())
+        .kv("evicted", q.evicted.load());
+  }
 }
 
 void UdpIntake::wait_readable(Socket& s) {
@@ -273,7 +296,9 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   }
   const std::string_view data(s.data.data() + index * s.slot, bytes);
   std::string why;
-  const bool malformed = !parse_datagram(format_, data, &s.parsed, &why);
+  firmware::DecodedFrame frame;
+  const bool malformed = tracker_ ? !firmware::decode_frame(data, &frame, &why)
+                                  : !parse_datagram(format_, data, &s.parsed, &why);
   if (malformed && settings_.dead_letter_topic.empty()) {
     counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
     log::debug("udp datagram dropped: malformed").kv("source", name_).kv("reason", why);
@@ -299,6 +324,10 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
     counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (tracker_) {
+    on_frame(s, frame, data, std::move(origin), now);
+    return;
+  }
   std::vector<Event>& events = s.events;
   for (std::size_t i = 0; i < s.parsed.bodies.size(); ++i) {
     Event event;
@@ -308,7 +337,7 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
       event.key = render_key(settings_.key, stamper_.node_id(), origin, nullptr);
     } else {
       const nlohmann::json& doc = s.parsed.docs[i];
-      const HeaderLookup json = [&doc](std::string_view path) { return json_field(doc, path); };
+      const HeaderLookup json = [&doc](std::string_view name) { return json_variable(doc, name); };
       event.key = render_key(settings_.key, stamper_.node_id(), origin, nullptr, &json);
       event.content_type = "application/json";
     }
@@ -317,6 +346,48 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
     stamper_.stamp(event);
     events.push_back(std::move(event));
   }
+  ++s.datagrams;
+}
+
+// One verified device frame: dropped if the tracker has seen it, else one event keyed by the
+// device id, with the frame's identity in headers.
+void UdpIntake::on_frame(Socket& s, const firmware::DecodedFrame& frame, std::string_view data,
+                         Origin origin, std::chrono::system_clock::time_point now) {
+  if (!tracker_->observe(frame.device_id, frame.boot_id, frame.sequence)) {
+    counters_.dropped_duplicate.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Event event;
+  event.origin = std::move(origin);
+  event.topic = settings_.topic;
+  if (settings_.key.empty()) {
+    event.key = std::string(frame.device_id);
+  } else {
+    const HeaderLookup device = [&frame](std::string_view name) {
+      return name == "device_id" ? std::string(frame.device_id) : std::string();
+    };
+    event.key = render_key(settings_.key, stamper_.node_id(), event.origin, nullptr, &device);
+  }
+  if (frame.readings == nullptr) {
+    event.payload.assign(frame.payload);
+    event.content_type.assign(frame.content_type);
+  } else if (settings_.readings == "json") {
+    event.payload = firmware::readings_json(frame);
+    event.content_type = "application/json";
+  } else {
+    event.payload.assign(data);
+    event.content_type = "application/x-tributary-frame";
+  }
+  event.ingest_time = now;
+  stamper_.stamp(event);
+  event.headers.push_back({"tributary_device_id", std::string(frame.device_id)});
+  event.headers.push_back({"tributary_boot_id", std::to_string(frame.boot_id)});
+  event.headers.push_back({"tributary_sequence", std::to_string(frame.sequence)});
+  if (frame.device_time_ms != 0) {
+    event.headers.push_back({"tributary_device_time", firmware::device_time_text(frame.device_time_ms)});
+  }
+  s.events.push_back(std::move(event));
+  s.frames.push_back({std::string(frame.device_id), frame.boot_id, frame.sequence});
   ++s.datagrams;
 }
 
@@ -335,6 +406,10 @@ void UdpIntake::offer_batch(Socket& s) {
                                  : sink_.offer_many(std::move(s.events), std::move(done));
   s.events.clear();
   s.datagrams = 0;
+  if (offer != Offer::kAccepted) {
+    for (const Socket::FrameId& f : s.frames) tracker_->forget(f.device, f.boot_id, f.sequence);
+  }
+  s.frames.clear();
   switch (offer) {
     case Offer::kAccepted: counters_.accepted.fetch_add(count, std::memory_order_relaxed); break;
     case Offer::kBusy: counters_.dropped_busy.fetch_add(datagrams, std::memory_order_relaxed); break;

@@ -17,6 +17,8 @@
 #include "core/sink.h"
 #include "core/stamper.h"
 #include "core/formats.h"
+#include "firmware-bridge/frame_decoder.h"
+#include "firmware-bridge/sequence_tracker.h"
 
 namespace tributary::transports::udp {
 
@@ -34,11 +36,12 @@ struct UdpCounters {
   std::atomic<std::uint64_t> dropped_not_allowed{0};  // sender outside the allow-list
   std::atomic<std::uint64_t> dropped_busy{0};         // the ring was full
   std::atomic<std::uint64_t> dropped_rejected{0};     // the sink refused the events
+  std::atomic<std::uint64_t> dropped_duplicate{0};    // format frame: seen before (sequence tracking)
 };
 
 // One UDP listener. Each of its `threads` sockets (SO_REUSEPORT on the same address) lives
 // on its own io_context and reads in batches with recvmmsg. A datagram is one event (raw,
-// json) or several (ndjson), taken whole or not at all; the datagrams of one recvmmsg call
+// json, frame) or several (ndjson), taken whole or not at all; the datagrams of one recvmmsg call
 // are offered to the ring together. UDP has no acknowledgement, so
 // every datagram that is not taken is counted by reason, including those the kernel
 // dropped before we could read them.
@@ -56,12 +59,18 @@ class UdpIntake final : public Intake {
   const UdpCounters& counters() const { return counters_; }
   // The bound port (useful with port 0); 0 before start().
   std::uint16_t local_port() const { return bound_port_; }
+  // Format frame: the per-device sequence counters (gaps, duplicates, ...); null otherwise.
+  const firmware::SequenceCounters* sequence_counters() const {
+    return tracker_ ? &tracker_->counters() : nullptr;
+  }
 
  private:
   struct Socket;
   void wait_readable(Socket& s);
   void read_batches(Socket& s);
   void on_datagram(Socket& s, std::size_t index);
+  void on_frame(Socket& s, const firmware::DecodedFrame& frame, std::string_view data, Origin origin,
+                std::chrono::system_clock::time_point now);
   void offer_batch(Socket& s);
   bool allowed(const sockaddr_storage& from) const;
 
@@ -69,6 +78,7 @@ class UdpIntake final : public Intake {
   config::UdpSourceConfig settings_;
   config::HostPort listen_;
   Format format_;
+  std::unique_ptr<firmware::SequenceTracker> tracker_;  // format frame only
   Sink& sink_;
   Stamper& stamper_;
   std::vector<std::unique_ptr<Socket>> sockets_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/io_context_pool.h"
+#include "firmware-bridge/tests/frame_test_util.h"
 #include "tests/support/net_client.h"
 #include "tests/support/test_env.h"
 
@@ -63,12 +64,12 @@ config::SourceConfig source(const std::string& format = "raw", const std::string
   s.listen = config::HostPort{"127.0.0.1", 0};
   config::UdpSourceConfig udp;
   udp.topic = "t.meters";
-  udp.max_datagram = 100;
+  udp.max_datagram = format == "frame" ? 1024 : 100;
   udp.format = format;
   udp.threads = threads;
   udp.batch = 8;
   udp.receive_buffer = 64 * 1024;
-  static constexpr std::array<std::string_view, 2> kVars = {"remote_ip", "json:"};
+  static constexpr std::array<std::string_view, 3> kVars = {"remote_ip", "json:", "device_id"};
   std::string why;
   udp.key = *config::KeyTemplate::parse(key, kVars, &why);
   udp.allow = *config::parse_networks(allow, &why);
@@ -251,6 +252,128 @@ TEST_F(UdpFormatTest, MalformedDatagramsGoToTheDeadLetterTopicWithTheReasonWhenO
   EXPECT_EQ(reason, "not valid JSON");
   EXPECT_EQ(intake_->counters().dead_lettered.load(), 1u);
   EXPECT_EQ(intake_->counters().dropped_malformed.load(), 0u);
+}
+
+// A device frame as firmware would send it.
+std::string frame(const char* device, std::uint32_t boot, std::uint32_t sequence,
+                  const std::string& payload = "p") {
+  firmware::FrameIn in;
+  in.device_id = device;
+  in.boot_id = boot;
+  in.sequence = sequence;
+  in.device_time_ms = 1795305600123;
+  in.content_type = "text/plain";
+  in.payload = reinterpret_cast<const std::uint8_t*>(payload.data());
+  in.payload_size = payload.size();
+  return firmware::testing::encode(in);
+}
+
+std::string header(const Event& e, std::string_view name) {
+  for (const Header& h : e.headers) {
+    if (h.name == name) return h.value;
+  }
+  return "<none>";
+}
+
+TEST_F(UdpFormatTest, FramesAreKeyedByDeviceSequenceTrackedAndExactDuplicatesDropped) {
+  start(source("frame", ""));
+  send({frame("m-1", 1, 0, "a"), frame("m-1", 1, 1, "b"), frame("m-1", 1, 1, "b"),  // a duplicate
+        frame("m-1", 1, 3, "d"),                                                   // 2 is missing
+        frame("m-2", 1, 0, "x"), frame("m-1", 2, 0, "rebooted")});                 // a new boot id
+  ASSERT_TRUE(all_accounted(6));
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 5; }, std::chrono::seconds(10)));
+  const auto events = sink_.events();
+  std::vector<std::string> payloads;
+  for (const Event& e : events) payloads.push_back(e.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"a", "b", "d", "x", "rebooted"}));
+  EXPECT_EQ(events[0].key, "m-1");
+  EXPECT_EQ(events[3].key, "m-2");
+  EXPECT_EQ(events[0].content_type, "text/plain");
+  EXPECT_EQ(header(events[2], "tributary_sequence"), "3");
+  EXPECT_EQ(header(events[4], "tributary_boot_id"), "2");
+  EXPECT_EQ(header(events[0], "tributary_device_id"), "m-1");
+  EXPECT_EQ(header(events[0], "tributary_device_time"), "2026-11-22T00:00:00.123Z");
+  EXPECT_EQ(intake_->counters().dropped_duplicate.load(), 1u);
+  const firmware::SequenceCounters* q = intake_->sequence_counters();
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->devices.load(), 2u);
+  EXPECT_EQ(q->gaps.load(), 1u);
+  EXPECT_EQ(q->duplicates.load(), 1u);
+  EXPECT_EQ(q->reboots.load(), 1u);
+}
+
+TEST_F(UdpFormatTest, FrameReadingsBecomeJsonOrStayTheFrameAsConfigured) {
+  config::SourceConfig config = source("frame", "site-{device_id}");
+  std::get<config::UdpSourceConfig>(config.settings).readings = "frame";
+  start(config);
+  firmware::ReadingIn r;
+  r.name = "temperature";
+  r.value = 21.5;
+  firmware::FrameIn in;
+  in.device_id = "m-9";
+  in.readings = &r;
+  in.reading_count = 1;
+  const std::string bytes = firmware::testing::encode(in);
+  send({bytes});
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 1; }, std::chrono::seconds(10)));
+  const Event e = sink_.events()[0];
+  EXPECT_EQ(e.key, "site-m-9");
+  EXPECT_EQ(e.payload, bytes);
+  EXPECT_EQ(e.content_type, "application/x-tributary-frame");
+}
+
+TEST_F(UdpFormatTest, FrameReadingsAsJsonByDefault) {
+  start(source("frame", ""));
+  firmware::ReadingIn r;
+  r.name = "temperature";
+  r.value = 21.5;
+  r.unit = "C";
+  firmware::FrameIn in;
+  in.device_id = "m-9";
+  in.sequence = 4;
+  in.readings = &r;
+  in.reading_count = 1;
+  send({firmware::testing::encode(in)});
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 1; }, std::chrono::seconds(10)));
+  const Event e = sink_.events()[0];
+  EXPECT_EQ(e.payload,
+            R"({"device_id":"m-9","boot_id":0,"sequence":4,"readings":[{"name":"temperature","value":21.5,"unit":"C"}]})");
+  EXPECT_EQ(e.content_type, "application/json");
+  EXPECT_EQ(header(e, "tributary_device_time"), "<none>");  // the device sent no time
+}
+
+TEST_F(UdpFormatTest, TruncatedAndHostileFramesAreMalformedAndNeverTaken) {
+  start(source("frame", "", 1, "", "t.meters.dead"));
+  const std::string good = frame("m-1", 1, 0);
+  std::string flipped = good;
+  flipped[0] = static_cast<char>(0x7F);  // the root offset points outside the datagram
+  send({good.substr(0, good.size() / 2), flipped, "{\"json\":1}", good});
+  ASSERT_TRUE(all_accounted(4));
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 4; }, std::chrono::seconds(10)))
+      << sink_.events().size() << " events, " << intake_->counters().dropped_malformed.load() << " malformed";
+  const auto events = sink_.events();
+  int dead = 0;
+  for (const Event& e : events) {
+    if (e.topic == "t.meters.dead") {
+      ++dead;
+      EXPECT_NE(header(e, "tributary_dlq_reason"), "<none>");
+    }
+  }
+  EXPECT_EQ(dead, 3);
+  EXPECT_EQ(intake_->counters().dead_lettered.load(), 3u);
+  EXPECT_EQ(intake_->sequence_counters()->devices.load(), 1u);  // only the good frame was tracked
+}
+
+TEST_F(UdpFormatTest, AFrameDroppedWhileTheRingIsFullIsTakenWhenSentAgain) {
+  start(source("frame", ""));
+  sink_.set_busy(true);
+  send({frame("m-1", 1, 7)});
+  ASSERT_TRUE(testing::eventually([&] { return intake_->counters().dropped_busy.load() == 1; },
+                                  std::chrono::seconds(10)));
+  sink_.set_busy(false);
+  send({frame("m-1", 1, 7)});  // not a duplicate: the first copy was never stored
+  ASSERT_TRUE(testing::eventually([&] { return sink_.events().size() == 1; }, std::chrono::seconds(10)));
+  EXPECT_EQ(intake_->counters().dropped_duplicate.load(), 0u);
 }
 
 }  // namespace
