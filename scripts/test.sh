@@ -7,6 +7,8 @@
 #   4. tsan build (ThreadSanitizer): the unit, in-process threaded and crash tests. (Processes
 #      that create librdkafka handles cannot run under GCC's TSan: librdkafka starts its
 #      threads with C11 thrd_create, which TSan does not intercept, and crashes.)
+#   5. fuzz build (clang libFuzzer + ASan/UBSan): the frame decoder and the JSON key
+#      extraction, TRIBUTARY_FUZZ_SECONDS (default 60) each; 0 skips it
 #
 #   scripts/test.sh                 # everything
 #   TRIBUTARY_PRESETS="dev" scripts/test.sh   # only some builds
@@ -33,5 +35,11 @@ for preset in $PRESETS; do
   step "$preset: tests ($labels)"
   ctest --test-dir "build/$preset" -L "$labels" -j 2 --output-on-failure --timeout 300
 done
+
+FUZZ_SECONDS="${TRIBUTARY_FUZZ_SECONDS:-60}"
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  step "fuzz: ${FUZZ_SECONDS}s per target"
+  scripts/fuzz.sh "$FUZZ_SECONDS"
+fi
 
 step "all test runs passed"

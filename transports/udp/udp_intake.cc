@@ -66,8 +66,9 @@ struct UdpIntake::Socket {
   explicit Socket(asio::io_context& context) : io(context), socket(context) {}
   asio::io_context& io;
   asio::ip::udp::socket socket;
-  std::size_t slot = 0;                  // bytes per datagram: max_datagram + 1
-  std::vector<char> data;                // batch x slot
+  std::size_t slot = 0;                  // bytes read per datagram: max_datagram + 1
+  std::size_t stride = 0;                // slot rounded up to 16: each datagram starts aligned
+  std::vector<char> data;                // batch x stride
   std::vector<mmsghdr> messages;
   std::vector<iovec> iovecs;
   std::vector<sockaddr_storage> senders;
@@ -102,7 +103,9 @@ UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& st
   for (int i = 0; i < std::max(settings_.threads, 1); ++i) {
     auto s = std::make_unique<Socket>(pool.next());
     s->slot = settings_.max_datagram + 1;  // one byte more: an oversized datagram is seen
-    s->data.resize(batch * s->slot);
+    // A frame's doubles and longs are read in place: they must be aligned in memory.
+    s->stride = (s->slot + 15) / 16 * 16;
+    s->data.resize(batch * s->stride);
     s->messages.resize(batch);
     s->iovecs.resize(batch);
     s->senders.resize(batch);
@@ -233,7 +236,7 @@ void UdpIntake::read_batches(Socket& s) {
   const auto batch = static_cast<unsigned>(s.messages.size());
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
     for (unsigned i = 0; i < batch; ++i) {
-      s.iovecs[i] = iovec{s.data.data() + i * s.slot, s.slot};
+      s.iovecs[i] = iovec{s.data.data() + i * s.stride, s.slot};
       msghdr& h = s.messages[i].msg_hdr;
       h = msghdr{};
       h.msg_name = &s.senders[i];
@@ -294,7 +297,7 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
     counters_.dropped_not_allowed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const std::string_view data(s.data.data() + index * s.slot, bytes);
+  const std::string_view data(s.data.data() + index * s.stride, bytes);
   std::string why;
   firmware::DecodedFrame frame;
   const bool malformed = tracker_ ? !firmware::decode_frame(data, &frame, &why)
