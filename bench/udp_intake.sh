@@ -3,11 +3,13 @@
 # udp sends 200-byte datagrams for 3 s; prints what Tributary accepted, what it counted as
 # dropped by reason, and the CPU seconds it used. Bounded: about 5 s.
 #
-#   bench/udp_intake.sh [SOCKETS] [RATE, 0 = as fast as possible] [SENDER_THREADS]
+#   bench/udp_intake.sh [SOCKETS] [RATE, 0 = as fast as possible] [SENDER_THREADS] [raw|json]
+#
+# With json, every datagram is a 200-byte JSON value the intake validates.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-SOCKETS="${1:-1}"; RATE="${2:-0}"; SENDERS="${3:-1}"
+SOCKETS="${1:-1}"; RATE="${2:-0}"; SENDERS="${3:-1}"; FORMAT="${4:-raw}"
 cmake --preset release > /dev/null
 cmake --build --preset release --target tributary tributary-load > /dev/null
 W="$ROOT/build/bench/udp-intake"
@@ -18,7 +20,7 @@ io_threads: 2
 buffer: {dir: $W/buffer, fsync: interval, max_size: 8GiB}
 kafka: {brokers: "127.0.0.1:1"}
 sources:
-  - {name: meters, type: udp, listen: "127.0.0.1:0", topic: bench.udp, key: "{remote_ip}", threads: $SOCKETS}
+  - {name: meters, type: udp, listen: "127.0.0.1:0", topic: bench.udp, key: "{remote_ip}", threads: $SOCKETS, format: $FORMAT}
 YAML
 build/release/app/tributary run -c "$W/tributary.yaml" 2> "$W/tributary.log" &
 PID=$!
@@ -28,7 +30,7 @@ PORT=$(grep -o 'address=127.0.0.1:[0-9]*' "$W/tributary.log" | head -1 | cut -d:
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 T0=$(cpu)
 build/release/tools/load/tributary-load udp --target "127.0.0.1:$PORT" --topic bench.udp \
-  --log "$W/udp.log" --duration 3s --rate "$RATE" --threads "$SENDERS" --size 200 2>/dev/null | tail -1
+  --log "$W/udp.log" --duration 3s --rate "$RATE" --threads "$SENDERS" --size 200 --format "$FORMAT" 2>/dev/null | tail -1
 sleep 0.5
 T1=$(cpu)
 kill -TERM "$PID"; wait "$PID" || true

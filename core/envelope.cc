@@ -25,22 +25,49 @@ flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> bytes(flatbuffers::FlatBu
 
 }  // namespace
 
-std::string encode_envelope(const Event& event) {
-  flatbuffers::FlatBufferBuilder b(256 + event.payload.size());
-  std::vector<flatbuffers::Offset<fb::Header>> headers;
-  headers.reserve(event.headers.size());
-  for (const Header& h : event.headers) {
-    headers.push_back(fb::CreateHeader(b, b.CreateString(h.name), bytes(b, h.value)));
+void EnvelopeWriter::add_header(std::string_view name, std::string_view value) {
+  if (finished_) {
+    builder_.Clear();
+    headers_.clear();
+    finished_ = false;
   }
+  headers_.push_back(fb::CreateHeader(builder_, builder_.CreateString(name.data(), name.size()),
+                                      bytes(builder_, value)).o);
+}
+
+std::string_view EnvelopeWriter::finish(std::string_view id, std::string_view topic,
+                                        const std::optional<std::string_view>& key,
+                                        std::string_view payload,
+                                        std::chrono::system_clock::time_point ingest_time,
+                                        const Origin& origin) {
+  if (finished_) {  // no headers this time
+    builder_.Clear();
+    headers_.clear();
+  }
+  flatbuffers::FlatBufferBuilder& b = builder_;
+  b.StartVector(headers_.size(), sizeof(flatbuffers::uoffset_t));
+  for (auto i = headers_.size(); i > 0;) {
+    b.PushElement(flatbuffers::Offset<fb::Header>(headers_[--i]));
+  }
+  const flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Header>>> headers(
+      b.EndVector(headers_.size()));
+  auto text = [&b](std::string_view s) { return b.CreateString(s.data(), s.size()); };
   const auto envelope = fb::CreateEnvelope(
-      b, b.CreateString(event.id), b.CreateString(event.topic), event.key.has_value(),
-      event.key ? bytes(b, *event.key) : 0, bytes(b, event.payload), b.CreateVector(headers),
-      std::chrono::duration_cast<std::chrono::milliseconds>(event.ingest_time.time_since_epoch()).count(),
-      b.CreateString(event.origin.transport), b.CreateString(event.origin.source),
-      b.CreateString(event.origin.route), b.CreateString(event.origin.remote_ip),
-      event.origin.remote_port);
+      b, text(id), text(topic), key.has_value(), key ? bytes(b, *key) : 0, bytes(b, payload), headers,
+      std::chrono::duration_cast<std::chrono::milliseconds>(ingest_time.time_since_epoch()).count(),
+      text(origin.transport), text(origin.source), text(origin.route), text(origin.remote_ip),
+      origin.remote_port);
   b.Finish(envelope, fb::EnvelopeIdentifier());
-  return std::string(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+  finished_ = true;
+  return std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+std::string encode_envelope(const Event& event) {
+  EnvelopeWriter w;
+  for (const Header& h : event.headers) w.add_header(h.name, h.value);
+  std::optional<std::string_view> key;
+  if (event.key) key = *event.key;
+  return std::string(w.finish(event.id, event.topic, key, event.payload, event.ingest_time, event.origin));
 }
 
 bool decode_envelope(std::string_view data, Event* event) {

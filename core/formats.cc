@@ -10,20 +10,28 @@ Format format_from_name(std::string_view name) {
 
 namespace {
 
-bool parse_one(std::string_view text, Datagram* out, std::string* why, std::size_t line) {
-  nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
-  if (doc.is_discarded()) {
+bool parse_one(std::string_view text, Datagram* out, std::string* why, std::size_t line, bool with_docs) {
+  bool valid = false;
+  nlohmann::json doc;
+  if (with_docs) {
+    doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    valid = !doc.is_discarded();
+  } else {
+    valid = nlohmann::json::accept(text.begin(), text.end());
+  }
+  if (!valid) {
     *why = line == 0 ? "not valid JSON" : "line " + std::to_string(line) + " is not valid JSON";
     return false;
   }
   out->bodies.push_back(text);
-  out->docs.push_back(std::move(doc));
+  if (with_docs) out->docs.push_back(std::move(doc));
   return true;
 }
 
 }  // namespace
 
-bool parse_datagram(Format format, std::string_view data, Datagram* out, std::string* why) {
+bool parse_datagram(Format format, std::string_view data, Datagram* out, std::string* why,
+                    bool with_docs) {
   out->bodies.clear();
   out->docs.clear();
   switch (format) {
@@ -31,7 +39,7 @@ bool parse_datagram(Format format, std::string_view data, Datagram* out, std::st
       out->bodies.push_back(data);
       return true;
     case Format::kJson:
-      return parse_one(data, out, why, 0);
+      return parse_one(data, out, why, 0, with_docs);
     case Format::kNdjson: {
       std::size_t line = 0;
       while (!data.empty()) {
@@ -39,7 +47,7 @@ bool parse_datagram(Format format, std::string_view data, Datagram* out, std::st
         std::string_view text = data.substr(0, end);
         ++line;
         if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-        if (!text.empty() && !parse_one(text, out, why, line)) return false;
+        if (!text.empty() && !parse_one(text, out, why, line, with_docs)) return false;
         if (end == std::string_view::npos) break;
         data.remove_prefix(end + 1);
       }

@@ -15,8 +15,8 @@ Format format_from_name(std::string_view name);  // "raw", "json", "ndjson"
 // Payload formats shared by the intakes: a UDP datagram or an HTTP body holding one raw
 // event, one JSON event, or NDJSON (one JSON event per line).
 //
-// The events in one datagram or body. Bodies point into it; DOCS (json and ndjson only)
-// holds each body parsed, for key templates.
+// The events in one datagram or body. Bodies point into it; DOCS (json and ndjson, when
+// asked for) holds each body parsed, for key templates.
 struct Datagram {
   std::vector<std::string_view> bodies;
   std::vector<nlohmann::json> docs;
@@ -25,8 +25,10 @@ struct Datagram {
 // Splits and validates DATA under FORMAT. False when it is malformed (*why says where):
 // then none of it may be taken. raw: the whole datagram, even empty. json: one JSON value.
 // ndjson: one JSON value per line ("\n" or "\r\n"; empty lines are skipped; no line at all
-// is malformed).
-bool parse_datagram(Format format, std::string_view data, Datagram* out, std::string* why);
+// is malformed). WITH_DOCS false: JSON is validated without building documents (several
+// times cheaper), for callers that do not look inside.
+bool parse_datagram(Format format, std::string_view data, Datagram* out, std::string* why,
+                    bool with_docs = true);
 
 // The value at PATH ("device" or "meta.device") in DOC: strings as they are, other values
 // as JSON text, "" when absent.

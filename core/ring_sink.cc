@@ -33,8 +33,20 @@ Offer RingSink::offer_many(std::vector<Event>&& events, Completion done) {
   const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            events.front().ingest_time.time_since_epoch())
                            .count();
-  auto on_written = [this, done = std::move(done), id = std::move(events.front().id),
-                     topic = std::move(events.front().topic)](std::error_code ec, std::uint64_t first) {
+  return append(time_ms, bodies, std::move(done), std::move(events.front().id),
+                std::move(events.front().topic));
+}
+
+Offer RingSink::offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
+                              Completion done) {
+  if (envelopes.empty()) return Offer::kRejected;
+  return append(time_ms, envelopes, std::move(done), std::string(), std::string());
+}
+
+Offer RingSink::append(std::int64_t time_ms, std::span<const std::string_view> bodies, Completion done,
+                       std::string id, std::string topic) {
+  auto on_written = [this, done = std::move(done), id = std::move(id),
+                     topic = std::move(topic)](std::error_code ec, std::uint64_t first) {
     if (!done) return;
     if (ec) {
       done(Status(StatusCode::kUnavailable, "the buffer could not store the events: " + ec.message()),

@@ -17,8 +17,14 @@ class RingSink final : public Sink {
   RingSink(buffer::Ring& ring, std::string node_id) : ring_(ring), node_id_(std::move(node_id)) {}
   Offer offer(Event&& event, Completion done) override;
   Offer offer_many(std::vector<Event>&& events, Completion done) override;
+  Offer offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
+                      Completion done) override;
 
  private:
+  // Appends BODIES as one group; DONE learns ID (or the ring's event id) and TOPIC.
+  Offer append(std::int64_t time_ms, std::span<const std::string_view> bodies, Completion done,
+               std::string id, std::string topic);
+
   buffer::Ring& ring_;
   const std::string node_id_;
 };

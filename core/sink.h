@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/event.h"
@@ -45,6 +47,12 @@ class Sink {
     if (events.size() == 1) return offer(std::move(events.front()), std::move(done));
     return Offer::kRejected;
   }
+  // The same for events an intake encoded itself (EnvelopeWriter, stamped), so no Event is
+  // built on its hot path; TIME_MS is the first one's ingest time. The views need to live
+  // only for the call. The default decodes them and calls offer_many (kRejected when one
+  // is not a valid envelope).
+  virtual Offer offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
+                              Completion done);
 };
 
 }  // namespace tributary

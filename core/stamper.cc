@@ -1,6 +1,8 @@
 #include "core/stamper.h"
 
 #include <array>
+#include <charconv>
+#include <cstring>
 #include <ctime>
 #include <random>
 
@@ -16,16 +18,14 @@ bool is_lower_hex(std::string_view s) {
 
 bool all_zero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }
 
-std::string random_hex(std::size_t digits) {
+// DIGITS (a multiple of 16) random lower-case hex digits into OUT.
+void random_hex(char* out, std::size_t digits) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr std::string_view kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(digits);
-  while (out.size() < digits) {
+  for (std::size_t i = 0; i < digits; i += 16) {
     std::uint64_t bits = rng();
-    for (int i = 0; i < 16 && out.size() < digits; ++i, bits >>= 4) out += kHex[bits & 0xF];
+    for (std::size_t n = 0; n < 16; ++n, bits >>= 4) out[i + n] = kHex[bits & 0xF];
   }
-  return out;
 }
 
 }  // namespace
@@ -42,17 +42,41 @@ std::string event_id(std::string_view node_id, std::uint64_t sequence) {
 }
 
 void Stamper::stamp(Event& event) const {
-  const Origin& o = event.origin;
   auto& h = event.headers;
-  h.reserve(h.size() + 8);
-  h.push_back({"ce_specversion", "1.0"});
-  h.push_back({"ce_source", "/tributary/" + node_id_ + "/" + o.transport + "/" + o.source});
-  h.push_back({"ce_type", "io.tributary." + o.transport});
-  h.push_back({"ce_time", rfc3339(event.ingest_time)});
-  if (!event.content_type.empty()) h.push_back({"content-type", event.content_type});
-  h.push_back({"traceparent",
-               is_valid_traceparent(event.traceparent) ? event.traceparent : new_traceparent()});
-  if (!o.remote_ip.empty()) h.push_back({"tributary_remote", o.remote_addr()});
+  h.reserve(h.size() + 7);
+  stamp_headers(event.origin, event.ingest_time, event.content_type, event.traceparent,
+                [&h](std::string_view name, std::string_view value) {
+                  h.push_back({std::string(name), std::string(value)});
+                });
+}
+
+void Stamper::stamp_headers(const Origin& o, std::chrono::system_clock::time_point ingest_time,
+                            std::string_view content_type, std::string_view traceparent,
+                            const AddHeader& add) const {
+  // Built in reused per-thread buffers: no allocation per event once they have grown.
+  thread_local std::string text;
+  add("ce_specversion", "1.0");
+  text.assign("/tributary/").append(node_id_).append("/").append(o.transport).append("/").append(o.source);
+  add("ce_source", text);
+  text.assign("io.tributary.").append(o.transport);
+  add("ce_type", text);
+  std::array<char, 32> time;
+  add("ce_time", rfc3339(ingest_time, time));
+  if (!content_type.empty()) add("content-type", content_type);
+  std::array<char, 55> trace;
+  add("traceparent", is_valid_traceparent(traceparent) ? traceparent : new_traceparent(trace));
+  if (!o.remote_ip.empty()) {
+    const bool v6 = o.remote_ip.find(':') != std::string::npos;
+    text.clear();
+    if (v6) text.push_back('[');
+    text.append(o.remote_ip);
+    if (v6) text.push_back(']');
+    text.push_back(':');
+    char port[8];
+    const auto end = std::to_chars(port, port + sizeof port, o.remote_port).ptr;
+    text.append(port, static_cast<std::size_t>(end - port));
+    add("tributary_remote", text);
+  }
 }
 
 bool Stamper::is_valid_traceparent(std::string_view v) {
@@ -67,39 +91,51 @@ bool Stamper::is_valid_traceparent(std::string_view v) {
          !all_zero(trace) && !all_zero(parent);
 }
 
-std::string Stamper::new_traceparent() {
-  std::string trace = random_hex(32);
-  if (all_zero(trace)) trace[31] = '1';
-  std::string parent = random_hex(16);
-  if (all_zero(parent)) parent[15] = '1';
-  return "00-" + trace + "-" + parent + "-01";
+std::string_view Stamper::new_traceparent(std::array<char, 55>& out) {
+  // "00-" trace-id(32) "-" parent-id(16) "-01"; neither id may be all zeros.
+  std::memcpy(out.data(), "00-", 3);
+  random_hex(out.data() + 3, 32);
+  if (all_zero(std::string_view(out.data() + 3, 32))) out[34] = '1';
+  out[35] = '-';
+  random_hex(out.data() + 36, 16);
+  if (all_zero(std::string_view(out.data() + 36, 16))) out[51] = '1';
+  std::memcpy(out.data() + 52, "-01", 3);
+  return std::string_view(out.data(), out.size());
 }
 
-std::string Stamper::rfc3339(std::chrono::system_clock::time_point t) {
+std::string Stamper::new_traceparent() {
+  std::array<char, 55> out;
+  return std::string(new_traceparent(out));
+}
+
+std::string_view Stamper::rfc3339(std::chrono::system_clock::time_point t, std::array<char, 32>& out) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const auto secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   // The date and time to the second change once a second: format them once per thread.
   thread_local std::time_t cached_secs = -1;
-  thread_local std::string cached;
+  thread_local std::array<char, 24> cached{};
+  thread_local std::size_t cached_size = 0;
   if (secs != cached_secs) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    std::array<char, 32> buf{};
-    const std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%S", &tm);
-    cached.assign(buf.data(), n);
+    cached_size = std::strftime(cached.data(), cached.size(), "%Y-%m-%dT%H:%M:%S", &tm);
     cached_secs = secs;
   }
   const auto milli = static_cast<int>(ms - static_cast<std::int64_t>(secs) * 1000);
-  std::string out;
-  out.reserve(cached.size() + 5);
-  out += cached;
-  out += '.';
-  out += static_cast<char>('0' + milli / 100);
-  out += static_cast<char>('0' + milli / 10 % 10);
-  out += static_cast<char>('0' + milli % 10);
-  out += 'Z';
-  return out;
+  std::memcpy(out.data(), cached.data(), cached_size);
+  std::size_t n = cached_size;
+  out[n++] = '.';
+  out[n++] = static_cast<char>('0' + milli / 100);
+  out[n++] = static_cast<char>('0' + milli / 10 % 10);
+  out[n++] = static_cast<char>('0' + milli % 10);
+  out[n++] = 'Z';
+  return std::string_view(out.data(), n);
+}
+
+std::string Stamper::rfc3339(std::chrono::system_clock::time_point t) {
+  std::array<char, 32> out;
+  return std::string(rfc3339(t, out));
 }
 
 }  // namespace tributary

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -20,12 +22,23 @@ class Stamper {
   // Adds the headers to event.headers. ingest_time must already be set.
   void stamp(Event& event) const;
 
+  // The same headers for an event that is not an Event (the UDP intake encodes envelopes
+  // directly): ADD(name, value) is called once per header, in order; the views are valid
+  // only during the call. TRACEPARENT is the client's, or empty.
+  using AddHeader = std::function<void(std::string_view name, std::string_view value)>;
+  void stamp_headers(const Origin& origin, std::chrono::system_clock::time_point ingest_time,
+                     std::string_view content_type, std::string_view traceparent,
+                     const AddHeader& add) const;
+
   const std::string& node_id() const { return node_id_; }
 
   // W3C Trace Context: "00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>".
   static bool is_valid_traceparent(std::string_view value);
   static std::string new_traceparent();
+  // The same into OUT, without allocating.
+  static std::string_view new_traceparent(std::array<char, 55>& out);
   static std::string rfc3339(std::chrono::system_clock::time_point t);
+  static std::string_view rfc3339(std::chrono::system_clock::time_point t, std::array<char, 32>& out);
 
  private:
   std::string node_id_;

@@ -55,5 +55,21 @@ TEST(UdpFormats, JsonFieldsByDottedPath) {
   EXPECT_EQ(json_field(doc, "l"), "[1]");
 }
 
+TEST(UdpFormats, ValidationWithoutDocumentsJudgesTheSame) {
+  for (const std::string_view text :
+       {std::string_view(R"({"a":[1,2,{"b":null}]})"), std::string_view("{\"a\":"), std::string_view("1 2"),
+        std::string_view("\"\\ud800\""), std::string_view("[]"), std::string_view("")}) {
+    for (const Format format : {Format::kJson, Format::kNdjson}) {
+      Datagram with, without;
+      std::string why_with, why_without;
+      const bool ok = parse_datagram(format, text, &with, &why_with, true);
+      EXPECT_EQ(parse_datagram(format, text, &without, &why_without, false), ok) << text;
+      EXPECT_EQ(why_with, why_without) << text;
+      EXPECT_EQ(with.bodies, without.bodies);
+      EXPECT_TRUE(without.docs.empty());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tributary

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <future>
 
+#include "core/envelope.h"
 #include "core/key_render.h"
 #include "core/log.h"
 
@@ -75,11 +76,20 @@ struct UdpIntake::Socket {
   std::vector<std::array<char, 64>> controls;  // room for the SO_RXQ_OVFL cmsg
   std::uint32_t kernel_drops_seen = 0;
   Datagram parsed;  // scratch, reused
-  // The events of the datagrams read by one recvmmsg call, offered together: one trip to
-  // the ring's append point (and one wake-up of its writer) per batch, not per datagram.
-  std::vector<Event> events;
-  std::uint64_t datagrams = 0;  // that EVENTS came from
-  // Format frame: the frames in EVENTS, forgotten by the tracker if the batch is not stored.
+  // The sender of the last datagram, as text: senders repeat, inet_ntop need not.
+  sockaddr_storage last_sender{};
+  Origin origin;
+  // The events of the datagrams read by one recvmmsg call, encoded as envelopes back to back
+  // in ARENA and offered together: one trip to the ring's append point (and one wake-up of
+  // its writer) per batch, not per datagram. Nothing here is allocated per event once the
+  // buffers have grown.
+  EnvelopeWriter writer;
+  std::string arena;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // each envelope: offset, size
+  std::vector<std::string_view> views;                      // scratch for the offer
+  std::int64_t first_time_ms = 0;
+  std::uint64_t datagrams = 0;  // that the envelopes came from
+  // Format frame: the frames in the batch, forgotten by the tracker if it is not stored.
   struct FrameId {
     std::string device;
     std::uint32_t boot_id;
@@ -96,12 +106,17 @@ UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& st
       format_(format_from_name(settings_.format)),
       sink_(sink),
       stamper_(stamper) {
+  for (const auto& part : settings_.key.parts()) {
+    if (part.variable && part.text.starts_with("json:")) key_uses_json_ = true;
+  }
   if (settings_.format == "frame") {
     tracker_ = std::make_unique<firmware::SequenceTracker>(settings_.dedup_window, settings_.max_devices);
   }
   const auto batch = static_cast<std::size_t>(std::max(settings_.batch, 1));
   for (int i = 0; i < std::max(settings_.threads, 1); ++i) {
     auto s = std::make_unique<Socket>(pool.next());
+    s->origin.transport = "udp";
+    s->origin.source = name_;
     s->slot = settings_.max_datagram + 1;  // one byte more: an oversized datagram is seen
     // A frame's doubles and longs are read in place: they must be aligned in memory.
     s->stride = (s->slot + 15) / 16 * 16;
@@ -301,53 +316,41 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   std::string why;
   firmware::DecodedFrame frame;
   const bool malformed = tracker_ ? !firmware::decode_frame(data, &frame, &why)
-                                  : !parse_datagram(format_, data, &s.parsed, &why);
+                                  : !parse_datagram(format_, data, &s.parsed, &why, key_uses_json_);
   if (malformed && settings_.dead_letter_topic.empty()) {
     counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
     log::debug("udp datagram dropped: malformed").kv("source", name_).kv("reason", why);
     return;
   }
-  Origin origin;
-  origin.transport = "udp";
-  origin.source = name_;
-  sender_of(s.senders[index], &origin.remote_ip, &origin.remote_port);
+  if (std::memcmp(&s.senders[index], &s.last_sender, sizeof(sockaddr_storage)) != 0) {
+    s.last_sender = s.senders[index];
+    sender_of(s.last_sender, &s.origin.remote_ip, &s.origin.remote_port);
+  }
   const auto now = std::chrono::system_clock::now();
   if (malformed) {
     // To the dead-letter topic, as received, with the reason: never to the source's topic.
-    Event event;
-    event.origin = origin;
-    event.topic = settings_.dead_letter_topic;
-    event.payload.assign(data);
-    event.ingest_time = now;
-    stamper_.stamp(event);
-    event.headers.push_back({"tributary_dlq_reason", why});
-    event.headers.push_back({"tributary_dlq_topic", settings_.topic});
-    s.events.push_back(std::move(event));
+    const std::pair<std::string_view, std::string_view> reason[] = {
+        {"tributary_dlq_reason", why}, {"tributary_dlq_topic", settings_.topic}};
+    add_envelope(s, settings_.dead_letter_topic, std::nullopt, data, "", now, reason);
     ++s.datagrams;
     counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (tracker_) {
-    on_frame(s, frame, data, std::move(origin), now);
+    on_frame(s, frame, data, now);
     return;
   }
-  std::vector<Event>& events = s.events;
   for (std::size_t i = 0; i < s.parsed.bodies.size(); ++i) {
-    Event event;
-    event.origin = origin;
-    event.topic = settings_.topic;
+    std::optional<std::string> key;
     if (s.parsed.docs.empty()) {
-      event.key = render_key(settings_.key, stamper_.node_id(), origin, nullptr);
+      key = render_key(settings_.key, stamper_.node_id(), s.origin, nullptr);
     } else {
       const nlohmann::json& doc = s.parsed.docs[i];
       const HeaderLookup json = [&doc](std::string_view name) { return json_variable(doc, name); };
-      event.key = render_key(settings_.key, stamper_.node_id(), origin, nullptr, &json);
-      event.content_type = "application/json";
+      key = render_key(settings_.key, stamper_.node_id(), s.origin, nullptr, &json);
     }
-    event.payload.assign(s.parsed.bodies[i]);
-    event.ingest_time = now;
-    stamper_.stamp(event);
-    events.push_back(std::move(event));
+    add_envelope(s, settings_.topic, key, s.parsed.bodies[i],
+                 format_ == Format::kRaw ? std::string_view() : std::string_view("application/json"), now, {});
   }
   ++s.datagrams;
 }
@@ -355,59 +358,77 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
 // One verified device frame: dropped if the tracker has seen it, else one event keyed by the
 // device id, with the frame's identity in headers.
 void UdpIntake::on_frame(Socket& s, const firmware::DecodedFrame& frame, std::string_view data,
-                         Origin origin, std::chrono::system_clock::time_point now) {
+                         std::chrono::system_clock::time_point now) {
   if (!tracker_->observe(frame.device_id, frame.boot_id, frame.sequence)) {
     counters_.dropped_duplicate.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  Event event;
-  event.origin = std::move(origin);
-  event.topic = settings_.topic;
+  std::optional<std::string> key;
   if (settings_.key.empty()) {
-    event.key = std::string(frame.device_id);
+    key = std::string(frame.device_id);
   } else {
     const HeaderLookup device = [&frame](std::string_view name) {
       return name == "device_id" ? std::string(frame.device_id) : std::string();
     };
-    event.key = render_key(settings_.key, stamper_.node_id(), event.origin, nullptr, &device);
+    key = render_key(settings_.key, stamper_.node_id(), s.origin, nullptr, &device);
   }
-  if (frame.readings == nullptr) {
-    event.payload.assign(frame.payload);
-    event.content_type.assign(frame.content_type);
-  } else if (settings_.readings == "json") {
-    event.payload = firmware::readings_json(frame);
-    event.content_type = "application/json";
-  } else {
-    event.payload.assign(data);
-    event.content_type = "application/x-tributary-frame";
+  std::string json;
+  std::string_view payload = frame.payload;
+  std::string_view content_type = frame.content_type;
+  if (frame.readings != nullptr && settings_.readings == "json") {
+    json = firmware::readings_json(frame);
+    payload = json;
+    content_type = "application/json";
+  } else if (frame.readings != nullptr) {
+    payload = data;
+    content_type = "application/x-tributary-frame";
   }
-  event.ingest_time = now;
-  stamper_.stamp(event);
-  event.headers.push_back({"tributary_device_id", std::string(frame.device_id)});
-  event.headers.push_back({"tributary_boot_id", std::to_string(frame.boot_id)});
-  event.headers.push_back({"tributary_sequence", std::to_string(frame.sequence)});
-  if (frame.device_time_ms != 0) {
-    event.headers.push_back({"tributary_device_time", firmware::device_time_text(frame.device_time_ms)});
-  }
-  s.events.push_back(std::move(event));
+  const std::string boot = std::to_string(frame.boot_id);
+  const std::string sequence = std::to_string(frame.sequence);
+  const std::string time = frame.device_time_ms != 0 ? firmware::device_time_text(frame.device_time_ms) : "";
+  std::vector<std::pair<std::string_view, std::string_view>> extra = {
+      {"tributary_device_id", frame.device_id}, {"tributary_boot_id", boot}, {"tributary_sequence", sequence}};
+  if (!time.empty()) extra.emplace_back("tributary_device_time", time);
+  add_envelope(s, settings_.topic, key, payload, content_type, now, extra);
   s.frames.push_back({std::string(frame.device_id), frame.boot_id, frame.sequence});
   ++s.datagrams;
+}
+
+// Stamps and encodes one event straight into the batch's arena.
+void UdpIntake::add_envelope(Socket& s, std::string_view topic, const std::optional<std::string>& key,
+                             std::string_view payload, std::string_view content_type,
+                             std::chrono::system_clock::time_point now,
+                             std::span<const std::pair<std::string_view, std::string_view>> extra) {
+  EnvelopeWriter& w = s.writer;
+  stamper_.stamp_headers(s.origin, now, content_type, {},
+                         [&w](std::string_view name, std::string_view value) { w.add_header(name, value); });
+  for (const auto& [name, value] : extra) w.add_header(name, value);
+  std::optional<std::string_view> key_view;
+  if (key) key_view = *key;
+  const std::string_view envelope = w.finish({}, topic, key_view, payload, now, s.origin);
+  if (s.spans.empty()) {
+    s.first_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  }
+  s.spans.emplace_back(s.arena.size(), envelope.size());
+  s.arena.append(envelope);
 }
 
 // Offers the events of one batch of datagrams as a unit: each datagram is whole in it, and
 // when the ring has no room, every datagram of the batch is dropped and counted.
 void UdpIntake::offer_batch(Socket& s) {
-  if (s.events.empty()) return;
-  const std::uint64_t count = s.events.size();
+  if (s.spans.empty()) return;
+  const std::uint64_t count = s.spans.size();
   const std::uint64_t datagrams = s.datagrams;
   UdpCounters* counters = &counters_;
   auto done = [counters, count](const Status& status, const Delivery&) {
     (status.is_ok() ? counters->delivered : counters->delivery_failed)
         .fetch_add(count, std::memory_order_relaxed);
   };
-  const Offer offer = count == 1 ? sink_.offer(std::move(s.events.front()), std::move(done))
-                                 : sink_.offer_many(std::move(s.events), std::move(done));
-  s.events.clear();
+  s.views.clear();
+  for (const auto& [offset, size] : s.spans) s.views.emplace_back(s.arena.data() + offset, size);
+  const Offer offer = sink_.offer_encoded(s.first_time_ms, s.views, std::move(done));
+  s.spans.clear();
+  s.arena.clear();
   s.datagrams = 0;
   if (offer != Offer::kAccepted) {
     for (const Socket::FrameId& f : s.frames) tracker_->forget(f.device, f.boot_id, f.sequence);

@@ -8,7 +8,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
@@ -69,8 +72,12 @@ class UdpIntake final : public Intake {
   void wait_readable(Socket& s);
   void read_batches(Socket& s);
   void on_datagram(Socket& s, std::size_t index);
-  void on_frame(Socket& s, const firmware::DecodedFrame& frame, std::string_view data, Origin origin,
+  void on_frame(Socket& s, const firmware::DecodedFrame& frame, std::string_view data,
                 std::chrono::system_clock::time_point now);
+  void add_envelope(Socket& s, std::string_view topic, const std::optional<std::string>& key,
+                    std::string_view payload, std::string_view content_type,
+                    std::chrono::system_clock::time_point now,
+                    std::span<const std::pair<std::string_view, std::string_view>> extra);
   void offer_batch(Socket& s);
   bool allowed(const sockaddr_storage& from) const;
 
@@ -78,6 +85,7 @@ class UdpIntake final : public Intake {
   config::UdpSourceConfig settings_;
   config::HostPort listen_;
   Format format_;
+  bool key_uses_json_ = false;  // documents are parsed only when the key looks inside
   std::unique_ptr<firmware::SequenceTracker> tracker_;  // format frame only
   Sink& sink_;
   Stamper& stamper_;
