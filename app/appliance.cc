@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "transports/http/http_intake.h"
+#include "transports/mqtt/mqtt_intake.h"
 #include "transports/udp/udp_intake.h"
 
 namespace tributary::app {
@@ -14,6 +15,7 @@ struct Wiring {
   Sink& sink;
   Stamper& stamper;
   IoContextPool& pool;
+  const std::string& state_dir;  // the buffer directory: intakes keep their own state under it
 };
 
 using Factory = std::unique_ptr<Intake> (*)(const config::SourceConfig&, Wiring&);
@@ -25,7 +27,7 @@ struct IntakeType {
   Factory make;
 };
 
-constexpr std::array<IntakeType, 2> kIntakeTypes = {{
+constexpr std::array<IntakeType, 3> kIntakeTypes = {{
     {"udp",
      [](const config::SourceConfig& s, Wiring& w) -> std::unique_ptr<Intake> {
        return std::make_unique<transports::udp::UdpIntake>(s, w.sink, w.stamper, w.pool);
@@ -33,6 +35,11 @@ constexpr std::array<IntakeType, 2> kIntakeTypes = {{
     {"http",
      [](const config::SourceConfig& s, Wiring& w) -> std::unique_ptr<Intake> {
        return std::make_unique<transports::http::HttpIntake>(s, w.sink, w.stamper, w.pool);
+     }},
+    {"mqtt",
+     [](const config::SourceConfig& s, Wiring& w) -> std::unique_ptr<Intake> {
+       // Paho's own persistence (QoS 2 messages between PUBREC and PUBREL) beside the ring.
+       return std::make_unique<transports::mqtt::MqttIntake>(s, w.sink, w.stamper, w.state_dir + "/mqtt");
      }},
 }};
 
@@ -95,7 +102,7 @@ Status Appliance::start() {
   running_ = true;
   forwarder_->start();
   pool_.start();
-  Wiring wiring{*ring_sink_, stamper_, pool_};
+  Wiring wiring{*ring_sink_, stamper_, pool_, config_.buffer.dir};
   for (const config::SourceConfig& source : config_.sources) {
     for (const IntakeType& t : kIntakeTypes) {
       if (t.type == source.type) intakes_.push_back(t.make(source, wiring));

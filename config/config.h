@@ -68,11 +68,46 @@ struct HttpSourceConfig {
   std::vector<HttpRouteConfig> routes;
 };
 
+// One MQTT topic filter. FILTER as written ("sensors/{site}/+/#"); MQTT_FILTER as
+// subscribed ("sensors/+/+/#"); LEVELS names each level of it ("" when not named).
+struct MqttSubscriptionConfig {
+  std::string filter;
+  std::string mqtt_filter;
+  std::vector<std::string> levels;
+  int qos = 1;
+  KeyTemplate topic;  // Kafka topic template
+  KeyTemplate key;
+};
+
+struct MqttSourceConfig {
+  std::string broker;   // tcp://host:port or ssl://host:port
+  bool tls = false;
+  std::string protocol;  // "5" or "3.1.1"
+  std::string client_id;
+  int clients = 1;
+  std::string share_group;  // empty: not shared
+  std::string username;
+  std::string password;  // read from password_file / password_env at load
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  bool verify_hostname = true;
+  std::chrono::milliseconds keep_alive{};
+  std::chrono::milliseconds session_expiry{};
+  std::chrono::milliseconds reconnect_min{};
+  std::chrono::milliseconds reconnect_max{};
+  std::string format;  // raw, json
+  std::uint64_t max_message = 0;
+  bool forward_retained = false;
+  std::string dead_letter_topic;
+  std::vector<MqttSubscriptionConfig> subscriptions;
+};
+
 struct SourceConfig {
   std::string name;
-  std::string type;  // "udp" or "http"; matches the alternative held by settings
-  HostPort listen;
-  std::variant<UdpSourceConfig, HttpSourceConfig> settings;
+  std::string type;  // "udp", "http" or "mqtt"; matches the alternative held by settings
+  HostPort listen;   // udp and http
+  std::variant<UdpSourceConfig, HttpSourceConfig, MqttSourceConfig> settings;
 };
 
 struct AppConfig {

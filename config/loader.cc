@@ -1,6 +1,11 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -126,11 +131,192 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   return http;
 }
 
+// "sensors/{site}/+/#" -> the filter to subscribe and the level names; false with *why.
+bool parse_filter(const std::string& text, MqttSubscriptionConfig* sub, std::string* why) {
+  if (text.empty()) {
+    *why = "the filter is empty";
+    return false;
+  }
+  std::vector<std::string> levels;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t slash = text.find('/', start);
+    levels.push_back(text.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  std::string mqtt;
+  for (std::size_t i = 0; i < levels.size(); ++i) {
+    const std::string& level = levels[i];
+    std::string name;
+    std::string subscribed = level;
+    if (level.size() >= 2 && level.front() == '{' && level.back() == '}') {
+      name = level.substr(1, level.size() - 2);
+      const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+      });
+      if (!valid) {
+        *why = "level '" + level + "' must be {NAME} with letters, digits and '_'";
+        return false;
+      }
+      if (name == "mqtt_topic" || name == "source" || name == "node_id" ||
+          std::find(sub->levels.begin(), sub->levels.end(), name) != sub->levels.end()) {
+        *why = "level name '" + name + "' is used twice or is reserved";
+        return false;
+      }
+      subscribed = "+";
+    } else if (level == "#") {
+      if (i + 1 != levels.size()) {
+        *why = "'#' must be the last level";
+        return false;
+      }
+    } else if (level.find_first_of("+#{}") != std::string::npos && level != "+") {
+      *why = "level '" + level + "' mixes text with a wildcard or a brace";
+      return false;
+    }
+    if (i == 0 && level.starts_with("$share")) {
+      *why = "write the share group as share_group, not in the filter";
+      return false;
+    }
+    sub->levels.push_back(name);
+    mqtt += (i == 0 ? "" : "/") + subscribed;
+  }
+  sub->mqtt_filter = mqtt;
+  return true;
+}
+
+std::optional<std::string> read_secret(SectionReader& r) {
+  if (r.has("password_file") && r.has("password_env")) {
+    r.error("password_env", "set password_file or password_env, not both");
+    return std::nullopt;
+  }
+  if (r.has("password_file")) {
+    const std::string path = r.string("password_file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      r.error("password_file", "cannot read '" + path + "': " + std::strerror(errno));
+      return std::nullopt;
+    }
+    std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    return secret;
+  }
+  if (r.has("password_env")) {
+    const std::string name = r.string("password_env");
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) {
+      r.error("password_env", "environment variable '" + name + "' is not set");
+      return std::nullopt;
+    }
+    return std::string(value);
+  }
+  return std::string();
+}
+
+MqttSourceConfig read_mqtt(SectionReader& r, const std::string& source, const std::string& node_id,
+                           Diagnostics& diag) {
+  MqttSourceConfig m;
+  m.broker = r.string("broker");
+  for (const auto& [scheme, tls] : {std::pair<std::string_view, bool>{"tcp://", false},
+                                    {"mqtt://", false}, {"ssl://", true}, {"mqtts://", true}}) {
+    if (m.broker.starts_with(scheme)) {
+      m.tls = tls;
+      const std::string rest = m.broker.substr(scheme.size());
+      m.broker = (tls ? "ssl://" : "tcp://") + rest;
+      const auto colon = rest.rfind(':');
+      const std::string port = colon == std::string::npos ? "" : rest.substr(colon + 1);
+      const bool port_ok = !port.empty() && port.size() <= 5 &&
+                           std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                           std::stoi(port) > 0 && std::stoi(port) < 65536;
+      if (colon == std::string::npos || colon == 0 || !port_ok) {
+        r.error("broker", "expected " + std::string(scheme) + "host:port, got '" + r.string("broker") + "'");
+      }
+      break;
+    }
+  }
+  if (r.has("broker") && !m.broker.starts_with("tcp://") && !m.broker.starts_with("ssl://")) {
+    r.error("broker", "expected tcp://, ssl://, mqtt:// or mqtts:// and host:port, got '" + m.broker + "'");
+  }
+  m.protocol = r.choice("protocol");
+  m.client_id = r.has("client_id") ? r.string("client_id") : "tributary-" + node_id + "-" + source;
+  m.clients = static_cast<int>(r.integer("clients"));
+  m.share_group = r.string("share_group");
+  if (m.share_group.empty() && m.clients > 1) m.share_group = m.client_id;
+  if (!m.share_group.empty() && m.share_group.find_first_of("/+#") != std::string::npos) {
+    r.error("share_group", "must not contain '/', '+' or '#'");
+  }
+  if (!m.share_group.empty() && m.protocol != "5") {
+    r.error(r.has("share_group") ? "share_group" : "clients",
+            "shared subscriptions (share_group, or clients > 1) need protocol: 5");
+  }
+  m.username = r.string("username");
+  if (auto secret = read_secret(r)) m.password = *secret;
+  m.ca_file = r.string("ca_file");
+  m.cert_file = r.string("cert_file");
+  m.key_file = r.string("key_file");
+  m.verify_hostname = r.boolean("verify_hostname");
+  if (!m.tls) {
+    for (const std::string_view key : {"ca_file", "cert_file", "key_file"}) {
+      if (r.has(key)) r.error(key, "applies only to an ssl:// broker");
+    }
+  }
+  if (r.has("cert_file") != r.has("key_file")) {
+    r.error(r.has("cert_file") ? "key_file" : "cert_file", "cert_file and key_file go together");
+  }
+  m.keep_alive = r.duration("keep_alive");
+  m.session_expiry = r.duration("session_expiry");
+  m.reconnect_min = r.duration("reconnect_min");
+  m.reconnect_max = r.duration("reconnect_max");
+  if (m.reconnect_max < m.reconnect_min) r.error("reconnect_max", "must not be shorter than reconnect_min");
+  m.format = r.choice("format");
+  m.max_message = r.size("max_message");
+  m.forward_retained = r.boolean("forward_retained");
+  m.dead_letter_topic = r.topic("dead_letter_topic");
+  const std::vector<YAML::Node> subs = r.list("subscriptions");
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    const std::string path = r.path_of("subscriptions") + "[" + std::to_string(i) + "]";
+    SectionReader sr(subs[i], mqtt_subscription_options(), path, diag, r.mark());
+    if (!sr.is_map()) continue;
+    MqttSubscriptionConfig sub;
+    sub.filter = sr.string("filter");
+    std::string why;
+    if (sr.has("filter") && !parse_filter(sub.filter, &sub, &why)) sr.error("filter", why);
+    sub.qos = std::stoi(sr.choice("qos"));
+    std::vector<std::string_view> vars = {"source", "node_id"};
+    for (const std::string& level : sub.levels) {
+      if (!level.empty()) vars.push_back(level);
+    }
+    const std::string topic_text = sr.string("topic");
+    if (auto t = KeyTemplate::parse(topic_text, vars, &why)) {
+      sub.topic = std::move(*t);
+      for (const auto& part : sub.topic.parts()) {
+        std::string bad;
+        if (!part.variable && !part.text.empty() && !is_valid_topic(part.text, &bad)) {
+          sr.error("topic", "'" + part.text + "' cannot be part of a Kafka topic: " + bad);
+        }
+      }
+    } else if (sr.has("topic")) {
+      sr.error("topic", why);
+    }
+    vars.push_back("mqtt_topic");
+    if (m.format == "json") vars.push_back("json:");
+    if (auto k = KeyTemplate::parse(sr.string("key"), vars, &why)) {
+      sub.key = std::move(*k);
+    } else {
+      sr.error("key", why);
+    }
+    m.subscriptions.push_back(std::move(sub));
+  }
+  return m;
+}
+
 // Keys that are common to every source are read against the common table plus the
 // table of the source's own type, so an unknown key is reported once, with every valid key.
 std::vector<OptionDef> source_table(std::string_view type) {
   std::vector<OptionDef> table(source_common_options().begin(), source_common_options().end());
-  const auto own = type == "udp" ? udp_source_options() : http_source_options();
+  const auto own = type == "udp"    ? udp_source_options()
+                   : type == "http" ? http_source_options()
+                                    : mqtt_source_options();
   table.insert(table.end(), own.begin(), own.end());
   return table;
 }
@@ -143,7 +329,7 @@ void read_sources(SectionReader& top, AppConfig& cfg, Diagnostics& diag) {
     const std::string path = "sources[" + std::to_string(i) + "]";
     const YAML::Node type_node = entries[i].IsMap() ? entries[i]["type"] : YAML::Node();
     std::string type = type_node && type_node.IsScalar() ? type_node.Scalar() : "";
-    if (type != "udp" && type != "http") type = "";  // reported by the common table below
+    if (type != "udp" && type != "http" && type != "mqtt") type = "";  // reported by the common table below
     const std::vector<OptionDef> table =
         type.empty() ? std::vector<OptionDef>(source_common_options().begin(),
                                               source_common_options().end())
@@ -153,7 +339,7 @@ void read_sources(SectionReader& top, AppConfig& cfg, Diagnostics& diag) {
     SourceConfig src;
     src.name = r.string("name");
     src.type = r.choice("type");
-    src.listen = r.host_port("listen");
+    if (type == "udp" || type == "http") src.listen = r.host_port("listen");
     std::string why;
     if (r.has("name") && !is_valid_name(src.name, &why)) r.error("name", why);
     if (!src.name.empty()) {
@@ -170,8 +356,10 @@ void read_sources(SectionReader& top, AppConfig& cfg, Diagnostics& diag) {
     }
     if (type == "udp") {
       src.settings = read_udp(r);
-    } else {
+    } else if (type == "http") {
       src.settings = read_http(r, diag);
+    } else {
+      src.settings = read_mqtt(r, src.name, cfg.node_id, diag);
     }
     cfg.sources.push_back(std::move(src));
   }

@@ -9,7 +9,10 @@ using T = OptionType;
 
 constexpr std::array<std::string_view, 4> kLogLevels = {"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 5> kCompressions = {"none", "gzip", "snappy", "lz4", "zstd"};
-constexpr std::array<std::string_view, 2> kSourceTypes = {"udp", "http"};
+constexpr std::array<std::string_view, 3> kSourceTypes = {"udp", "http", "mqtt"};
+constexpr std::array<std::string_view, 2> kMqttProtocols = {"3.1.1", "5"};
+constexpr std::array<std::string_view, 2> kMqttFormats = {"raw", "json"};
+constexpr std::array<std::string_view, 3> kMqttQos = {"0", "1", "2"};
 constexpr std::array<std::string_view, 3> kFsyncPolicies = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 2> kWhenFull = {"block", "drop_oldest"};
 constexpr std::array<std::string_view, 7> kUdpKeyVars = {
@@ -36,7 +39,7 @@ constexpr std::array kTopLevel = {
               "The disk ring where accepted events wait for Kafka, see `buffer`."},
     OptionDef{"kafka", T::kSection, "", true, "Connection to the Kafka cluster, see `kafka`."},
     OptionDef{"sources", T::kList, "", true,
-              "The intakes: a list of `udp` and `http` sources, see `sources[]`."},
+              "The intakes: a list of `udp`, `http` and `mqtt` sources, see `sources[]`."},
 };
 
 constexpr std::array kBuffer = {
@@ -106,11 +109,14 @@ constexpr std::array kSourceCommon = {
     OptionDef{"name", T::kString, "", true,
               "Unique name of the source; appears in ce_source and in logs."},
     OptionDef{"type", T::kEnum, "", true, "Kind of intake.", 0, 0, kSourceTypes},
-    OptionDef{"listen", T::kHostPort, "", true,
-              "Address to listen on, `host:port` or `[v6]:port`; port 0 picks a free port."},
 };
 
+// `listen` belongs to the sources that listen (udp, http), not to the MQTT bridge.
+constexpr OptionDef kListen{"listen", T::kHostPort, "", true,
+                            "Address to listen on, `host:port` or `[v6]:port`; port 0 picks a free port."};
+
 constexpr std::array kUdpSource = {
+    kListen,
     OptionDef{"topic", T::kTopic, "", true, "Kafka topic every datagram goes to."},
     OptionDef{"key", T::kTemplate, "", false,
               "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
@@ -164,6 +170,7 @@ constexpr std::array kUdpSource = {
 };
 
 constexpr std::array kHttpSource = {
+    kListen,
     OptionDef{"max_body", T::kSize, "1MiB", false,
               "Largest request body accepted; larger requests get 413.", 1, 64 * kMiB},
     OptionDef{"max_header", T::kSize, "16KiB", false,
@@ -186,6 +193,90 @@ constexpr std::array kHttpRoute = {
               0, 0, kHttpKeyVars},
 };
 
+constexpr std::array kMqttSource = {
+    OptionDef{"broker", T::kString, "", true,
+              "The broker to bridge: `tcp://host:port` or `ssl://host:port` (TLS); "
+              "`mqtt://` and `mqtts://` are the same."},
+    OptionDef{"protocol", T::kEnum, "5", false,
+              "MQTT version: `5` (session expiry, user properties and content type become "
+              "headers) or `3.1.1`.",
+              0, 0, kMqttProtocols},
+    OptionDef{"client_id", T::kString, "", false,
+              "Client id, stable across restarts so the broker keeps the session; with "
+              "`clients` > 1 each client appends `-N`. Default: `tributary-<node_id>-<name>`."},
+    OptionDef{"clients", T::kInteger, "1", false,
+              "Parallel bridge clients. Each acknowledges a message only once it is in the "
+              "ring (under `fsync: always`, after the sync), one at a time, so more clients "
+              "mean more throughput; with more than one they share the subscriptions "
+              "(`$share/<share_group>/...`).",
+              1, 64},
+    OptionDef{"share_group", T::kString, "", false,
+              "MQTT 5 shared subscription group: the broker spreads messages over the "
+              "clients of every process subscribing with the same group. Default with "
+              "`clients` > 1: the client id; otherwise none."},
+    OptionDef{"username", T::kString, "", false, "User name for the broker; empty: none."},
+    OptionDef{"password_file", T::kString, "", false,
+              "File holding the password (trailing newline ignored)."},
+    OptionDef{"password_env", T::kString, "", false,
+              "Environment variable holding the password (instead of password_file)."},
+    OptionDef{"ca_file", T::kString, "", false,
+              "With ssl://: CA certificates (PEM) the broker's certificate must chain to; "
+              "empty: the system's."},
+    OptionDef{"cert_file", T::kString, "", false, "With ssl://: client certificate (PEM) for mTLS."},
+    OptionDef{"key_file", T::kString, "", false, "With ssl://: the client certificate's key (PEM)."},
+    OptionDef{"verify_hostname", T::kBool, "true", false,
+              "With ssl://: check that the broker's certificate names the host in `broker`."},
+    OptionDef{"keep_alive", T::kDuration, "30s", false,
+              "MQTT keep-alive: a silent connection is declared lost after 1.5 times this.",
+              1000, kHour},
+    OptionDef{"session_expiry", T::kDuration, "1d", false,
+              "How long the broker keeps the session (subscriptions and queued QoS 1/2 "
+              "messages) while Tributary is away. MQTT 3.1.1: a persistent session "
+              "(clean session off) for as long as the broker keeps it.",
+              0, 4'294'967'000},
+    OptionDef{"reconnect_min", T::kDuration, "500ms", false,
+              "First wait before reconnecting; doubled after each failure, with jitter.", 10, kHour},
+    OptionDef{"reconnect_max", T::kDuration, "30s", false, "Longest wait between reconnects.", 10,
+              kHour},
+    OptionDef{"format", T::kEnum, "raw", false,
+              "What a message holds: `raw` (bytes as they are) or `json` (validated; the key "
+              "may use {json:PATH}). A message that does not parse is malformed.",
+              0, 0, kMqttFormats},
+    OptionDef{"max_message", T::kSize, "1MiB", false,
+              "Larger messages are malformed (dropped and counted, or dead-lettered).", 1,
+              256 * kMiB},
+    OptionDef{"forward_retained", T::kBool, "false", false,
+              "Whether retained messages the broker replays on subscribe are forwarded "
+              "(header mqtt_retained: true). Messages published while subscribed are always "
+              "forwarded."},
+    OptionDef{"dead_letter_topic", T::kTopic, "", false,
+              "Where malformed messages go (payload as received, reason in header "
+              "tributary_dlq_reason); empty: they are dropped and counted. Either way they "
+              "are acknowledged and never stop the bridge."},
+    OptionDef{"subscriptions", T::kList, "", true,
+              "Topic filters and how their messages map to Kafka, see "
+              "`sources[].subscriptions[]`."},
+};
+
+constexpr std::array kMqttSubscription = {
+    OptionDef{"filter", T::kString, "", true,
+              "MQTT topic filter with named levels: `sensors/{site}/{device}/telemetry` "
+              "subscribes to `sensors/+/+/telemetry` and names the levels for `topic` and "
+              "`key`; `+` and a final `#` work as in MQTT."},
+    OptionDef{"qos", T::kEnum, "1", false,
+              "QoS of the subscription. 1 and 2: the broker's message is acknowledged only "
+              "once it is in the ring; 0: a message the ring cannot take is dropped and "
+              "counted.",
+              0, 0, kMqttQos},
+    OptionDef{"topic", T::kString, "", true,
+              "Kafka topic template: literal text and the filter's level names, e.g. "
+              "`iot.{site}`; also {source}, {node_id}. A message whose topic renders invalid "
+              "is malformed."},
+    OptionDef{"key", T::kString, "", false,
+              "Kafka key template; empty means no key. Variables: the filter's level names, "
+              "{mqtt_topic}, {source}, {node_id}, and with format json {json:PATH}."},
+};
+
 constexpr std::array kSections = {
     SectionDef{"(top level)", "The file's top-level keys.", kTopLevel},
     SectionDef{"buffer", "Where events become durable: the disk ring.", kBuffer},
@@ -194,6 +285,9 @@ constexpr std::array kSections = {
     SectionDef{"sources[] (type: udp)", "A UDP listener: one datagram is one event.", kUdpSource},
     SectionDef{"sources[] (type: http)", "An HTTP listener serving the events API.", kHttpSource},
     SectionDef{"sources[].routes[]", "One route of an HTTP source.", kHttpRoute},
+    SectionDef{"sources[] (type: mqtt)",
+               "An MQTT bridge: a client of the gateway's broker (Paho MQTT C++).", kMqttSource},
+    SectionDef{"sources[].subscriptions[]", "One topic filter of an MQTT source.", kMqttSubscription},
 };
 
 }  // namespace
@@ -203,6 +297,8 @@ std::span<const OptionDef> kafka_options() { return kKafka; }
 std::span<const OptionDef> buffer_options() { return kBuffer; }
 std::span<const OptionDef> source_common_options() { return kSourceCommon; }
 std::span<const OptionDef> udp_source_options() { return kUdpSource; }
+std::span<const OptionDef> mqtt_source_options() { return kMqttSource; }
+std::span<const OptionDef> mqtt_subscription_options() { return kMqttSubscription; }
 std::span<const OptionDef> http_source_options() { return kHttpSource; }
 std::span<const OptionDef> http_route_options() { return kHttpRoute; }
 std::span<const SectionDef> all_sections() { return kSections; }

@@ -48,6 +48,8 @@ std::span<const OptionDef> source_common_options();
 std::span<const OptionDef> udp_source_options();
 std::span<const OptionDef> http_source_options();
 std::span<const OptionDef> http_route_options();
+std::span<const OptionDef> mqtt_source_options();
+std::span<const OptionDef> mqtt_subscription_options();
 
 // Every section, in the order the reference page lists them.
 std::span<const SectionDef> all_sections();

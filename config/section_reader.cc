@@ -138,6 +138,16 @@ std::int64_t SectionReader::integer(std::string_view key) {
   return value;
 }
 
+bool SectionReader::boolean(std::string_view key) {
+  const OptionDef& d = def(key);
+  const auto text = scalar(d);
+  if (!text) return false;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  error(key, "expected true or false, got '" + *text + "'");
+  return d.default_text == "true";
+}
+
 std::uint64_t SectionReader::size(std::string_view key) {
   const OptionDef& d = def(key);
   const auto text = scalar(d);

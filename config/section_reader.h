@@ -36,6 +36,7 @@ class SectionReader {
 
   std::string string(std::string_view key);
   std::int64_t integer(std::string_view key);
+  bool boolean(std::string_view key);
   std::uint64_t size(std::string_view key);
   std::chrono::milliseconds duration(std::string_view key);
   std::string choice(std::string_view key);

@@ -78,9 +78,10 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
   else if (unit == "s") factor = 1000;
   else if (unit == "m") factor = 60'000;
   else if (unit == "h") factor = 3'600'000;
+  else if (unit == "d") factor = 86'400'000;
   if (factor == 0) {
-    *error = unit.empty() ? "duration '" + std::string(text) + "' needs a unit (ms, s, m or h)"
-                          : "unknown duration unit '" + std::string(unit) + "' (use ms, s, m or h)";
+    *error = unit.empty() ? "duration '" + std::string(text) + "' needs a unit (ms, s, m, h or d)"
+                          : "unknown duration unit '" + std::string(unit) + "' (use ms, s, m, h or d)";
     return std::nullopt;
   }
   if (number > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) / factor) {

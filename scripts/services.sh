@@ -150,9 +150,12 @@ start_mosquitto() {
   for attempt in 1 2 3; do
     rm -rf "$dir"; mkdir -p "$dir"
     local port; port=$(free_port)
+    # max_queued_messages: Mosquitto's default (1000) silently drops what a persistent
+    # session should keep while its client is away; the bridge tests need more.
     cat > "$dir/mosquitto.conf" <<CONF
 listener $port 127.0.0.1
 allow_anonymous true
+max_queued_messages 1000000
 persistence true
 persistence_location $dir/
 log_dest file $dir/mosquitto.log

@@ -29,7 +29,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out_path,
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);  // PATH lookup
   posix_spawn_file_actions_destroy(&actions);
   return rc == 0 ? pid : -1;
 }

@@ -19,7 +19,8 @@ struct CommandResult {
   std::string err;
 };
 
-// Starts ARGS with stdout and stderr in files; the pid, or -1.
+// Starts ARGS (ARGS[0] looked up in PATH unless it has a slash) with stdout and stderr in
+// files; the pid, or -1.
 pid_t spawn_process(const std::vector<std::string>& args, const std::string& out_path,
                     const std::string& err_path);
 

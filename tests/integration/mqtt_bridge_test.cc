@@ -1,0 +1,351 @@
+// The MQTT bridge end to end: the real tributary binary as a client of a real Mosquitto,
+// records read back from the real Kafka. Publishers are Paho clients in the test.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <mqtt/async_client.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "tests/support/kafka_reader.h"
+#include "tests/support/process.h"
+#include "tests/support/test_env.h"
+
+namespace tributary::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+constexpr auto kKafkaDeadline = 60s;
+
+// A Mosquitto of the test's own, on a fixed port so it can be restarted where the bridge
+// expects it, with its sessions persisted across restarts.
+class OwnMosquitto {
+ public:
+  OwnMosquitto(std::string dir, std::string extra = "") : dir_(std::move(dir)), extra_(std::move(extra)) {
+    std::filesystem::create_directories(dir_);
+    port_ = free_port();
+  }
+  ~OwnMosquitto() { stop(); }
+  bool start() {
+    // user root: as root, Mosquitto would otherwise switch to its own user, which cannot
+    // write into the test's directory.
+    write_file(dir_ + "/mosquitto.conf", "listener " + std::to_string(port_) + " 127.0.0.1\nuser root\n" + extra_ +
+                                             "max_queued_messages 1000000\npersistence true\n"
+                                             "persistence_location " + dir_ + "/\n"
+                                             "log_dest file " + dir_ + "/mosquitto.log\n");
+    pid_ = spawn_process({"mosquitto", "-c", dir_ + "/mosquitto.conf"}, dir_ + "/out.log", dir_ + "/err.log");
+    return pid_ > 0 && eventually([&] { return can_connect(); }, 10s);
+  }
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  static int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+  }
+  bool can_connect() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port_));
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+  }
+  std::string dir_;
+  std::string extra_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// A Paho publisher (MQTT 5) that waits for the broker's acknowledgement of each QoS 1/2
+// message in a window, like a device would.
+class Publisher {
+ public:
+  explicit Publisher(const std::string& uri)
+      : client_(uri, unique_name("pub"), mqtt::create_options(MQTTVERSION_5)) {
+    auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize();
+    ok_ = client_.connect(options)->wait_for(10s);
+  }
+  ~Publisher() {
+    try {
+      if (client_.is_connected()) client_.disconnect()->wait_for(5s);
+    } catch (const mqtt::exception&) {
+    }
+  }
+  bool ok() const { return ok_; }
+  bool publish(const std::string& topic, const std::string& payload, int qos,
+               const mqtt::properties& props = mqtt::properties(), bool retained = false) {
+    auto message = mqtt::make_message(topic, payload, qos, retained);
+    message->set_properties(props);
+    try {
+      return client_.publish(message)->wait_for(10s);
+    } catch (const mqtt::exception&) {
+      return false;
+    }
+  }
+
+ private:
+  mqtt::async_client client_;
+  bool ok_ = false;
+};
+
+class MqttBridgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bootstrap_ = kafka_bootstrap();
+    ASSERT_FALSE(bootstrap_.empty());
+    dir_ = work_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    const std::string port = service_value("mosquitto.env", "MQTT_PORT");
+    ASSERT_FALSE(port.empty()) << "no test Mosquitto: run through ctest";
+    broker_ = "tcp://127.0.0.1:" + port;
+    prefix_ = unique_name("itmq");  // Kafka topics: <prefix>.<site>
+    mqtt_root_ = unique_name("it");   // MQTT topics: <root>/sensors/<site>/<device>/telemetry
+  }
+  void TearDown() override {
+    if (process_) {
+      EXPECT_EQ(process_->stop(), 0) << process_->log();
+    }
+  }
+
+  // Starts tributary with one MQTT source "bridge" mapping sensors/{site}/{device}/telemetry.
+  void start(const std::string& broker, const std::string& extra = "", const std::string& fsync = "interval") {
+    config_ = dir_ + "/tributary.yaml";
+    write_file(config_, "node_id: it-node\n"
+                        "buffer:\n"
+                        "  dir: " + dir_ + "/buffer\n"
+                        "  fsync: " + fsync + "\n"
+                        "kafka:\n"
+                        "  brokers: " + bootstrap_ + "\n"
+                        "  drain_timeout: 5s\n"
+                        "sources:\n"
+                        "  - name: bridge\n"
+                        "    type: mqtt\n"
+                        "    broker: " + broker + "\n"
+                        "    reconnect_min: 100ms\n"
+                        "    reconnect_max: 1s\n" + extra +
+                        "    subscriptions:\n"
+                        "      - filter: " + mqtt_root_ + "/sensors/{site}/{device}/telemetry\n"
+                        "        qos: 2\n"
+                        "        topic: " + prefix_ + ".{site}\n"
+                        "        key: \"{device}\"\n");
+    launch();
+  }
+  void launch() {
+    process_.emplace(config_, dir_ + "/tributary.log");
+    ASSERT_TRUE(process_->start());
+    subscriptions_seen_ = count_subscribed();
+  }
+  std::size_t count_subscribed() const {
+    const std::string log = process_->log();
+    std::size_t n = 0;
+    for (auto at = log.find("msg=\"mqtt subscribed\""); at != std::string::npos;
+         at = log.find("msg=\"mqtt subscribed\"", at + 1)) {
+      ++n;
+    }
+    return n;
+  }
+  // Waits until N more "mqtt subscribed" lines appeared than when last asked.
+  bool subscribed(std::size_t n = 1, std::chrono::milliseconds deadline = 20s) {
+    const std::size_t want = subscriptions_seen_ + n;
+    const bool ok = eventually([&] { return count_subscribed() >= want; }, deadline);
+    subscriptions_seen_ = count_subscribed();
+    return ok;
+  }
+  std::string topic(const std::string& site, const std::string& device) const {
+    return mqtt_root_ + "/sensors/" + site + "/" + device + "/telemetry";
+  }
+
+  std::string bootstrap_;
+  std::string dir_;
+  std::string broker_;
+  std::string prefix_;
+  std::string mqtt_root_;
+  std::string config_;
+  std::size_t subscriptions_seen_ = 0;
+  std::optional<TributaryProcess> process_;
+};
+
+TEST_F(MqttBridgeTest, MessagesOfEveryQosArriveMappedToTopicKeyAndHeaders) {
+  start(broker_);
+  ASSERT_TRUE(subscribed()) << process_->log();
+  Publisher pub(broker_);
+  ASSERT_TRUE(pub.ok());
+  mqtt::properties props;
+  props.add(mqtt::property(mqtt::property::USER_PROPERTY, "x-firmware", "4.2"));
+  props.add(mqtt::property(mqtt::property::CONTENT_TYPE, "application/json"));
+  ASSERT_TRUE(pub.publish(topic("north", "d0"), R"({"q":0})", 0, props));
+  ASSERT_TRUE(pub.publish(topic("north", "d1"), R"({"q":1})", 1, props));
+  ASSERT_TRUE(pub.publish(topic("north", "d2"), R"({"q":2})", 2, props));
+  ASSERT_TRUE(pub.publish(mqtt_root_ + "/sensors/north/d3/status", "unmapped", 1));  // not subscribed
+  ASSERT_TRUE(pub.publish(topic("south", "d9"), "elsewhere", 1));
+  const auto north = read_topic(bootstrap_, prefix_ + ".north", 3, kKafkaDeadline, 2s);
+  ASSERT_EQ(north.size(), 3u);
+  std::map<std::string, const KafkaRecord*> by_key;
+  for (const KafkaRecord& r : north) by_key[r.key.value_or("")] = &r;
+  ASSERT_EQ(by_key.size(), 3u);
+  for (int q = 0; q < 3; ++q) {
+    const KafkaRecord& r = *by_key.at("d" + std::to_string(q));
+    EXPECT_EQ(r.value, "{\"q\":" + std::to_string(q) + "}");
+    EXPECT_EQ(r.header("mqtt_qos"), std::to_string(q));
+    EXPECT_EQ(r.header("mqtt_topic"), topic("north", "d" + std::to_string(q)));
+    EXPECT_EQ(r.header("mqtt_retained"), "false");
+    EXPECT_EQ(r.header("x-firmware"), "4.2");
+    EXPECT_EQ(r.header("content-type"), "application/json");
+    EXPECT_EQ(r.header("ce_source"), "/tributary/it-node/mqtt/bridge");
+    EXPECT_EQ(r.header("ce_type"), "io.tributary.mqtt");
+  }
+  const auto south = read_topic(bootstrap_, prefix_ + ".south", 1, kKafkaDeadline);
+  ASSERT_EQ(south.size(), 1u);
+  EXPECT_EQ(south[0].key, "d9");
+  ASSERT_EQ(process_->stop(), 0);
+  EXPECT_THAT(process_->log(), HasSubstr("received=4 accepted=4"));
+  process_.reset();
+}
+
+TEST_F(MqttBridgeTest, RetainedReplaysAreSkippedUnlessConfigured) {
+  Publisher pub(broker_);
+  ASSERT_TRUE(pub.ok());
+  ASSERT_TRUE(pub.publish(topic("ret", "d1"), "old state", 1, mqtt::properties(), true));
+  start(broker_);
+  ASSERT_TRUE(subscribed());
+  ASSERT_TRUE(pub.publish(topic("ret", "d2"), "new", 1));
+  const auto records = read_topic(bootstrap_, prefix_ + ".ret", 1, kKafkaDeadline, 2s);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, "new");
+  ASSERT_EQ(process_->stop(), 0);
+  EXPECT_THAT(process_->log(), HasSubstr("skipped_retained=1"));
+  process_.reset();
+  ASSERT_TRUE(pub.publish(topic("ret", "d1"), "", 1, mqtt::properties(), true));  // clear it
+}
+
+// Publishers keep publishing at QoS 1 while tributary is killed and restarted: every
+// message the broker acknowledged to them arrives (duplicates allowed, counted).
+TEST_F(MqttBridgeTest, SigkillWhilePublishingLosesNothingTheBrokerAcknowledged) {
+  start(broker_);
+  ASSERT_TRUE(subscribed());
+  constexpr int kMessages = 3000;
+  std::atomic<int> acknowledged{0};
+  std::atomic<bool> failed{false};
+  std::thread publisher([&] {
+    Publisher pub(broker_);
+    if (!pub.ok()) {
+      failed = true;
+      return;
+    }
+    for (int i = 0; i < kMessages; ++i) {
+      if (!pub.publish(topic("kill", "d" + std::to_string(i % 10)), "m-" + std::to_string(i), 1)) failed = true;
+      ++acknowledged;
+      std::this_thread::sleep_for(500us);
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return acknowledged.load() > 500; }, 30s));
+  process_->kill_hard();
+  const int at_kill = acknowledged.load();
+  std::this_thread::sleep_for(300ms);  // the broker queues for the persistent session meanwhile
+  launch();
+  ASSERT_TRUE(subscribed());
+  publisher.join();
+  ASSERT_FALSE(failed.load());
+  EXPECT_LT(at_kill, kMessages) << "the kill landed after the publisher finished: nothing was tested";
+  const auto records = read_topic(bootstrap_, prefix_ + ".kill", kMessages, kKafkaDeadline, 2s);
+  std::set<std::string> distinct;
+  for (const KafkaRecord& r : records) distinct.insert(r.value);
+  EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kMessages));
+  std::cout << "[ measured ] killed after " << at_kill << " of " << kMessages << " published; "
+            << records.size() - distinct.size() << " duplicates after the restart\n";
+}
+
+TEST_F(MqttBridgeTest, ReconnectsAndResubscribesAfterTheBrokerRestarts) {
+  OwnMosquitto mosquitto(dir_ + "/mosquitto", "allow_anonymous true\n");
+  ASSERT_TRUE(mosquitto.start());
+  start(mosquitto.uri());
+  ASSERT_TRUE(subscribed());
+  {
+    Publisher pub(mosquitto.uri());
+    ASSERT_TRUE(pub.publish(topic("rs", "a"), "before", 1));
+  }
+  mosquitto.stop();
+  ASSERT_TRUE(eventually([&] { return process_->log().find("mqtt connection lost") != std::string::npos; }, 20s));
+  ASSERT_TRUE(mosquitto.start());
+  ASSERT_TRUE(subscribed()) << process_->log();
+  {
+    Publisher pub(mosquitto.uri());
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(pub.publish(topic("rs", "a"), "after-" + std::to_string(i), 1));
+  }
+  const auto records = read_topic(bootstrap_, prefix_ + ".rs", 51, kKafkaDeadline, 1s);
+  std::set<std::string> values;
+  for (const KafkaRecord& r : records) values.insert(r.value);
+  EXPECT_EQ(values.size(), 51u);
+  ASSERT_EQ(process_->stop(), 0);
+  EXPECT_THAT(process_->log(), HasSubstr("connection_lost=1"));
+  process_.reset();
+}
+
+TEST_F(MqttBridgeTest, AWrongPasswordIsReportedCountedAndRetried) {
+  const std::string passwords = dir_ + "/passwords";
+  write_file(passwords, "");
+  const CommandResult made = run_command({"mosquitto_passwd", "-b", passwords, "device", "right"}, 10s);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  OwnMosquitto mosquitto(dir_ + "/mosquitto", "allow_anonymous false\npassword_file " + passwords + "\n");
+  ASSERT_TRUE(mosquitto.start());
+  write_file(dir_ + "/secret", "wrong\n");
+  start(mosquitto.uri(), "    username: device\n    password_file: " + dir_ + "/secret\n");
+  ASSERT_TRUE(eventually([&] {
+    const std::string log = process_->log();
+    std::size_t n = 0;
+    for (auto at = log.find("not authorised"); at != std::string::npos; at = log.find("not authorised", at + 1)) ++n;
+    return n >= 3;
+  }, 20s)) << process_->log();
+  ASSERT_EQ(process_->stop(), 0);
+  EXPECT_THAT(process_->log(), ::testing::MatchesRegex("(.|\n)*auth_failed=[3-9](.|\n)*"));
+  EXPECT_THAT(process_->log(), HasSubstr("connects=0"));
+  process_.reset();
+}
+
+TEST_F(MqttBridgeTest, TwoClientsShareTheSubscriptionAndEveryMessageArrivesOnce) {
+  start(broker_, "    clients: 2\n");
+  ASSERT_TRUE(subscribed(2));
+  Publisher pub(broker_);
+  ASSERT_TRUE(pub.ok());
+  constexpr int kMessages = 400;
+  for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(pub.publish(topic("share", "d" + std::to_string(i % 7)), "s-" + std::to_string(i), 1));
+  const auto records = read_topic(bootstrap_, prefix_ + ".share", kMessages, kKafkaDeadline, 2s);
+  std::set<std::string> values;
+  for (const KafkaRecord& r : records) values.insert(r.value);
+  EXPECT_EQ(values.size(), static_cast<std::size_t>(kMessages));
+  EXPECT_EQ(records.size(), static_cast<std::size_t>(kMessages)) << "a message arrived twice";
+}
+
+}  // namespace
+}  // namespace tributary::testing

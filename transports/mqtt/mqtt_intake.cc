@@ -1,0 +1,454 @@
+#include "transports/mqtt/mqtt_intake.h"
+
+#include <mqtt/async_client.h>
+
+#include <algorithm>
+#include <climits>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "config/values.h"
+#include "core/envelope.h"
+#include "core/formats.h"
+#include "core/key_render.h"
+#include "core/log.h"
+
+namespace tributary::transports::mqtt {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kConnectTimeout = 10s;
+constexpr auto kDisconnectTimeout = 5s;
+
+// MQTT 3.1.1 CONNACK 4 and 5, MQTT 5 reason codes 0x86 and 0x87: credentials or permission.
+// Paho reports the CONNACK code as the return code (MQTT 5 too) or as the reason code.
+bool is_auth_failure(int return_code, int reason_code) {
+  for (const int code : {return_code, reason_code}) {
+    if (code == 4 || code == 5 || code == 0x86 || code == 0x87) return true;
+  }
+  return false;
+}
+
+std::vector<std::string_view> split_levels(std::string_view topic) {
+  std::vector<std::string_view> levels;
+  while (true) {
+    const std::size_t slash = topic.find('/');
+    levels.push_back(topic.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    topic.remove_prefix(slash + 1);
+  }
+  return levels;
+}
+
+}  // namespace
+
+// One Paho client and the thread that keeps it connected and subscribed.
+class MqttIntake::Client final : public ::mqtt::callback {
+ public:
+  Client(MqttIntake& owner, std::string id, const std::string& persist_dir)
+      : owner_(owner),
+        id_(std::move(id)),
+        paho_(owner.settings_.broker, id_,
+              ::mqtt::create_options(owner.settings_.protocol == "5" ? MQTTVERSION_5 : MQTTVERSION_3_1_1),
+              persist_dir) {
+    paho_.set_callback(*this);
+  }
+
+  ~Client() override { join(); }
+
+  void start() { thread_ = std::thread([this] { run(); }); }
+
+  // Wakes the control thread (stopping_ is already set), disconnects, waits for it.
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      wake_ = true;
+    }
+    cv_.notify_all();
+    join();
+    try {
+      if (paho_.is_connected()) paho_.disconnect()->wait_for(kDisconnectTimeout);
+    } catch (const ::mqtt::exception& e) {
+      log::warn("mqtt disconnect failed").kv("source", owner_.name_).kv("client", id_).kv("error", e.what());
+    }
+  }
+
+  bool subscribed() const { return subscribed_.load(); }
+  bool connected() { return paho_.is_connected(); }
+  const std::string& id() const { return id_; }
+  EnvelopeWriter& writer() { return writer_; }
+
+  void connection_lost(const std::string& cause) override {
+    owner_.counters_.connection_lost.fetch_add(1, std::memory_order_relaxed);
+    log::warn("mqtt connection lost")
+        .kv("source", owner_.name_)
+        .kv("client", id_)
+        .kv("cause", cause.empty() ? "unknown" : cause);
+    {
+      std::lock_guard lock(mu_);
+      lost_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  void message_arrived(::mqtt::const_message_ptr message) override { owner_.on_message(*this, *message); }
+
+ private:
+  void join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+  ::mqtt::connect_options options() const {
+    const config::MqttSourceConfig& s = owner_.settings_;
+    ::mqtt::connect_options o;
+    const bool v5 = s.protocol == "5";
+    o.set_mqtt_version(v5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1);
+    if (v5) {
+      // A persistent session: kept by the broker for session_expiry while we are away.
+      o.set_clean_start(false);
+      ::mqtt::properties props;
+      const auto expiry = std::chrono::duration_cast<std::chrono::seconds>(s.session_expiry).count();
+      props.add(::mqtt::property(::mqtt::property::SESSION_EXPIRY_INTERVAL,
+                                 static_cast<std::int32_t>(std::min<std::int64_t>(expiry, INT32_MAX))));
+      o.set_properties(props);
+    } else {
+      o.set_clean_session(false);
+    }
+    o.set_keep_alive_interval(std::chrono::duration_cast<std::chrono::seconds>(s.keep_alive));
+    o.set_connect_timeout(kConnectTimeout);
+    o.set_automatic_reconnect(false);  // ours: with jitter, counted, resubscribing
+    if (!s.username.empty()) o.set_user_name(s.username);
+    if (!s.password.empty()) o.set_password(s.password);
+    if (s.tls) {
+      ::mqtt::ssl_options ssl;
+      if (!s.ca_file.empty()) ssl.set_trust_store(s.ca_file);
+      if (!s.cert_file.empty()) ssl.set_key_store(s.cert_file);
+      if (!s.key_file.empty()) ssl.set_private_key(s.key_file);
+      ssl.set_enable_server_cert_auth(true);
+      ssl.set_verify(s.verify_hostname);  // Paho's default is off: on unless the config says not
+      const std::string source = owner_.name_;
+      const std::string client = id_;
+      ssl.set_error_handler([source, client](const std::string& message) {
+        log::warn("mqtt tls error").kv("source", source).kv("client", client).kv("error", message);
+      });
+      o.set_ssl(std::move(ssl));
+    }
+    return o;
+  }
+
+  // One connection attempt and the subscriptions; false (logged and counted) on failure.
+  bool connect_and_subscribe() {
+    MqttCounters& c = owner_.counters_;
+    try {
+      auto token = paho_.connect(options());
+      if (!token->wait_for(kConnectTimeout + 1s)) {
+        c.connect_failed.fetch_add(1, std::memory_order_relaxed);
+        log::warn("mqtt connect timed out").kv("source", owner_.name_).kv("client", id_);
+        return false;
+      }
+    } catch (const ::mqtt::exception& e) {
+      c.connect_failed.fetch_add(1, std::memory_order_relaxed);
+      const bool auth = is_auth_failure(e.get_return_code(), e.get_reason_code());
+      if (auth) c.auth_failed.fetch_add(1, std::memory_order_relaxed);
+      log::warn(auth ? "mqtt connect refused: not authorised" : "mqtt connect failed")
+          .kv("source", owner_.name_)
+          .kv("client", id_)
+          .kv("broker", owner_.settings_.broker)
+          .kv("return_code", e.get_return_code())
+          .kv("reason_code", e.get_reason_code())
+          .kv("error", e.what());
+      return false;
+    }
+    c.connects.fetch_add(1, std::memory_order_relaxed);
+    bool all = true;
+    for (const config::MqttSubscriptionConfig& sub : owner_.settings_.subscriptions) {
+      const std::string filter = owner_.settings_.share_group.empty()
+                                     ? sub.mqtt_filter
+                                     : "$share/" + owner_.settings_.share_group + "/" + sub.mqtt_filter;
+      int code = 0x80;
+      try {
+        auto token = paho_.subscribe(filter, sub.qos);
+        if (token->wait_for(kConnectTimeout)) {
+          const auto codes = token->get_subscribe_response().get_reason_codes();
+          code = codes.empty() ? 0x80 : static_cast<int>(codes.front());
+        }
+      } catch (const ::mqtt::exception& e) {
+        code = e.get_reason_code() != 0 ? e.get_reason_code() : 0x80;
+      }
+      if (code >= 0x80) {
+        all = false;
+        c.subscribe_refused.fetch_add(1, std::memory_order_relaxed);
+        log::warn("mqtt subscription refused")
+            .kv("source", owner_.name_)
+            .kv("client", id_)
+            .kv("filter", filter)
+            .kv("reason_code", code);
+      }
+    }
+    subscribed_ = true;
+    log::info("mqtt subscribed")
+        .kv("source", owner_.name_)
+        .kv("client", id_)
+        .kv("broker", owner_.settings_.broker)
+        .kv("filters", owner_.settings_.subscriptions.size())
+        .kv("all_granted", all ? "true" : "false");
+    return true;
+  }
+
+  void run() {
+    const config::MqttSourceConfig& s = owner_.settings_;
+    std::mt19937_64 rng{std::random_device{}()};
+    auto backoff = s.reconnect_min;
+    std::unique_lock lock(mu_);
+    while (!owner_.stopping_) {
+      lock.unlock();
+      const bool up = connect_and_subscribe();
+      lock.lock();
+      if (up) {
+        backoff = s.reconnect_min;
+        cv_.wait(lock, [this] { return lost_ || wake_; });
+        lost_ = false;
+        if (owner_.stopping_) break;
+      }
+      // Jitter: somewhere in the upper half of the backoff, so clients that lost the broker
+      // together do not come back together.
+      std::uniform_int_distribution<std::int64_t> jitter(backoff.count() / 2, backoff.count());
+      const std::chrono::milliseconds wait(jitter(rng));
+      log::info("mqtt reconnecting").kv("source", owner_.name_).kv("client", id_).kv("in_ms", wait.count());
+      cv_.wait_for(lock, wait, [this] { return wake_; });
+      backoff = std::min(backoff * 2, s.reconnect_max);
+    }
+  }
+
+  MqttIntake& owner_;
+  std::string id_;
+  ::mqtt::async_client paho_;
+  EnvelopeWriter writer_;  // used only by Paho's callback thread for this client
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool lost_ = false;
+  bool wake_ = false;
+  std::atomic<bool> subscribed_{false};
+};
+
+MqttIntake::MqttIntake(const config::SourceConfig& source, Sink& sink, Stamper& stamper,
+                       std::string persist_dir)
+    : name_(source.name),
+      settings_(std::get<config::MqttSourceConfig>(source.settings)),
+      sink_(sink),
+      stamper_(stamper),
+      persist_dir_(std::move(persist_dir)) {}
+
+MqttIntake::~MqttIntake() { stop(); }
+
+Status MqttIntake::start() {
+  std::error_code ec;
+  std::filesystem::create_directories(persist_dir_, ec);
+  if (ec) {
+    return Status(StatusCode::kFailedPrecondition,
+                  "source '" + name_ + "': cannot create " + persist_dir_ + ": " + ec.message());
+  }
+  try {
+    for (int i = 0; i < settings_.clients; ++i) {
+      const std::string id = settings_.clients == 1 ? settings_.client_id
+                                                     : settings_.client_id + "-" + std::to_string(i + 1);
+      clients_.push_back(std::make_unique<Client>(*this, id, persist_dir_));
+    }
+  } catch (const ::mqtt::exception& e) {
+    clients_.clear();
+    return Status(StatusCode::kFailedPrecondition,
+                  "source '" + name_ + "': cannot create an MQTT client for " + settings_.broker + ": " + e.what());
+  }
+  started_ = true;
+  log::info("mqtt bridge starting")
+      .kv("source", name_)
+      .kv("broker", settings_.broker)
+      .kv("clients", clients_.size())
+      .kv("protocol", settings_.protocol)
+      .kv("share_group", settings_.share_group);
+  for (auto& c : clients_) c->start();
+  return Status::ok();
+}
+
+void MqttIntake::stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  for (auto& c : clients_) c->stop();
+  const MqttCounters& c = counters_;
+  log::info("mqtt source stopped")
+      .kv("source", name_)
+      .kv("received", c.received.load())
+      .kv("accepted", c.accepted.load())
+      .kv("skipped_retained", c.skipped_retained.load())
+      .kv("dropped_busy", c.dropped_busy.load())
+      .kv("waited_busy", c.waited_busy.load())
+      .kv("dropped_malformed", c.dropped_malformed.load())
+      .kv("dead_lettered", c.dead_lettered.load())
+      .kv("dropped_rejected", c.dropped_rejected.load())
+      .kv("connects", c.connects.load())
+      .kv("connect_failed", c.connect_failed.load())
+      .kv("auth_failed", c.auth_failed.load())
+      .kv("connection_lost", c.connection_lost.load())
+      .kv("subscribe_refused", c.subscribe_refused.load());
+}
+
+bool MqttIntake::subscribed() const {
+  return !clients_.empty() &&
+         std::all_of(clients_.begin(), clients_.end(), [](const auto& c) { return c->subscribed(); });
+}
+
+const config::MqttSubscriptionConfig* MqttIntake::match(std::string_view topic,
+                                                       std::vector<std::string_view>* levels) const {
+  const std::vector<std::string_view> parts = split_levels(topic);
+  for (const config::MqttSubscriptionConfig& sub : settings_.subscriptions) {
+    const std::vector<std::string_view> filter = split_levels(sub.mqtt_filter);
+    bool ok = true;
+    std::size_t i = 0;
+    for (; i < filter.size() && ok; ++i) {
+      if (filter[i] == "#") break;  // the rest, even nothing ("a/#" matches "a")
+      ok = i < parts.size() && (filter[i] == "+" || filter[i] == parts[i]);
+    }
+    if (!ok || (i == filter.size() && parts.size() != filter.size())) continue;
+    levels->assign(parts.begin(), parts.begin() + static_cast<std::ptrdiff_t>(std::min(parts.size(), filter.size())));
+    return &sub;
+  }
+  return nullptr;
+}
+
+void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
+  counters_.received.fetch_add(1, std::memory_order_relaxed);
+  if (m.is_retained() && !settings_.forward_retained) {
+    counters_.skipped_retained.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const std::string& topic = m.get_topic();
+  const std::string_view payload(m.get_payload_ref().data(), m.get_payload_ref().size());
+  const int qos = m.get_qos();
+  std::vector<std::string_view> values;
+  const config::MqttSubscriptionConfig* sub = match(topic, &values);
+  std::string why;
+  Datagram parsed;
+  std::string kafka_topic;
+  std::optional<std::string> key;
+  Origin origin;
+  origin.transport = "mqtt";
+  origin.source = name_;
+  if (sub == nullptr) {
+    why = "no subscription matches topic '" + topic + "'";
+  } else {
+    origin.route = sub->filter;
+    if (payload.size() > settings_.max_message) {
+      why = "message of " + std::to_string(payload.size()) + " bytes is larger than max_message (" +
+            std::to_string(settings_.max_message) + ")";
+    } else if (settings_.format == "json" && !parse_datagram(Format::kJson, payload, &parsed, &why, true)) {
+      // why says it
+    } else {
+      const HeaderLookup fields = [&](std::string_view name) -> std::string {
+        if (name == "mqtt_topic") return topic;
+        if (name.starts_with("json:")) return parsed.docs.empty() ? std::string() : json_variable(parsed.docs[0], name);
+        for (std::size_t i = 0; i < sub->levels.size() && i < values.size(); ++i) {
+          if (sub->levels[i] == name) return std::string(values[i]);
+        }
+        return std::string();
+      };
+      kafka_topic = render_key(sub->topic, stamper_.node_id(), origin, nullptr, &fields).value_or("");
+      std::string bad;
+      if (!config::is_valid_topic(kafka_topic, &bad)) {
+        why = "topic '" + topic + "' maps to '" + kafka_topic + "', not a valid Kafka topic: " + bad;
+      }
+      key = render_key(sub->key, stamper_.node_id(), origin, nullptr, &fields);
+    }
+  }
+  const bool malformed = !why.empty();
+  if (malformed && settings_.dead_letter_topic.empty()) {
+    counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
+    log::debug("mqtt message dropped: malformed").kv("source", name_).kv("reason", why);
+    return;  // acknowledged: a malformed message never stops the bridge
+  }
+
+  // Headers: the common stamp, then what MQTT says about the message.
+  std::string content_type;
+  std::string traceparent;
+  const ::mqtt::properties& props = m.get_properties();
+  if (props.contains(::mqtt::property::CONTENT_TYPE)) {
+    content_type = ::mqtt::get<std::string>(props, ::mqtt::property::CONTENT_TYPE);
+  }
+  std::vector<std::pair<std::string, std::string>> user;
+  for (std::size_t i = 0; i < props.count(::mqtt::property::USER_PROPERTY); ++i) {
+    auto pair = ::mqtt::get<::mqtt::string_pair>(props, ::mqtt::property::USER_PROPERTY, i);
+    if (std::get<0>(pair) == "traceparent") traceparent = std::get<1>(pair);
+    user.emplace_back(std::move(std::get<0>(pair)), std::move(std::get<1>(pair)));
+  }
+  if (content_type.empty() && settings_.format == "json" && !malformed) content_type = "application/json";
+  const auto now = std::chrono::system_clock::now();
+  EnvelopeWriter& w = client.writer();
+  stamper_.stamp_headers(origin, now, content_type, traceparent,
+                         [&w](std::string_view name, std::string_view value) { w.add_header(name, value); });
+  w.add_header("mqtt_topic", topic);
+  const char qos_text[2] = {static_cast<char>('0' + qos), '\0'};
+  w.add_header("mqtt_qos", qos_text);
+  w.add_header("mqtt_retained", m.is_retained() ? "true" : "false");
+  for (const auto& [name, value] : user) {
+    if (name != "traceparent") w.add_header(name, value);
+  }
+  if (malformed) {
+    w.add_header("tributary_dlq_reason", why);
+    w.add_header("tributary_dlq_topic", topic);
+  }
+  std::optional<std::string_view> key_view;
+  if (key && !malformed) key_view = *key;
+  const std::string_view envelope =
+      w.finish({}, malformed ? settings_.dead_letter_topic : kafka_topic, key_view, payload, now, origin);
+  const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  if (store(client, envelope, time_ms, qos)) {
+    (malformed ? counters_.dead_lettered : counters_.accepted).fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+bool MqttIntake::store(Client& client, std::string_view envelope, std::int64_t time_ms, int qos) {
+  bool waited = false;
+  auto pause = 5ms;
+  while (true) {
+    auto stored = std::make_shared<std::promise<Status>>();
+    std::future<Status> result = stored->get_future();
+    const std::string_view one[1] = {envelope};
+    const Offer offer = sink_.offer_encoded(time_ms, one, [stored](const Status& status, const Delivery&) {
+      stored->set_value(status);
+    });
+    if (offer == Offer::kAccepted) {
+      if (qos == 0) return true;  // no acknowledgement to hold back
+      // Returning from Paho's callback sends the PUBACK/PUBCOMP: only once the ring has it.
+      const Status status = result.get();
+      if (status.is_ok()) return true;
+      log::warn("mqtt message not stored, retrying").kv("source", name_).kv("error", status.message());
+    } else if (offer == Offer::kRejected) {
+      counters_.dropped_rejected.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    } else if (qos == 0) {
+      counters_.dropped_busy.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    } else if (!waited) {
+      waited = true;
+      counters_.waited_busy.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (stopping_) {
+      // Shutting down with the ring full: do not return (that would acknowledge) until the
+      // client is disconnected, so the broker keeps the message for the next session.
+      const auto deadline = std::chrono::steady_clock::now() + kDisconnectTimeout * 2;
+      while (client.connected() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+      log::warn("mqtt message left with the broker at shutdown (the ring is full)").kv("source", name_);
+      return false;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace tributary::transports::mqtt
