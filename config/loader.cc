@@ -321,6 +321,22 @@ std::vector<OptionDef> source_table(std::string_view type) {
   return table;
 }
 
+// For a source whose type is missing or unknown: the keys of every type, so only the type
+// is reported, not each key that would have been right for the intended one.
+std::vector<OptionDef> any_source_table() {
+  std::vector<OptionDef> table(source_common_options().begin(), source_common_options().end());
+  for (const auto own : {udp_source_options(), http_source_options(), mqtt_source_options()}) {
+    for (const OptionDef& d : own) {
+      const bool seen = std::any_of(table.begin(), table.end(), [&](const OptionDef& t) { return t.key == d.key; });
+      if (!seen) {
+        table.push_back(d);
+        table.back().required = false;
+      }
+    }
+  }
+  return table;
+}
+
 void read_sources(SectionReader& top, AppConfig& cfg, Diagnostics& diag) {
   std::map<std::string, std::string> names;      // name -> path
   std::map<std::string, std::string> addresses;  // type/host:port -> path
@@ -330,10 +346,7 @@ void read_sources(SectionReader& top, AppConfig& cfg, Diagnostics& diag) {
     const YAML::Node type_node = entries[i].IsMap() ? entries[i]["type"] : YAML::Node();
     std::string type = type_node && type_node.IsScalar() ? type_node.Scalar() : "";
     if (type != "udp" && type != "http" && type != "mqtt") type = "";  // reported by the common table below
-    const std::vector<OptionDef> table =
-        type.empty() ? std::vector<OptionDef>(source_common_options().begin(),
-                                              source_common_options().end())
-                     : source_table(type);
+    const std::vector<OptionDef> table = type.empty() ? any_source_table() : source_table(type);
     SectionReader r(entries[i], table, path, diag, top.mark());
     if (!r.is_map()) continue;
     SourceConfig src;

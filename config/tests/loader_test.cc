@@ -105,7 +105,7 @@ sources:
                              "by sources[0]"));
   EXPECT_THAT(all, HasSubstr("test.yaml:12:13: sources[1].routes: the list is empty"));
   EXPECT_THAT(all, HasSubstr("test.yaml:14:11: sources[2].type: 'carrier-pigeon' is not one of: "
-                             "udp, http"));
+                             "udp, http, mqtt"));
   EXPECT_EQ(r.diagnostics.size(), 8u) << all;
 }
 
@@ -284,6 +284,70 @@ sources:
   EXPECT_EQ(udp.readings, "frame");
   EXPECT_EQ(udp.dedup_window, 4096u);
   EXPECT_EQ(udp.max_devices, 500u);
+}
+
+TEST(LoadConfig, MqttSourcesMapNamedLevelsToTopicAndKey) {
+  ::setenv("TRIBUTARY_TEST_MQTT_PASSWORD", "s3cret", 1);
+  LoadResult ok = load_config_text(R"(node_id: gw1
+kafka: {brokers: "b:1"}
+sources:
+  - name: plant
+    type: mqtt
+    broker: mqtts://broker.local:8883
+    username: bridge
+    password_env: TRIBUTARY_TEST_MQTT_PASSWORD
+    clients: 3
+    subscriptions:
+      - {filter: "sensors/{site}/{device}/telemetry", topic: "iot.{site}", key: "{device}"}
+      - {filter: "status/+/#", qos: 0, topic: status, key: "{mqtt_topic}"}
+)", "test.yaml");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  const auto& m = std::get<MqttSourceConfig>(ok.config->sources[0].settings);
+  EXPECT_EQ(m.broker, "ssl://broker.local:8883");
+  EXPECT_TRUE(m.tls);
+  EXPECT_TRUE(m.verify_hostname);
+  EXPECT_EQ(m.password, "s3cret");
+  EXPECT_EQ(m.client_id, "tributary-gw1-plant");
+  EXPECT_EQ(m.share_group, "tributary-gw1-plant");  // several clients share by default
+  EXPECT_EQ(m.protocol, "5");
+  EXPECT_EQ(m.session_expiry, std::chrono::hours(24));
+  ASSERT_EQ(m.subscriptions.size(), 2u);
+  EXPECT_EQ(m.subscriptions[0].mqtt_filter, "sensors/+/+/telemetry");
+  EXPECT_EQ(m.subscriptions[0].levels, (std::vector<std::string>{"", "site", "device", ""}));
+  EXPECT_EQ(m.subscriptions[0].qos, 1);
+  EXPECT_EQ(m.subscriptions[1].mqtt_filter, "status/+/#");
+  EXPECT_EQ(m.subscriptions[1].qos, 0);
+}
+
+TEST(LoadConfig, MqttProblemsNameFileLineAndColumn) {
+  LoadResult bad = load_config_text(R"(kafka: {brokers: "b:1"}
+sources:
+  - name: plant
+    type: mqtt
+    broker: http://x:1
+    protocol: "3.1.1"
+    clients: 2
+    password_file: /nonexistent/secret
+    ca_file: ca.pem
+    subscriptions:
+      - {filter: "a/#/b", topic: t}
+      - {filter: "a/{x}/{x}", topic: "t.{x}"}
+      - {filter: "a/{site}", topic: "t.{device}", key: "{json:id}"}
+      - {filter: "a/b{c}", topic: "bad topic"}
+)", "test.yaml");
+  ASSERT_FALSE(bad.config);
+  const std::string all = bad.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:5:13: sources[0].broker: expected tcp://, ssl://, mqtt:// or mqtts://"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:7:14: sources[0].clients: shared subscriptions (share_group, or clients > 1) need protocol: 5"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:8:20: sources[0].password_file: cannot read '/nonexistent/secret'"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:9:14: sources[0].ca_file: applies only to an ssl:// broker"));
+  EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[0].filter: '#' must be the last level"));
+  EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[1].filter: level name 'x' is used twice"));
+  EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[2].topic: "));
+  EXPECT_THAT(all, HasSubstr("device"));
+  EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[2].key: "));
+  EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[3].filter: level 'b{c}' mixes text with a wildcard or a brace"));
+  EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[3].topic: 'bad topic' cannot be part of a Kafka topic"));
 }
 
 }  // namespace
