@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job, on a fresh Debian 12 machine: installs what is missing, builds Tributary,
 # starts a real Kafka and Mosquitto on free loopback ports, starts Tributary with
-# scripts/demo.yaml, sends sample events over UDP and HTTP, prints the records as they
-# arrive in Kafka, then stops everything.
+# scripts/demo.yaml, sends sample events over UDP, HTTP, device frames and MQTT, prints the
+# records as they arrive in Kafka, then stops everything.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,7 +28,7 @@ scripts/install-deps.sh
 
 say "building (release preset)"
 cmake --preset release > /dev/null
-cmake --build --preset release --target tributary
+cmake --build --preset release --target tributary tributary-frame-send
 
 rm -rf "$DEMO"; mkdir -p "$DEMO"
 say "starting Kafka (KRaft, from the official jars) and Mosquitto"
@@ -36,9 +36,12 @@ scripts/services.sh start kafka "$SERVICES"
 scripts/services.sh start mosquitto "$SERVICES"
 # shellcheck disable=SC1091
 . "$SERVICES/kafka.env"
+# shellcheck disable=SC1091
+. "$SERVICES/mosquitto.env"
 
 say "starting Tributary"
 sed -e "s/@KAFKA_BOOTSTRAP@/$KAFKA_BOOTSTRAP/" -e "s|@BUFFER_DIR@|$DEMO/buffer|" \
+  -e "s|@MQTT_BROKER@|tcp://$MQTT_HOST:$MQTT_PORT|" \
   scripts/demo.yaml > "$DEMO/tributary.yaml"
 "$BIN" check "$DEMO/tributary.yaml"
 "$BIN" run -c "$DEMO/tributary.yaml" 2> "$DEMO/tributary.log" &
@@ -53,12 +56,15 @@ port_of() {
 }
 HTTP_PORT=$(port_of api)
 UDP_PORT=$(port_of meters)
-echo "HTTP on 127.0.0.1:$HTTP_PORT, UDP on 127.0.0.1:$UDP_PORT (log: $DEMO/tributary.log)"
+FRAME_PORT=$(port_of devices)
+for _ in $(seq 1 100); do grep -q 'msg="mqtt subscribed" source=plant' "$DEMO/tributary.log" && break; sleep 0.1; done
+echo "HTTP on 127.0.0.1:$HTTP_PORT, UDP on 127.0.0.1:$UDP_PORT, frames on 127.0.0.1:$FRAME_PORT," \
+  "MQTT bridged from $MQTT_HOST:$MQTT_PORT (log: $DEMO/tributary.log)"
 
 # One consumer per topic, started before anything is sent. A topic only exists once its
 # first record was produced, so each consumer retries until its topic is there.
 : > "$DEMO/records.txt"
-for topic in demo.orders demo.tickets demo.meters; do
+for topic in demo.orders demo.tickets demo.meters demo.devices demo.plant.north; do
   (
     for _ in $(seq 1 120); do
       kcat -b "$KAFKA_BOOTSTRAP" -C -t "$topic" -o beginning -u -q \
@@ -90,13 +96,18 @@ for reading in 'meter-7 kwh=1532.4' 'meter-7 kwh=1532.9' 'meter-9 kwh=88.1'; do
   printf '%s' "$reading" > "/dev/udp/127.0.0.1/$UDP_PORT"
   echo "UDP datagram -> '$reading'"
 done
+build/release/firmware-bridge/tributary-frame-send 127.0.0.1 "$FRAME_PORT" 2 meter-17 1
+for rpm in 1450 1462; do
+  mosquitto_pub -h "$MQTT_HOST" -p "$MQTT_PORT" -q 1 -t plant/north/pump-1/telemetry -m "{\"rpm\":$rpm}"
+  echo "MQTT plant/north/pump-1/telemetry (QoS 1) -> {\"rpm\":$rpm}"
+done
 say "bad input gets a specific answer"
 post no-such-route --data 'x'
 head -c 2000000 /dev/zero | tr '\0' 'x' > "$DEMO/big.bin"
 post orders --data-binary "@$DEMO/big.bin"
 
 say "waiting for all records to arrive in Kafka"
-expected=6
+expected=10
 for _ in $(seq 1 300); do
   [ "$(grep -c '^topic=' "$DEMO/records.txt" 2>/dev/null || true)" -ge "$expected" ] && break
   sleep 0.1

@@ -347,5 +347,91 @@ TEST_F(MqttBridgeTest, TwoClientsShareTheSubscriptionAndEveryMessageArrivesOnce)
   EXPECT_EQ(records.size(), static_cast<std::size_t>(kMessages)) << "a message arrived twice";
 }
 
+// TLS: a broker whose certificate chains to one CA. With that CA the bridge connects
+// (hostname checked: the certificate names 127.0.0.1); with another CA it is refused,
+// logged, counted and retried.
+TEST_F(MqttBridgeTest, TlsConnectsWithTheRightCaAndIsRefusedWithAWrongOne) {
+  const std::string tls = dir_ + "/tls";
+  std::filesystem::create_directories(tls);
+  const std::string script =
+      "set -e; cd " + tls + "\n"
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.pem\n"
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.pem\n"
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr\n"
+      "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext\n"
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem\n";
+  const CommandResult made = run_command({"bash", "-c", script}, 60s);
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  OwnMosquitto mosquitto(dir_ + "/mosquitto", "allow_anonymous true\ncafile " + tls + "/ca.pem\ncertfile " + tls +
+                                                  "/server.pem\nkeyfile " + tls + "/server.key\n");
+  ASSERT_TRUE(mosquitto.start());
+  const std::string uri = "ssl://127.0.0.1:" + mosquitto.uri().substr(mosquitto.uri().rfind(':') + 1);
+
+  start(uri, "    ca_file: " + tls + "/other.pem\n");
+  ASSERT_TRUE(eventually([&] {
+    const std::string log = process_->log();
+    std::size_t n = 0;
+    for (auto at = log.find("mqtt connect failed"); at != std::string::npos; at = log.find("mqtt connect failed", at + 1)) ++n;
+    return n >= 2;
+  }, 20s)) << process_->log();
+  ASSERT_EQ(process_->stop(), 0);
+  EXPECT_THAT(process_->log(), HasSubstr("connects=0"));
+  EXPECT_THAT(process_->log(), ::testing::MatchesRegex("(.|\n)*connect_failed=[2-9](.|\n)*"));
+  process_.reset();
+
+  std::filesystem::remove_all(dir_ + "/buffer");
+  start(uri, "    ca_file: " + tls + "/ca.pem\n");
+  ASSERT_TRUE(subscribed()) << process_->log();
+  mqtt::async_client client(uri, unique_name("tls-pub"), mqtt::create_options(MQTTVERSION_5));
+  auto ssl = mqtt::ssl_options_builder().trust_store(tls + "/ca.pem").finalize();
+  auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).ssl(ssl).finalize();
+  ASSERT_TRUE(client.connect(options)->wait_for(10s));
+  ASSERT_TRUE(client.publish(topic("tls", "d1"), "over tls", 1, false)->wait_for(10s));
+  client.disconnect()->wait_for(5s);
+  const auto records = read_topic(bootstrap_, prefix_ + ".tls", 1, kKafkaDeadline);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, "over tls");
+}
+
+// Backpressure: a small ring that Kafka drains slowly (max_drain_rate) fills up. QoS 1
+// messages then wait at the broker (counted as waited, never dropped) and all arrive;
+// QoS 0 messages that find the ring full are dropped and counted.
+TEST_F(MqttBridgeTest, AFullRingHoldsQos1AtTheBrokerAndCountsQos0Drops) {
+  config_ = dir_ + "/tributary.yaml";
+  write_file(config_, "node_id: it-node\n"
+                      "buffer: {dir: " + dir_ + "/buffer, max_size: 1MiB, segment_size: 64KiB}\n"
+                      "kafka: {brokers: " + bootstrap_ + ", max_drain_rate: 512KiB, drain_timeout: 5s}\n"
+                      "sources:\n"
+                      "  - name: bridge\n"
+                      "    type: mqtt\n"
+                      "    broker: " + broker_ + "\n"
+                      "    subscriptions:\n"
+                      "      - {filter: \"" + mqtt_root_ + "/q1/{device}\", qos: 1, topic: " + prefix_ + ".q1, key: \"{device}\"}\n"
+                      "      - {filter: \"" + mqtt_root_ + "/q0/{device}\", qos: 0, topic: " + prefix_ + ".q0, key: \"{device}\"}\n");
+  launch();
+  ASSERT_TRUE(subscribed());
+  constexpr int kMessages = 2500;  // 2.5 MB of 1 KiB messages: more than twice the ring
+  const std::string body(1000, 'x');
+  std::thread qos0([&] {
+    Publisher pub(broker_);
+    for (int i = 0; i < 3000 && pub.ok(); ++i) pub.publish(mqtt_root_ + "/q0/d", body, 0);
+  });
+  Publisher pub(broker_);
+  ASSERT_TRUE(pub.ok());
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(pub.publish(mqtt_root_ + "/q1/d" + std::to_string(i % 4), std::to_string(i) + body, 1));
+  }
+  qos0.join();
+  const auto records = read_topic(bootstrap_, prefix_ + ".q1", kMessages, 120s, 1s);
+  std::set<std::string> distinct;
+  for (const KafkaRecord& r : records) distinct.insert(r.value);
+  EXPECT_EQ(distinct.size(), static_cast<std::size_t>(kMessages));
+  ASSERT_EQ(process_->stop(), 0);
+  const std::string log = process_->log();
+  process_.reset();
+  EXPECT_THAT(log, ::testing::MatchesRegex("(.|\n)*waited_busy=[1-9](.|\n)*")) << "the ring never filled";
+  EXPECT_THAT(log, ::testing::MatchesRegex("(.|\n)*dropped_busy=[1-9](.|\n)*")) << "no QoS 0 drop while full";
+}
+
 }  // namespace
 }  // namespace tributary::testing

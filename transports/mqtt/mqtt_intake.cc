@@ -133,11 +133,9 @@ class MqttIntake::Client final : public ::mqtt::callback {
       if (!s.key_file.empty()) ssl.set_private_key(s.key_file);
       ssl.set_enable_server_cert_auth(true);
       ssl.set_verify(s.verify_hostname);  // Paho's default is off: on unless the config says not
-      const std::string source = owner_.name_;
-      const std::string client = id_;
-      ssl.set_error_handler([source, client](const std::string& message) {
-        log::warn("mqtt tls error").kv("source", source).kv("client", client).kv("error", message);
-      });
+      // No ssl_options error handler: Paho C++ 1.2 keeps a pointer to the ssl_options object
+      // it was set on, which does not survive being copied into the connect options (a
+      // crash on the first TLS error). A failed handshake fails the connect, logged below.
       o.set_ssl(std::move(ssl));
     }
     return o;
@@ -157,13 +155,18 @@ class MqttIntake::Client final : public ::mqtt::callback {
       c.connect_failed.fetch_add(1, std::memory_order_relaxed);
       const bool auth = is_auth_failure(e.get_return_code(), e.get_reason_code());
       if (auth) c.auth_failed.fetch_add(1, std::memory_order_relaxed);
-      log::warn(auth ? "mqtt connect refused: not authorised" : "mqtt connect failed")
-          .kv("source", owner_.name_)
+      auto line = log::warn(auth ? "mqtt connect refused: not authorised" : "mqtt connect failed");
+      line.kv("source", owner_.name_)
           .kv("client", id_)
           .kv("broker", owner_.settings_.broker)
           .kv("return_code", e.get_return_code())
           .kv("reason_code", e.get_reason_code())
           .kv("error", e.what());
+      if (owner_.settings_.tls && e.get_return_code() == -1) {
+        // Paho does not say why a handshake failed; these are the usual reasons.
+        line.kv("hint", "TLS: is the broker's certificate signed by ca_file, does it name the host "
+                        "(verify_hostname), are cert_file and key_file a pair?");
+      }
       return false;
     }
     c.connects.fetch_add(1, std::memory_order_relaxed);
