@@ -3,13 +3,17 @@
 # starts a real Kafka and Mosquitto on free loopback ports, starts Tributary with
 # scripts/demo.yaml, sends sample events over UDP, HTTP, device frames and MQTT, prints the
 # records as they arrive in Kafka, then stops everything.
+#
+#   scripts/demo.sh                         # release build
+#   TRIBUTARY_DEMO_PRESET=dev scripts/demo.sh   # another preset's build (the test suite runs it so)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
+PRESET="${TRIBUTARY_DEMO_PRESET:-release}"
 DEMO="$ROOT/build/demo"
 SERVICES="$DEMO/services"
-BIN="$ROOT/build/release/app/tributary"
+BIN="$ROOT/build/$PRESET/app/tributary"
 PIDS=()
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -26,9 +30,9 @@ trap cleanup EXIT
 say "installing dependencies"
 scripts/install-deps.sh
 
-say "building (release preset)"
-cmake --preset release > /dev/null
-cmake --build --preset release --target tributary tributary-frame-send
+say "building ($PRESET preset)"
+cmake --preset "$PRESET" > /dev/null
+cmake --build --preset "$PRESET" --target tributary tributary-frame-send
 
 rm -rf "$DEMO"; mkdir -p "$DEMO"
 say "starting Kafka (KRaft, from the official jars) and Mosquitto"
@@ -49,7 +53,7 @@ PIDS+=($!)
 port_of() {
   for _ in $(seq 1 100); do
     line=$(grep -m1 "msg=listening source=$1 " "$DEMO/tributary.log" || true)
-    [ -n "$line" ] && { echo "${line##*:}"; return; }
+    [ -n "$line" ] && { sed -E 's/.* address=[^ ]*:([0-9]+).*/\1/' <<< "$line"; return; }
     sleep 0.1
   done
   echo "tributary did not start; its log:" >&2; cat "$DEMO/tributary.log" >&2; exit 1
@@ -96,7 +100,7 @@ for reading in 'meter-7 kwh=1532.4' 'meter-7 kwh=1532.9' 'meter-9 kwh=88.1'; do
   printf '%s' "$reading" > "/dev/udp/127.0.0.1/$UDP_PORT"
   echo "UDP datagram -> '$reading'"
 done
-build/release/firmware-bridge/tributary-frame-send 127.0.0.1 "$FRAME_PORT" 2 meter-17 1
+"build/$PRESET/firmware-bridge/tributary-frame-send" 127.0.0.1 "$FRAME_PORT" 2 meter-17 1
 for rpm in 1450 1462; do
   mosquitto_pub -h "$MQTT_HOST" -p "$MQTT_PORT" -q 1 -t plant/north/pump-1/telemetry -m "{\"rpm\":$rpm}"
   echo "MQTT plant/north/pump-1/telemetry (QoS 1) -> {\"rpm\":$rpm}"

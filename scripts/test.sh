@@ -9,6 +9,7 @@
 #      threads with C11 thrd_create, which TSan does not intercept, and crashes.)
 #   5. fuzz build (clang libFuzzer + ASan/UBSan): the frame decoder and the JSON key
 #      extraction, TRIBUTARY_FUZZ_SECONDS (default 60) each; 0 skips it
+#   6. the demo (scripts/demo.sh) on the dev build, so the README's first command keeps working
 #
 #   scripts/test.sh                 # everything
 #   TRIBUTARY_PRESETS="dev" scripts/test.sh   # only some builds
@@ -40,6 +41,12 @@ FUZZ_SECONDS="${TRIBUTARY_FUZZ_SECONDS:-60}"
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   step "fuzz: ${FUZZ_SECONDS}s per target"
   scripts/fuzz.sh "$FUZZ_SECONDS"
+fi
+
+if [[ " $PRESETS " == *" dev "* ]]; then
+  step "demo (dev build)"
+  TRIBUTARY_DEMO_PRESET=dev scripts/demo.sh > build/demo.log 2>&1 || { tail -40 build/demo.log; exit 1; }
+  grep -a 'demo done' build/demo.log
 fi
 
 step "all test runs passed"
