@@ -61,6 +61,10 @@ LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters) {
           } catch (const mqtt::exception&) {
             ok = false;
           }
+          if (options.qos == 0) {
+            outcomes[c].push_back({seq, "mqtt_qos0"});  // written to the socket; no acknowledgement
+            return;
+          }
           if (ok) counters.acknowledged.fetch_add(1, std::memory_order_relaxed);
           outcomes[c].push_back({seq, ok ? "" : "mqtt_no_ack"});
         };
@@ -74,10 +78,8 @@ LoadResult run_mqtt_load(const LoadOptions& options, LoadCounters& counters) {
           encode_payload(Payload{options.run_id, seq, now_ns(), key}, options.size, body);
           auto token = client.publish(topic_for(options.route, key), body.data(), body.size(), options.qos, false);
           counters.sent.fetch_add(1, std::memory_order_relaxed);
-          if (options.qos == 0) {
-            outcomes[c].push_back({seq, "mqtt_qos0"});
-            continue;
-          }
+          // QoS 0 too: Paho buffers at most 1000 unsent messages, so wait for the oldest to
+          // be written before publishing more.
           window.emplace_back(seq, std::move(token));
           if (window.size() >= 500) settle_oldest();
         }
