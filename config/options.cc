@@ -205,10 +205,11 @@ constexpr std::array kMqttSource = {
               "Client id, stable across restarts so the broker keeps the session; with "
               "`clients` > 1 each client appends `-N`. Default: `tributary-<node_id>-<name>`."},
     OptionDef{"clients", T::kInteger, "1", false,
-              "Parallel bridge clients. Each acknowledges a message only once it is in the "
-              "ring (under `fsync: always`, after the sync), one at a time, so more clients "
-              "mean more throughput; with more than one they share the subscriptions "
-              "(`$share/<share_group>/...`).",
+              "Bridge clients of this source, sharing its subscriptions "
+              "(`$share/<share_group>/...`). Each message is acknowledged only once it is in "
+              "the ring, and Paho runs one receive thread for all clients of a process, so "
+              "more clients add little here; several Tributary processes in one share_group "
+              "scale.",
               1, 64},
     OptionDef{"share_group", T::kString, "", false,
               "MQTT 5 shared subscription group: the broker spreads messages over the "
