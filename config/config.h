@@ -59,6 +59,13 @@ struct HttpRouteConfig {
   std::string name;
   std::string topic;
   KeyTemplate key;
+  // Webhook signature: "" (none), "github" or "hmac-sha256".
+  std::string signature;
+  std::string signature_header;  // the header carrying it (github: X-Hub-Signature-256)
+  std::string signature_prefix;  // before the digest (github: "sha256=")
+  bool signature_base64 = false; // else hex
+  std::string secret;            // read from secret_file / secret_env at load
+  std::string id_header;         // its value becomes the event id (github: X-GitHub-Delivery)
 };
 
 struct HttpSourceConfig {

@@ -106,6 +106,8 @@ UdpSourceConfig read_udp(SectionReader& r) {
   return udp;
 }
 
+std::optional<std::string> read_secret(SectionReader& r, const std::string& file_key, const std::string& env_key);
+
 HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   HttpSourceConfig http;
   http.max_body = r.size("max_body");
@@ -126,6 +128,37 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
     }
     route.topic = rr.topic("topic");
     route.key = rr.key_template("key");
+    const std::string signature = rr.choice("signature");
+    route.signature = signature == "none" ? "" : signature;
+    route.id_header = rr.string("id_header");
+    if (route.signature == "github") {
+      route.signature_header = "X-Hub-Signature-256";
+      route.signature_prefix = "sha256=";
+      if (route.id_header.empty()) route.id_header = "X-GitHub-Delivery";
+      for (const std::string_view key : {"signature_header", "signature_prefix", "signature_encoding"}) {
+        if (rr.has(key)) rr.error(key, "is fixed by signature: github");
+      }
+    } else if (route.signature == "hmac-sha256") {
+      route.signature_header = rr.string("signature_header");
+      route.signature_prefix = rr.string("signature_prefix");
+      route.signature_base64 = rr.choice("signature_encoding") == "base64";
+      if (route.signature_header.empty()) rr.error("signature", "hmac-sha256 needs signature_header");
+    } else {
+      for (const std::string_view key : {"signature_header", "signature_prefix", "signature_encoding",
+                                         "secret_file", "secret_env"}) {
+        if (rr.has(key)) rr.error(key, "applies only with a signature (github or hmac-sha256)");
+      }
+    }
+    if (!route.signature.empty()) {
+      if (auto secret = read_secret(rr, "secret_file", "secret_env")) {
+        route.secret = *secret;
+        if (route.secret.empty() && !rr.has("secret_file") && !rr.has("secret_env")) {
+          rr.error("signature", "a signed route needs secret_file or secret_env");
+        } else if (route.secret.empty()) {
+          rr.error(rr.has("secret_file") ? "secret_file" : "secret_env", "the secret is empty");
+        }
+      }
+    }
     http.routes.push_back(std::move(route));
   }
   return http;
@@ -185,27 +218,29 @@ bool parse_filter(const std::string& text, MqttSubscriptionConfig* sub, std::str
   return true;
 }
 
-std::optional<std::string> read_secret(SectionReader& r) {
-  if (r.has("password_file") && r.has("password_env")) {
-    r.error("password_env", "set password_file or password_env, not both");
+// A secret from FILE_KEY (a file, trailing newline dropped) or ENV_KEY (an environment
+// variable); "" when neither is set; nullopt (reported) when it cannot be read.
+std::optional<std::string> read_secret(SectionReader& r, const std::string& file_key, const std::string& env_key) {
+  if (r.has(file_key) && r.has(env_key)) {
+    r.error(env_key, "set " + file_key + " or " + env_key + ", not both");
     return std::nullopt;
   }
-  if (r.has("password_file")) {
-    const std::string path = r.string("password_file");
+  if (r.has(file_key)) {
+    const std::string path = r.string(file_key);
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      r.error("password_file", "cannot read '" + path + "': " + std::strerror(errno));
+      r.error(file_key, "cannot read '" + path + "': " + std::strerror(errno));
       return std::nullopt;
     }
     std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
     return secret;
   }
-  if (r.has("password_env")) {
-    const std::string name = r.string("password_env");
+  if (r.has(env_key)) {
+    const std::string name = r.string(env_key);
     const char* value = std::getenv(name.c_str());
     if (value == nullptr) {
-      r.error("password_env", "environment variable '" + name + "' is not set");
+      r.error(env_key, "environment variable '" + name + "' is not set");
       return std::nullopt;
     }
     return std::string(value);
@@ -250,7 +285,7 @@ MqttSourceConfig read_mqtt(SectionReader& r, const std::string& source, const st
             "shared subscriptions (share_group, or clients > 1) need protocol: 5");
   }
   m.username = r.string("username");
-  if (auto secret = read_secret(r)) m.password = *secret;
+  if (auto secret = read_secret(r, "password_file", "password_env")) m.password = *secret;
   m.ca_file = r.string("ca_file");
   m.cert_file = r.string("cert_file");
   m.key_file = r.string("key_file");

@@ -13,6 +13,8 @@ constexpr std::array<std::string_view, 3> kSourceTypes = {"udp", "http", "mqtt"}
 constexpr std::array<std::string_view, 2> kMqttProtocols = {"3.1.1", "5"};
 constexpr std::array<std::string_view, 2> kMqttFormats = {"raw", "json"};
 constexpr std::array<std::string_view, 3> kMqttQos = {"0", "1", "2"};
+constexpr std::array<std::string_view, 3> kSignatures = {"none", "github", "hmac-sha256"};
+constexpr std::array<std::string_view, 2> kSignatureEncodings = {"hex", "base64"};
 constexpr std::array<std::string_view, 3> kFsyncPolicies = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 2> kWhenFull = {"block", "drop_oldest"};
 constexpr std::array<std::string_view, 7> kUdpKeyVars = {
@@ -191,6 +193,27 @@ constexpr std::array kHttpRoute = {
               "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}, and for "
               "NDJSON bodies (Content-Type application/x-ndjson) {json:PATH} of each line.",
               0, 0, kHttpKeyVars},
+    OptionDef{"signature", T::kEnum, "none", false,
+              "Verified webhooks: `github` (header X-Hub-Signature-256, `sha256=<hex>`, the "
+              "delivery id X-GitHub-Delivery as event id) or `hmac-sha256` (signature_header, "
+              "signature_prefix, signature_encoding). The HMAC-SHA256 of the raw body is "
+              "checked in constant time before anything is stored; a missing or wrong "
+              "signature gets 401.",
+              0, 0, kSignatures},
+    OptionDef{"secret_file", T::kString, "", false,
+              "File holding the webhook secret (trailing newline ignored); or secret_env."},
+    OptionDef{"secret_env", T::kString, "", false,
+              "Environment variable holding the webhook secret."},
+    OptionDef{"signature_header", T::kString, "", false,
+              "With hmac-sha256: the request header carrying the signature."},
+    OptionDef{"signature_prefix", T::kString, "", false,
+              "With hmac-sha256: text before the digest in the header, e.g. `sha256=`."},
+    OptionDef{"signature_encoding", T::kEnum, "hex", false,
+              "With hmac-sha256: how the digest is written.", 0, 0, kSignatureEncodings},
+    OptionDef{"id_header", T::kString, "", false,
+              "A request header whose value becomes the event id (ce_id), so redeliveries "
+              "can be de-duplicated downstream (NDJSON lines get `-N` appended). Default "
+              "with signature github: X-GitHub-Delivery."},
 };
 
 constexpr std::array kMqttSource = {

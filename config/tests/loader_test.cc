@@ -1,6 +1,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "config/config.h"
 
 namespace tributary::config {
@@ -348,6 +350,47 @@ sources:
   EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[2].key: "));
   EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[3].filter: level 'b{c}' mixes text with a wildcard or a brace"));
   EXPECT_THAT(all, HasSubstr("sources[0].subscriptions[3].topic: 'bad topic' cannot be part of a Kafka topic"));
+}
+
+TEST(LoadConfig, WebhookRoutesNeedASecretAndConsistentSignatureSettings) {
+  const std::string secret = ::testing::TempDir() + "/webhook-secret";
+  { std::ofstream(secret) << "It's a Secret to Everybody\n"; }
+  LoadResult ok = load_config_text(R"(kafka: {brokers: "b:1"}
+sources:
+  - name: hooks
+    type: http
+    listen: "127.0.0.1:0"
+    routes:
+      - {name: github, topic: scm.events, signature: github, secret_file: ")" + secret + R"("}
+      - {name: pay, topic: pay.events, signature: hmac-sha256, secret_file: ")" + secret + R"(",
+         signature_header: X-Pay-Signature, signature_encoding: base64, id_header: X-Pay-Id}
+)", "test.yaml");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  const auto& routes = std::get<HttpSourceConfig>(ok.config->sources[0].settings).routes;
+  EXPECT_EQ(routes[0].signature_header, "X-Hub-Signature-256");
+  EXPECT_EQ(routes[0].signature_prefix, "sha256=");
+  EXPECT_EQ(routes[0].id_header, "X-GitHub-Delivery");
+  EXPECT_EQ(routes[0].secret, "It's a Secret to Everybody");
+  EXPECT_TRUE(routes[1].signature_base64);
+  EXPECT_EQ(routes[1].id_header, "X-Pay-Id");
+  LoadResult bad = load_config_text(R"(kafka: {brokers: "b:1"}
+sources:
+  - name: hooks
+    type: http
+    listen: "127.0.0.1:0"
+    routes:
+      - {name: a, topic: t, signature: github}
+      - {name: b, topic: t, signature: hmac-sha256, secret_env: TRIBUTARY_TEST_NO_SUCH_VARIABLE}
+      - {name: c, topic: t, signature: github, signature_header: X-Other, secret_file: ")" + secret + R"("}
+      - {name: d, topic: t, secret_file: ")" + secret + R"("}
+)", "test.yaml");
+  ASSERT_FALSE(bad.config);
+  const std::string all = bad.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[0].signature: a signed route needs secret_file or secret_env"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[1].signature: hmac-sha256 needs signature_header"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[1].secret_env: environment variable 'TRIBUTARY_TEST_NO_SUCH_VARIABLE' is not set"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[2].signature_header: is fixed by signature: github"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[3].secret_file: applies only with a signature"));
 }
 
 }  // namespace

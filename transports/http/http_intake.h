@@ -26,6 +26,7 @@ struct HttpCounters {
   std::atomic<std::uint64_t> accepted{0};      // events the sink took
   std::atomic<std::uint64_t> delivered{0};     // answered 200 after delivery
   std::atomic<std::uint64_t> client_errors{0}; // answered 4xx
+  std::atomic<std::uint64_t> unauthorized{0};  // answered 401: webhook signature missing or wrong
   std::atomic<std::uint64_t> unavailable{0};   // answered 503 (busy, Kafka failed, stopping)
 };
 

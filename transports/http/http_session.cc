@@ -1,5 +1,7 @@
 #include "transports/http/http_session.h"
 
+#include "transports/http/signature.h"
+
 #include <cctype>
 
 #include <boost/asio/post.hpp>
@@ -173,6 +175,19 @@ void HttpSession::on_body(beast::error_code ec) {
                                                                   "one event is one non-empty body"),
                    parser_->get().keep_alive());
   }
+  if (!route_->signature.empty()) {
+    // A webhook: the HMAC of the raw body, checked before anything is stored.
+    auto& req = parser_->get();
+    const beast::string_view header = req[beast::string_view(route_->signature_header)];
+    std::string why = "the request has no " + route_->signature_header + " header";
+    const SignatureRule rule{route_->secret, route_->signature_prefix, route_->signature_base64};
+    if (header.empty() || !signature_matches(rule, req.body(), std::string_view(header.data(), header.size()), &why)) {
+      shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      shared_->counters.unauthorized.fetch_add(1, std::memory_order_relaxed);
+      return respond(Status_::unauthorized, json_error("bad_signature", why + "; nothing was stored"),
+                     req.keep_alive());
+    }
+  }
   offer_event();
 }
 
@@ -226,6 +241,11 @@ void HttpSession::offer_event() {
       event.content_type = "application/json";
     }
     event.traceparent = std::string(req["traceparent"]);
+    if (!route_->id_header.empty()) {
+      // A webhook's delivery id: redeliveries keep it, so consumers can de-duplicate.
+      const beast::string_view id = req[beast::string_view(route_->id_header)];
+      if (!id.empty()) event.id = std::string(id) + (ndjson && i > 0 ? "-" + std::to_string(i) : "");
+    }
     if (ndjson) {
       event.payload = std::string(parsed.bodies[i]);
     } else {

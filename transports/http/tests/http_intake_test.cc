@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "tests/support/net_client.h"
+#include "transports/http/signature.h"
 
 namespace tributary::transports::http {
 namespace {
@@ -82,7 +83,29 @@ config::SourceConfig source() {
   http.request_timeout = std::chrono::milliseconds(500);
   std::string why;
   static constexpr std::array<std::string_view, 1> kVars = {"header:"};
-  http.routes.push_back({"orders", "t.orders", *config::KeyTemplate::parse("{header:X-Id}", kVars, &why)});
+  config::HttpRouteConfig orders;
+  orders.name = "orders";
+  orders.topic = "t.orders";
+  orders.key = *config::KeyTemplate::parse("{header:X-Id}", kVars, &why);
+  http.routes.push_back(orders);
+  // Webhooks: as the loader fills them for `signature: github` and `hmac-sha256`.
+  config::HttpRouteConfig github;
+  github.name = "github";
+  github.topic = "t.github";
+  github.signature = "github";
+  github.signature_header = "X-Hub-Signature-256";
+  github.signature_prefix = "sha256=";
+  github.secret = "It's a Secret to Everybody";
+  github.id_header = "X-GitHub-Delivery";
+  http.routes.push_back(github);
+  config::HttpRouteConfig signed_route;
+  signed_route.name = "signed";
+  signed_route.topic = "t.signed";
+  signed_route.signature = "hmac-sha256";
+  signed_route.signature_header = "X-Signature";
+  signed_route.signature_base64 = true;
+  signed_route.secret = "k3y";
+  http.routes.push_back(signed_route);
   s.settings = http;
   return s;
 }
@@ -237,6 +260,66 @@ TEST_F(HttpIntakeTest, SlowClientIsCutOffAfterTheRequestTimeout) {
   EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
   EXPECT_LT(waited, std::chrono::seconds(5));
   EXPECT_EQ(sink_.pending(), 0u);
+}
+
+// GitHub's own example (its webhook documentation): this secret and body give this signature.
+TEST(WebhookSignature, MatchesGithubsPublishedExample) {
+  const SignatureRule github{"It's a Secret to Everybody", "sha256=", false};
+  const std::string expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+  EXPECT_EQ(sign(github, "Hello, World!"), expected);
+  std::string why;
+  EXPECT_TRUE(signature_matches(github, "Hello, World!", expected, &why)) << why;
+  EXPECT_TRUE(signature_matches(github, "Hello, World!",
+                                "SHA256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17", &why));
+  EXPECT_FALSE(signature_matches(github, "Hello, World?", expected, &why));
+  EXPECT_EQ(why, "the signature does not match the body");
+  EXPECT_FALSE(signature_matches(github, "Hello, World!", "sha1=757107ea", &why));
+  EXPECT_FALSE(signature_matches(github, "Hello, World!", "sha256=zz", &why));
+  EXPECT_FALSE(signature_matches(github, "Hello, World!", expected.substr(0, expected.size() - 2), &why));
+  const SignatureRule b64{"k", "", true};
+  EXPECT_TRUE(signature_matches(b64, "body", sign(b64, "body"), &why)) << why;
+  EXPECT_FALSE(signature_matches(b64, "body", "not*base64", &why));
+}
+
+TEST_F(HttpIntakeTest, AGithubWebhookWithItsSignatureIsStoredUnderItsDeliveryId) {
+  const std::string body = "Hello, World!";
+  std::thread client([&] {
+    const auto res = http_request("127.0.0.1", port_, "POST", "/v1/events/github", body,
+                                  {{"X-Hub-Signature-256",
+                                    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"},
+                                   {"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"}});
+    EXPECT_EQ(res.status, 200) << res.body;  // this sink completes with a Kafka offset
+  });
+  ASSERT_TRUE(sink_.wait_pending(1));
+  const Event e = sink_.release(Status::ok());
+  client.join();
+  EXPECT_EQ(e.payload, body);
+  EXPECT_EQ(e.topic, "t.github");
+  EXPECT_EQ(e.id, "72d3162e-cc78-11e3-81ab-4c9367dc0958");
+}
+
+TEST_F(HttpIntakeTest, AMissingOrWrongSignatureGets401AndNothingIsStored) {
+  const auto missing = http_request("127.0.0.1", port_, "POST", "/v1/events/github", "Hello, World!", {});
+  EXPECT_EQ(missing.status, 401) << missing.body;
+  EXPECT_EQ(json_field(missing.body, "error"), "bad_signature");
+  EXPECT_NE(missing.body.find("no X-Hub-Signature-256 header"), std::string::npos) << missing.body;
+  const auto wrong = http_request("127.0.0.1", port_, "POST", "/v1/events/github", "Hello, World!",
+                                  {{"X-Hub-Signature-256", "sha256=" + std::string(64, '0')}});
+  EXPECT_EQ(wrong.status, 401);
+  const SignatureRule rule{"k3y", "", true};
+  const auto tampered = http_request("127.0.0.1", port_, "POST", "/v1/events/signed", "amount=1000",
+                                     {{"X-Signature", sign(rule, "amount=1")}});
+  EXPECT_EQ(tampered.status, 401);
+  EXPECT_EQ(sink_.pending(), 0u);
+  EXPECT_EQ(intake_.counters().unauthorized.load(), 3u);
+  std::thread client([&] {
+    const auto good = http_request("127.0.0.1", port_, "POST", "/v1/events/signed", "amount=1",
+                                   {{"X-Signature", sign(rule, "amount=1")}});
+    EXPECT_EQ(good.status, 200) << good.body;
+  });
+  ASSERT_TRUE(sink_.wait_pending(1));
+  EXPECT_EQ(sink_.release(Status::ok()).payload, "amount=1");
+  client.join();
 }
 
 }  // namespace
