@@ -73,6 +73,7 @@ struct HttpSourceConfig {
   std::uint64_t max_header = 0;
   std::chrono::milliseconds request_timeout{};
   std::vector<HttpRouteConfig> routes;
+  std::vector<std::string> rest_proxy_topics;  // names or prefixes ending in '*'; empty: off
 };
 
 // One MQTT topic filter. FILTER as written ("sensors/{site}/+/#"); MQTT_FILTER as

@@ -113,6 +113,25 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   http.max_body = r.size("max_body");
   http.max_header = r.size("max_header");
   http.request_timeout = r.duration("request_timeout");
+  {
+    std::string list = r.string("rest_proxy_topics");
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      const std::size_t comma = std::min(list.find(',', start), list.size());
+      std::string item = list.substr(start, comma - start);
+      item.erase(0, item.find_first_not_of(' '));
+      item.erase(item.find_last_not_of(' ') + 1);
+      if (!item.empty()) {
+        std::string why;
+        const std::string name = item.back() == '*' ? item.substr(0, item.size() - 1) : item;
+        if (!name.empty() && !is_valid_topic(name, &why)) {
+          r.error("rest_proxy_topics", "'" + item + "': " + why);
+        }
+        http.rest_proxy_topics.push_back(item);
+      }
+      start = comma + 1;
+    }
+  }
   std::map<std::string, Mark> names;
   const std::vector<YAML::Node> routes = r.list("routes");
   for (std::size_t i = 0; i < routes.size(); ++i) {

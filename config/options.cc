@@ -182,6 +182,13 @@ constexpr std::array kHttpSource = {
               kHour},
     OptionDef{"routes", T::kList, "", true,
               "Routes served as `POST /v1/events/{name}`, see `sources[].routes[]`."},
+    OptionDef{"rest_proxy_topics", T::kString, "", false,
+              "Serves the Confluent REST Proxy v2 produce API, `POST /topics/{topic}` "
+              "(application/vnd.kafka.json.v2+json or ...binary.v2+json), for these topics: "
+              "comma-separated names or prefixes ending in `*` (`orders, telemetry.*`). The "
+              "answer comes once the records are in the ring, so each offset entry has "
+              "partition and offset null (Kafka has not assigned them yet) and error_code "
+              "null. Empty: off."},
 };
 
 constexpr std::array kHttpRoute = {

@@ -12,14 +12,17 @@ cmake --preset fuzz > /dev/null
 cmake --build --preset fuzz
 B=build/fuzz
 rm -rf "$B/findings"
-mkdir -p "$B/corpus/frame" "$B/corpus/json" "$B/findings"
+mkdir -p "$B/corpus/frame" "$B/corpus/json" "$B/corpus/rest" "$B/findings"
 "$B/tests/fuzz/frame_seeds" "$B/corpus/frame"
 # JSON seeds: format byte (even: json, odd: ndjson), the key path, a newline, the body.
 printf '0device\n{"device":"pump-7","t":21.5}' > "$B/corpus/json/object"
 printf '0meta.site\n{"meta":{"site":["a",1,null,true]}}' > "$B/corpus/json/nested"
 printf '1id\n{"id":"a"}\n{"id":2}\r\n\n{"id":{"x":1.5e3}}\n' > "$B/corpus/json/lines"
 printf '0x\n"\\u00e9\\ud83d\\ude00"' > "$B/corpus/json/unicode"
-for target in frame_decoder_fuzz:frame json_key_fuzz:json; do
+# REST Proxy seeds: format byte (even: json, odd: binary), then the body.
+printf '0{"records":[{"key":"k","value":{"a":[1,2.5,null]}},{"value":"s"}]}' > "$B/corpus/rest/json"
+printf '1{"records":[{"key":"a2V5","value":"AAEC/w=="},{"value":""}]}' > "$B/corpus/rest/binary"
+for target in frame_decoder_fuzz:frame json_key_fuzz:json rest_proxy_fuzz:rest; do
   name="${target%%:*}"
   corpus="${target##*:}"
   echo "=== $name: ${SECONDS_PER_TARGET}s"

@@ -7,8 +7,9 @@
 #   4. tsan build (ThreadSanitizer): the unit, in-process threaded and crash tests. (Processes
 #      that create librdkafka handles cannot run under GCC's TSan: librdkafka starts its
 #      threads with C11 thrd_create, which TSan does not intercept, and crashes.)
-#   5. fuzz build (clang libFuzzer + ASan/UBSan): the frame decoder and the JSON key
-#      extraction, TRIBUTARY_FUZZ_SECONDS (default 60) each; 0 skips it
+#   5. fuzz build (clang libFuzzer + ASan/UBSan): the frame decoder, the JSON key
+#      extraction and the REST Proxy body decoder, TRIBUTARY_FUZZ_SECONDS (default 45) each;
+#      0 skips it
 #   6. the demo (scripts/demo.sh) on the dev build, so the README's first command keeps working
 #
 #   scripts/test.sh                 # everything
@@ -37,7 +38,7 @@ for preset in $PRESETS; do
   ctest --test-dir "build/$preset" -L "$labels" -j 2 --output-on-failure --timeout 300
 done
 
-FUZZ_SECONDS="${TRIBUTARY_FUZZ_SECONDS:-60}"
+FUZZ_SECONDS="${TRIBUTARY_FUZZ_SECONDS:-45}"
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
   step "fuzz: ${FUZZ_SECONDS}s per target"
   scripts/fuzz.sh "$FUZZ_SECONDS"

@@ -424,5 +424,45 @@ TEST_F(EventPathTest, AcknowledgedEventsAreNotSentAgainAfterARestart) {
   EXPECT_EQ(read_topic(bootstrap_, http_topic_, 2, 5s, 0s).size(), 1u);
 }
 
+// The Confluent REST Proxy v2 produce API over a real socket, records read back from Kafka.
+TEST_F(EventPathTest, RestProxyV2ProduceRequestsAreStoredAndAnsweredInItsFormat) {
+  start(bootstrap_, "    rest_proxy_topics: \"it.rest*\"\n");
+  const std::string topic = unique_name("it.rest");
+  const HttpResult json = http_request("127.0.0.1", http_port_, "POST", "/topics/" + topic,
+                                       R"({"records":[{"key":"pump-1","value":{"rpm":1450}},{"value":[1,2]}]})",
+                                       {{"Content-Type", "application/vnd.kafka.json.v2+json"}});
+  ASSERT_EQ(json.status, 200) << json.body << json.error;
+  EXPECT_EQ(json.headers.at("content-type"), "application/vnd.kafka.v2+json");
+  EXPECT_EQ(json.body, "{\"key_schema_id\":null,\"value_schema_id\":null,\"offsets\":["
+                       "{\"partition\":null,\"offset\":null,\"error_code\":null,\"error\":null},"
+                       "{\"partition\":null,\"offset\":null,\"error_code\":null,\"error\":null}]}\n");
+  const HttpResult binary = http_request("127.0.0.1", http_port_, "POST", "/topics/" + topic,
+                                         R"({"records":[{"key":"a2V5","value":"AAEC/w=="}]})",
+                                         {{"Content-Type", "application/vnd.kafka.binary.v2+json"}});
+  ASSERT_EQ(binary.status, 200) << binary.body;
+  const auto records = read_topic(bootstrap_, topic, 3, kKafkaDeadline);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].key, "\"pump-1\"");
+  EXPECT_EQ(records[0].value, R"({"rpm":1450})");
+  EXPECT_EQ(records[0].header("content-type"), "application/json");
+  EXPECT_FALSE(records[1].key);
+  EXPECT_EQ(records[2].key, "key");
+  EXPECT_EQ(records[2].value, std::string("\x00\x01\x02\xff", 4));
+  EXPECT_EQ(records[2].header("ce_source"), "/tributary/it-node/http/api");
+
+  const HttpResult closed = http_request("127.0.0.1", http_port_, "POST", "/topics/other.topic", R"({"records":[{"value":1}]})",
+                                         {{"Content-Type", "application/vnd.kafka.json.v2+json"}});
+  EXPECT_EQ(closed.status, 404);
+  EXPECT_EQ(json_field(closed.body, "error_code"), "40401");
+  const HttpResult type = http_request("127.0.0.1", http_port_, "POST", "/topics/" + topic, "{}",
+                                       {{"Content-Type", "application/json"}});
+  EXPECT_EQ(type.status, 415);
+  const HttpResult partial = http_request("127.0.0.1", http_port_, "POST", "/topics/" + topic,
+                                          R"({"records":[{"value":1},{"value":null}]})",
+                                          {{"Content-Type", "application/vnd.kafka.json.v2+json"}});
+  EXPECT_EQ(partial.status, 422);
+  EXPECT_EQ(read_topic(bootstrap_, topic, 4, 2s).size(), 3u) << "a refused request stored something";
+}
+
 }  // namespace
 }  // namespace tributary::testing

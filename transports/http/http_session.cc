@@ -1,5 +1,7 @@
 #include "transports/http/http_session.h"
 
+#include "config/values.h"
+#include "transports/http/rest_proxy.h"
 #include "transports/http/signature.h"
 
 #include <cctype>
@@ -23,6 +25,7 @@ using Status_ = bhttp::status;
 namespace {
 
 constexpr std::string_view kEventsPrefix = "/v1/events/";
+constexpr std::string_view kTopicsPrefix = "/topics/";  // the REST Proxy v2 produce API
 
 std::string_view path_of(std::string_view target) {
   const auto q = target.find('?');
@@ -63,6 +66,7 @@ void HttpSession::on_stop() {
 void HttpSession::read_request() {
   state_ = State::kReading;
   route_ = nullptr;
+  rest_ = false;
   parser_.emplace();
   parser_->body_limit(shared_->settings.max_body);
   parser_->header_limit(static_cast<std::uint32_t>(shared_->settings.max_header));
@@ -119,6 +123,37 @@ void HttpSession::on_header(beast::error_code ec) {
     return respond(Status_::ok, head ? "" : "{\"status\":\"ok\"}\n",
                    req.keep_alive() && parser_->is_done());
   }
+  if (path.starts_with(kTopicsPrefix) && !shared_->settings.rest_proxy_topics.empty()) {
+    const std::string_view topic = path.substr(kTopicsPrefix.size());
+    std::string why;
+    if (!rest_topic_allowed(topic, shared_->settings.rest_proxy_topics) || !config::is_valid_topic(topic, &why)) {
+      counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      return respond(Status_::not_found,
+                     rest_error_body(40401, "topic '" + std::string(topic) + "' is not open to the REST "
+                                                "Proxy API on source '" + shared_->source + "'"),
+                     false, {}, kRestType);
+    }
+    if (req.method() != bhttp::verb::post) {
+      counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      return respond(Status_::method_not_allowed, rest_error_body(405, "records are produced with POST"),
+                     false, {}, kRestType);
+    }
+    const auto format = rest_proxy_format([&req] { const auto v = req[bhttp::field::content_type]; return std::string_view(v.data(), v.size()); }());
+    if (!format) {
+      counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      return respond(Status_::unsupported_media_type,
+                     rest_error_body(415, "use Content-Type application/vnd.kafka.json.v2+json or "
+                                          "application/vnd.kafka.binary.v2+json"),
+                     false, {}, kRestType);
+    }
+    rest_ = true;
+    rest_format_ = *format;
+    rest_topic_ = std::string(topic);
+    if (const auto length = parser_->content_length(); length && *length > shared_->settings.max_body) {
+      return on_read_error(bhttp::error::body_limit);
+    }
+    return read_body();
+  }
   if (!path.starts_with(kEventsPrefix)) {
     counters.client_errors.fetch_add(1, std::memory_order_relaxed);
     return respond(Status_::not_found,
@@ -148,6 +183,11 @@ void HttpSession::on_header(beast::error_code ec) {
       length && *length > shared_->settings.max_body) {
     return on_read_error(bhttp::error::body_limit);
   }
+  read_body();
+}
+
+void HttpSession::read_body() {
+  const auto& req = parser_->get();
   if (req.version() >= 11 && bhttp::token_list(req[bhttp::field::expect]).exists("100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(Status_::continue_, 11);
     return bhttp::async_write(stream_, *cont,
@@ -169,6 +209,7 @@ void HttpSession::on_body(beast::error_code ec) {
   if (state_ == State::kClosed) return;
   if (ec) return on_read_error(ec);
   stream_.expires_never();  // the wait for Kafka is bounded by kafka.delivery_timeout
+  if (rest_) return offer_rest();
   if (parser_->get().body().empty()) {
     shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
     return respond(Status_::bad_request, json_error("empty_body", "the request body is empty; "
@@ -255,8 +296,14 @@ void HttpSession::offer_event() {
     shared_->stamper->stamp(event);
     events.push_back(std::move(event));
   }
-  batch_ = events.size();
+  submit(std::move(events));
+}
 
+// Offers EVENTS (all or none) and answers at once when the sink refuses them; otherwise
+// on_completion answers.
+void HttpSession::submit(std::vector<Event> events) {
+  const bool keep_alive = parser_->get().keep_alive();
+  batch_ = events.size();
   state_ = State::kWaitingForSink;
   auto self = shared_from_this();
   auto done = [self](const Status& status, const Delivery& delivery) {
@@ -264,28 +311,76 @@ void HttpSession::offer_event() {
     asio::post(self->stream_.get_executor(),
                [self, status, delivery] { self->on_completion(status, delivery); });
   };
-  const Offer offer = ndjson ? shared_->sink->offer_many(std::move(events), std::move(done))
-                             : shared_->sink->offer(std::move(events.front()), std::move(done));
+  const Offer offer = events.size() > 1 ? shared_->sink->offer_many(std::move(events), std::move(done))
+                                        : shared_->sink->offer(std::move(events.front()), std::move(done));
   if (offer == Offer::kAccepted) {
     shared_->counters.accepted.fetch_add(batch_, std::memory_order_relaxed);
     return;
   }
   shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
   if (offer == Offer::kBusy) {
-    return respond(Status_::service_unavailable,
-                   json_error("busy", "Tributary cannot take events right now; retry later"),
-                   req.keep_alive(), "1");
+    const std::string message = "Tributary cannot take events right now; retry later";
+    return rest_ ? respond(Status_::service_unavailable, rest_error_body(50301, message), keep_alive, "1", kRestType)
+                 : respond(Status_::service_unavailable, json_error("busy", message), keep_alive, "1");
   }
   // Refused outright (not a matter of waiting): a server-side problem such as a topic
   // Kafka will not take or a producer that failed fatally. Retrying will not help.
-  respond(Status_::internal_server_error,
-          json_error("rejected", "the event could not be handed to Kafka; see the server log"),
-          req.keep_alive());
+  const std::string message = "the event could not be handed to Kafka; see the server log";
+  rest_ ? respond(Status_::internal_server_error, rest_error_body(50001, message), keep_alive, {}, kRestType)
+        : respond(Status_::internal_server_error, json_error("rejected", message), keep_alive);
+}
+
+// The REST Proxy v2 produce API: the records of the body, stored all or none.
+void HttpSession::offer_rest() {
+  auto& req = parser_->get();
+  std::vector<RestRecord> records;
+  RestError error;
+  if (!parse_rest_records(req.body(), rest_format_, &records, &error)) {
+    shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(static_cast<Status_>(error.status), rest_error_body(error.error_code, error.message),
+                   req.keep_alive(), {}, kRestType);
+  }
+  Origin origin;
+  origin.transport = "http";
+  origin.source = shared_->source;
+  origin.route = "rest-proxy";
+  origin.remote_ip = remote_ip_;
+  origin.remote_port = remote_port_;
+  const auto now = std::chrono::system_clock::now();
+  std::vector<Event> events;
+  events.reserve(records.size());
+  for (RestRecord& r : records) {
+    Event event;
+    event.origin = origin;
+    event.topic = rest_topic_;
+    event.key = std::move(r.key);
+    event.payload = std::move(r.value);
+    if (rest_format_ == EmbeddedFormat::kJson) event.content_type = "application/json";
+    event.traceparent = std::string(req["traceparent"]);
+    event.ingest_time = now;
+    shared_->stamper->stamp(event);
+    events.push_back(std::move(event));
+  }
+  submit(std::move(events));
 }
 
 void HttpSession::on_completion(const Status& status, const Delivery& delivery) {
   if (state_ == State::kClosed) return;  // the client is gone; nobody to answer
   const bool keep_alive = parser_->get().keep_alive();
+  if (rest_) {
+    if (status.is_ok()) {
+      // Stored in the ring: REST Proxy's success shape. Partition and offset are Kafka's,
+      // known only from a sink that waited for Kafka (and for one record); otherwise null.
+      shared_->counters.delivered.fetch_add(batch_, std::memory_order_relaxed);
+      const bool known = delivery.partition >= 0 && batch_ == 1;
+      return respond(Status_::ok,
+                     rest_produce_response(batch_, known ? delivery.partition : -1, known ? delivery.offset : -1),
+                     keep_alive, {}, kRestType);
+    }
+    shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::service_unavailable, rest_error_body(50301, status.message()), keep_alive, "5",
+                   kRestType);
+  }
   if (status.is_ok() && delivery.partition < 0) {
     // In the disk ring under its fsync policy: accepted. Kafka's partition and offset are
     // not known yet, and the answer does not pretend they are.
@@ -318,12 +413,12 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
 }
 
 void HttpSession::respond(Status_ status, std::string body, bool keep_alive,
-                          std::string_view retry_after) {
+                          std::string_view retry_after, std::string_view content_type) {
   state_ = State::kWriting;
   const unsigned version = parser_ ? parser_->get().version() : 11;
   response_ = std::make_shared<bhttp::response<bhttp::string_body>>(status, version);
   response_->set(bhttp::field::server, "tributary");
-  response_->set(bhttp::field::content_type, "application/json");
+  response_->set(bhttp::field::content_type, beast::string_view(content_type.data(), content_type.size()));
   if (!retry_after.empty()) response_->set(bhttp::field::retry_after, beast::string_view(retry_after.data(), retry_after.size()));
   keep_alive = keep_alive && !closing_;
   response_->keep_alive(keep_alive);

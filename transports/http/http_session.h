@@ -14,6 +14,7 @@
 
 #include "core/sink.h"
 #include "transports/http/http_intake.h"
+#include "transports/http/rest_proxy.h"
 
 namespace tributary::transports::http {
 
@@ -38,10 +39,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void on_header(beast::error_code ec);
   void on_body(beast::error_code ec);
   void on_read_error(beast::error_code ec);
+  void read_body();
   void offer_event();
+  void offer_rest();
+  void submit(std::vector<Event> events);
   void on_completion(const Status& status, const Delivery& delivery);
+  static constexpr std::string_view kJsonType = "application/json";
+  static constexpr std::string_view kRestType = "application/vnd.kafka.v2+json";
   void respond(beast::http::status status, std::string body, bool keep_alive,
-               std::string_view retry_after = {});
+               std::string_view retry_after = {}, std::string_view content_type = kJsonType);
   void on_written(beast::error_code ec, bool keep_alive);
   void finish();
   void drain();
@@ -53,6 +59,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<beast::http::response<beast::http::string_body>> response_;
   std::shared_ptr<HttpShared> shared_;
   const config::HttpRouteConfig* route_ = nullptr;
+  bool rest_ = false;  // the request is a REST Proxy produce to REST_TOPIC_
+  EmbeddedFormat rest_format_ = EmbeddedFormat::kJson;
+  std::string rest_topic_;
   std::size_t batch_ = 0;  // events in the request being answered (an NDJSON body: its lines)
   std::string remote_ip_;
   std::uint16_t remote_port_ = 0;

@@ -1,0 +1,135 @@
+#include "transports/http/rest_proxy.h"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+
+#include <nlohmann/json.hpp>
+
+#include "transports/http/json.h"
+
+namespace tributary::transports::http {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Strict base64 (standard alphabet, padded): nullopt when TEXT is not.
+std::optional<std::string> decode_base64(std::string_view text) {
+  if (text.empty()) return std::string();
+  if (text.size() % 4 != 0) return std::nullopt;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/' ||
+                    (c == '=' && i >= text.size() - 2);
+    if (!ok) return std::nullopt;
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t size = static_cast<std::size_t>(n);
+  if (text.back() == '=') --size;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
+  out.resize(size);
+  return out;
+}
+
+}  // namespace
+
+std::optional<EmbeddedFormat> rest_proxy_format(std::string_view content_type) {
+  const std::string type = lower(content_type.substr(0, content_type.find(';')));
+  std::string_view t = type;
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  if (t == "application/vnd.kafka.json.v2+json") return EmbeddedFormat::kJson;
+  if (t == "application/vnd.kafka.binary.v2+json") return EmbeddedFormat::kBinary;
+  return std::nullopt;
+}
+
+bool parse_rest_records(std::string_view body, EmbeddedFormat format, std::vector<RestRecord>* out,
+                        RestError* error) {
+  out->clear();
+  std::vector<RestRecord> parsed;  // handed over only when every record is good
+  std::vector<RestRecord>* records = &parsed;
+  const nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  if (doc.is_discarded()) {
+    *error = {400, 400, "the request body is not valid JSON; nothing was stored"};
+    return false;
+  }
+  if (!doc.is_object() || !doc.contains("records") || !doc["records"].is_array() || doc["records"].empty()) {
+    *error = {422, 42201, "the request needs a non-empty \"records\" array; nothing was stored"};
+    return false;
+  }
+  const auto& list = doc["records"];
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto& r = list[i];
+    const std::string where = "record " + std::to_string(i) + ": ";
+    if (!r.is_object() || !r.contains("value")) {
+      *error = {422, 42201, where + "each record is an object with a \"value\"; nothing was stored"};
+      return false;
+    }
+    if (r.contains("partition") && !r["partition"].is_null()) {
+      *error = {422, 42201, where + "\"partition\" is not supported: records are partitioned by key as the "
+                                    "Java client does; nothing was stored"};
+      return false;
+    }
+    if (r["value"].is_null()) {
+      *error = {422, 42201, where + "a null value (tombstone) is not supported; nothing was stored"};
+      return false;
+    }
+    RestRecord record;
+    const bool has_key = r.contains("key") && !r["key"].is_null();
+    if (format == EmbeddedFormat::kJson) {
+      record.value = r["value"].dump();
+      if (has_key) record.key = r["key"].dump();
+    } else {
+      if (!r["value"].is_string() || (has_key && !r["key"].is_string())) {
+        *error = {422, 42205, where + "binary keys and values are base64 strings; nothing was stored"};
+        return false;
+      }
+      const auto value = decode_base64(r["value"].get<std::string>());
+      const auto key = has_key ? decode_base64(r["key"].get<std::string>()) : std::optional<std::string>("");
+      if (!value || !key) {
+        *error = {422, 42205, where + "not valid base64; nothing was stored"};
+        return false;
+      }
+      record.value = *value;
+      if (has_key) record.key = *key;
+    }
+    records->push_back(std::move(record));
+  }
+  out->swap(parsed);
+  return true;
+}
+
+std::string rest_produce_response(std::size_t records, std::int32_t partition, std::int64_t first_offset) {
+  std::string out = "{\"key_schema_id\":null,\"value_schema_id\":null,\"offsets\":[";
+  for (std::size_t i = 0; i < records; ++i) {
+    if (i > 0) out += ',';
+    if (partition < 0) {
+      out += "{\"partition\":null,\"offset\":null,\"error_code\":null,\"error\":null}";
+    } else {
+      out += "{\"partition\":" + std::to_string(partition) + ",\"offset\":" +
+             std::to_string(first_offset + static_cast<std::int64_t>(i)) + ",\"error_code\":null,\"error\":null}";
+    }
+  }
+  return out + "]}\n";
+}
+
+std::string rest_error_body(int error_code, std::string_view message) {
+  return "{\"error_code\":" + std::to_string(error_code) + ",\"message\":" + json_string(message) + "}\n";
+}
+
+bool rest_topic_allowed(std::string_view topic, const std::vector<std::string>& patterns) {
+  for (const std::string& p : patterns) {
+    if (!p.empty() && p.back() == '*' ? topic.starts_with(std::string_view(p).substr(0, p.size() - 1)) : topic == p) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace tributary::transports::http
