@@ -166,15 +166,14 @@ class MqttBridgeTest : public ::testing::Test {
     ASSERT_TRUE(process_->start());
     subscriptions_seen_ = count_subscribed();
   }
-  std::size_t count_subscribed() const {
+  // How often NEEDLE occurs in tributary's log so far.
+  std::size_t log_count(std::string_view needle) const {
     const std::string log = process_->log();
     std::size_t n = 0;
-    for (auto at = log.find("msg=\"mqtt subscribed\""); at != std::string::npos;
-         at = log.find("msg=\"mqtt subscribed\"", at + 1)) {
-      ++n;
-    }
+    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
     return n;
   }
+  std::size_t count_subscribed() const { return log_count("msg=\"mqtt subscribed\""); }
   // Waits until N more "mqtt subscribed" lines appeared than when last asked.
   bool subscribed(std::size_t n = 1, std::chrono::milliseconds deadline = 20s) {
     const std::size_t want = subscriptions_seen_ + n;
@@ -321,12 +320,7 @@ TEST_F(MqttBridgeTest, AWrongPasswordIsReportedCountedAndRetried) {
   ASSERT_TRUE(mosquitto.start());
   write_file(dir_ + "/secret", "wrong\n");
   start(mosquitto.uri(), "    username: device\n    password_file: " + dir_ + "/secret\n");
-  ASSERT_TRUE(eventually([&] {
-    const std::string log = process_->log();
-    std::size_t n = 0;
-    for (auto at = log.find("not authorised"); at != std::string::npos; at = log.find("not authorised", at + 1)) ++n;
-    return n >= 3;
-  }, 20s)) << process_->log();
+  ASSERT_TRUE(eventually([&] { return log_count("not authorised") >= 3; }, 20s)) << process_->log();
   ASSERT_EQ(process_->stop(), 0);
   EXPECT_THAT(process_->log(), ::testing::MatchesRegex("(.|\n)*auth_failed=[3-9](.|\n)*"));
   EXPECT_THAT(process_->log(), HasSubstr("connects=0"));
@@ -368,12 +362,7 @@ TEST_F(MqttBridgeTest, TlsConnectsWithTheRightCaAndIsRefusedWithAWrongOne) {
   const std::string uri = "ssl://127.0.0.1:" + mosquitto.uri().substr(mosquitto.uri().rfind(':') + 1);
 
   start(uri, "    ca_file: " + tls + "/other.pem\n");
-  ASSERT_TRUE(eventually([&] {
-    const std::string log = process_->log();
-    std::size_t n = 0;
-    for (auto at = log.find("mqtt connect failed"); at != std::string::npos; at = log.find("mqtt connect failed", at + 1)) ++n;
-    return n >= 2;
-  }, 20s)) << process_->log();
+  ASSERT_TRUE(eventually([&] { return log_count("mqtt connect failed") >= 2; }, 20s)) << process_->log();
   ASSERT_EQ(process_->stop(), 0);
   EXPECT_THAT(process_->log(), HasSubstr("connects=0"));
   EXPECT_THAT(process_->log(), ::testing::MatchesRegex("(.|\n)*connect_failed=[2-9](.|\n)*"));
