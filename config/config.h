@@ -72,6 +72,7 @@ struct HttpSourceConfig {
   std::uint64_t max_body = 0;
   std::uint64_t max_header = 0;
   std::chrono::milliseconds request_timeout{};
+  std::size_t max_connections = 1024;
   std::vector<HttpRouteConfig> routes;
   std::vector<std::string> rest_proxy_topics;  // names or prefixes ending in '*'; empty: off
 };

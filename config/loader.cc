@@ -113,6 +113,7 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   http.max_body = r.size("max_body");
   http.max_header = r.size("max_header");
   http.request_timeout = r.duration("request_timeout");
+  http.max_connections = static_cast<std::size_t>(r.integer("max_connections"));
   {
     std::string list = r.string("rest_proxy_topics");
     std::size_t start = 0;

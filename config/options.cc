@@ -180,6 +180,11 @@ constexpr std::array kHttpSource = {
     OptionDef{"request_timeout", T::kDuration, "30s", false,
               "Time a client has to send a whole request; slower clients are cut off.", 100,
               kHour},
+    OptionDef{"max_connections", T::kInteger, "1024", false,
+              "Open connections this source serves at once; one more is answered 503 (with "
+              "Retry-After) and closed. With request_timeout, this bounds what slow or idle "
+              "clients can hold.",
+              1, 100000},
     OptionDef{"routes", T::kList, "", true,
               "Routes served as `POST /v1/events/{name}`, see `sources[].routes[]`."},
     OptionDef{"rest_proxy_topics", T::kString, "", false,

@@ -10,17 +10,58 @@ Format format_from_name(std::string_view name) {
 
 namespace {
 
+// Validates without building a document (SAX), with the same depth limit as
+// parse_json_limited, so a datagram is judged the same whether or not its key reads a field.
+class DepthLimitedValidator final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool too_deep = false;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return enter(); }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return leave(); }
+  bool start_array(std::size_t) override { return enter(); }
+  bool end_array() override { return leave(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  bool enter() {
+    if (++depth_ > kMaxJsonDepth) too_deep = true;
+    return !too_deep;
+  }
+  bool leave() {
+    --depth_;
+    return true;
+  }
+  int depth_ = 0;
+};
+
+bool accept_limited(std::string_view text, bool* too_deep) {
+  DepthLimitedValidator validator;
+  const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &validator);
+  *too_deep = validator.too_deep;
+  return ok && !validator.too_deep;
+}
+
 bool parse_one(std::string_view text, Datagram* out, std::string* why, std::size_t line, bool with_docs) {
   bool valid = false;
+  bool too_deep = false;
   nlohmann::json doc;
   if (with_docs) {
-    doc = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    doc = parse_json_limited(text, &too_deep);
     valid = !doc.is_discarded();
   } else {
-    valid = nlohmann::json::accept(text.begin(), text.end());
+    valid = accept_limited(text, &too_deep);
   }
   if (!valid) {
-    *why = line == 0 ? "not valid JSON" : "line " + std::to_string(line) + " is not valid JSON";
+    const std::string what = too_deep ? "is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                                      : "is not valid JSON";
+    *why = line == 0 ? (too_deep ? "JSON " + what : "not valid JSON") : "line " + std::to_string(line) + " " + what;
     return false;
   }
   out->bodies.push_back(text);
@@ -79,6 +120,58 @@ std::string json_field(const nlohmann::json& doc, std::string_view path) {
 std::string json_variable(const nlohmann::json& doc, std::string_view name) {
   constexpr std::string_view kJson = "json:";
   return name.starts_with(kJson) ? json_field(doc, name.substr(kJson.size())) : std::string();
+}
+
+nlohmann::json parse_json_limited(std::string_view text, bool* too_deep) {
+  *too_deep = false;
+  bool deep = false;
+  using Event = nlohmann::json::parse_event_t;
+  nlohmann::json::parser_callback_t limit = [&deep](int depth, Event event, nlohmann::json&) {
+    // DEPTH of a container's start is the number of containers around it (0 at the top).
+    if ((event == Event::object_start || event == Event::array_start) && depth >= kMaxJsonDepth) deep = true;
+    return !deep;  // once too deep, keep nothing more
+  };
+  nlohmann::json doc = nlohmann::json::parse(text.begin(), text.end(), limit, false);
+  if (deep) {
+    *too_deep = true;
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  return doc;
+}
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  if (text.empty()) return std::string();
+  if (text.size() % 4 != 0) return std::nullopt;
+  const std::size_t n = text.size();
+  std::size_t padding = 0;
+  if (text[n - 1] == '=') padding = text[n - 2] == '=' ? 2 : 1;
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve(n / 4 * 3);
+  std::uint32_t bits = 0;
+  int count = 0;
+  for (std::size_t i = 0; i < n - padding; ++i) {
+    const std::size_t v = kAlphabet.find(text[i]);
+    if (v == std::string_view::npos) return std::nullopt;  // includes a '=' before the end
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    if (++count == 4) {
+      out.push_back(static_cast<char>((bits >> 16) & 0xFF));
+      out.push_back(static_cast<char>((bits >> 8) & 0xFF));
+      out.push_back(static_cast<char>(bits & 0xFF));
+      bits = 0;
+      count = 0;
+    }
+  }
+  if (padding == 1) {  // 3 characters: 2 bytes
+    bits <<= 6;
+    out.push_back(static_cast<char>((bits >> 16) & 0xFF));
+    out.push_back(static_cast<char>((bits >> 8) & 0xFF));
+  } else if (padding == 2) {  // 2 characters: 1 byte
+    bits <<= 12;
+    out.push_back(static_cast<char>((bits >> 16) & 0xFF));
+  }
+  return out;
 }
 
 }  // namespace tributary

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,16 @@ bool parse_datagram(Format format, std::string_view data, Datagram* out, std::st
 // The value at PATH ("device" or "meta.device") in DOC: strings as they are, other values
 // as JSON text, "" when absent.
 std::string json_field(const nlohmann::json& doc, std::string_view path);
+
+// Parses TEXT as JSON, refusing documents nested deeper than kMaxJsonDepth (their values
+// would be written back out recursively, and a hostile body can nest 100,000 levels).
+// Discarded (is_discarded()) when invalid or too deep; *TOO_DEEP says which.
+inline constexpr int kMaxJsonDepth = 64;
+nlohmann::json parse_json_limited(std::string_view text, bool* too_deep);
+
+// Strict base64 (standard alphabet, '=' padding only at the end, length a multiple of 4);
+// nullopt when TEXT is not.
+std::optional<std::string> decode_base64(std::string_view text);
 
 // A key template variable served from DOC: "json:PATH" is json_field(DOC, PATH); any other
 // name is "".

@@ -36,12 +36,20 @@ TEST(UdpFormats, NdjsonNamesTheBadLine) {
   EXPECT_EQ(why, "no JSON line in the datagram");
 }
 
-TEST(UdpFormats, HostileNestingIsRefusedOrParsedWithoutCrashing) {
-  Datagram d;
-  std::string why;
-  const std::string deep = std::string(60000, '[') + std::string(60000, ']');
-  EXPECT_TRUE(parse_datagram(Format::kJson, deep, &d, &why));
-  EXPECT_FALSE(parse_datagram(Format::kJson, std::string(60000, '['), &d, &why));
+TEST(UdpFormats, HostileNestingIsRefusedWithoutCrashing) {
+  // Deeper than kMaxJsonDepth: refused (writing such a value back out would recurse), the
+  // same with or without a document built.
+  for (const bool docs : {true, false}) {
+    Datagram d;
+    std::string why;
+    const std::string deep = std::string(60000, '[') + std::string(60000, ']');
+    EXPECT_FALSE(parse_datagram(Format::kJson, deep, &d, &why, docs));
+    EXPECT_EQ(why, "JSON is nested deeper than 64 levels");
+    EXPECT_FALSE(parse_datagram(Format::kJson, std::string(60000, '['), &d, &why, docs));
+    const std::string fine = std::string(64, '[') + std::string(64, ']');
+    EXPECT_TRUE(parse_datagram(Format::kJson, fine, &d, &why, docs)) << why;
+    EXPECT_FALSE(parse_datagram(Format::kJson, "[" + fine + "]", &d, &why, docs));
+  }
 }
 
 TEST(UdpFormats, JsonFieldsByDottedPath) {

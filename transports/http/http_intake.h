@@ -28,6 +28,7 @@ struct HttpCounters {
   std::atomic<std::uint64_t> client_errors{0}; // answered 4xx
   std::atomic<std::uint64_t> unauthorized{0};  // answered 401: webhook signature missing or wrong
   std::atomic<std::uint64_t> unavailable{0};   // answered 503 (busy, Kafka failed, stopping)
+  std::atomic<std::uint64_t> refused_connections{0};  // over max_connections: 503 and closed
 };
 
 // What every session of one source shares. Immutable after start() except where atomic
@@ -62,6 +63,11 @@ class HttpIntake final : public Intake {
   void stop() override;
 
   const HttpCounters& counters() const { return shared_->counters; }
+  // Connections open now (each registered by its own io thread, shortly after accept).
+  std::size_t open_connections() const {
+    std::lock_guard<std::mutex> lock(shared_->sessions_mutex);
+    return shared_->sessions.size();
+  }
   // The bound port (useful with port 0); 0 before start().
   std::uint16_t local_port() const { return bound_port_; }
 

@@ -50,11 +50,23 @@ HttpSession::~HttpSession() {
 }
 
 void HttpSession::start() {
+  bool full = false;
   {
     std::lock_guard<std::mutex> lock(shared_->sessions_mutex);
-    shared_->sessions.emplace(this, weak_from_this());
+    full = shared_->sessions.size() >= shared_->settings.max_connections;
+    if (!full) shared_->sessions.emplace(this, weak_from_this());
   }
   if (shared_->stopping.load()) return close();
+  if (full) {
+    // Over max_connections: answer at once and close, so idle or slow clients cannot
+    // exhaust the server; the request (if any) is not read.
+    shared_->counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::service_unavailable,
+                   json_error("too_many_connections",
+                              "this source serves at most " + std::to_string(shared_->settings.max_connections) +
+                                  " connections; retry later"),
+                   false, "1");
+  }
   read_request();
 }
 

@@ -1,11 +1,10 @@
 #include "transports/http/rest_proxy.h"
 
-#include <openssl/evp.h>
-
 #include <cctype>
 
 #include <nlohmann/json.hpp>
 
+#include "core/formats.h"
 #include "transports/http/json.h"
 
 namespace tributary::transports::http {
@@ -14,27 +13,6 @@ namespace {
 std::string lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Strict base64 (standard alphabet, padded): nullopt when TEXT is not.
-std::optional<std::string> decode_base64(std::string_view text) {
-  if (text.empty()) return std::string();
-  if (text.size() % 4 != 0) return std::nullopt;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool ok = std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/' ||
-                    (c == '=' && i >= text.size() - 2);
-    if (!ok) return std::nullopt;
-  }
-  std::string out(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t size = static_cast<std::size_t>(n);
-  if (text.back() == '=') --size;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') --size;
-  out.resize(size);
   return out;
 }
 
@@ -54,7 +32,13 @@ bool parse_rest_records(std::string_view body, EmbeddedFormat format, std::vecto
   out->clear();
   std::vector<RestRecord> parsed;  // handed over only when every record is good
   std::vector<RestRecord>* records = &parsed;
-  const nlohmann::json doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  bool too_deep = false;
+  const nlohmann::json doc = parse_json_limited(body, &too_deep);
+  if (too_deep) {
+    *error = {422, 42201, "the request body is nested deeper than " + std::to_string(kMaxJsonDepth) +
+                              " levels; nothing was stored"};
+    return false;
+  }
   if (doc.is_discarded()) {
     *error = {400, 400, "the request body is not valid JSON; nothing was stored"};
     return false;

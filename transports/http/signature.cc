@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/formats.h"
+
 namespace tributary::transports::http {
 namespace {
 
@@ -40,19 +42,6 @@ std::optional<std::vector<unsigned char>> from_hex(std::string_view text) {
   return out;
 }
 
-std::optional<std::vector<unsigned char>> from_base64(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::vector<unsigned char> out(text.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock keeps the bytes the '=' padding stands for: drop them.
-  std::size_t size = static_cast<std::size_t>(n);
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) --size;
-  out.resize(size);
-  return out;
-}
-
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
   if (text.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i) {
@@ -74,7 +63,12 @@ bool signature_matches(const SignatureRule& rule, std::string_view body, std::st
     return false;
   }
   value.remove_prefix(rule.prefix.size());
-  const auto given = rule.base64 ? from_base64(value) : from_hex(value);
+  std::optional<std::vector<unsigned char>> given;
+  if (rule.base64) {
+    if (const auto bytes = decode_base64(value)) given.emplace(bytes->begin(), bytes->end());
+  } else {
+    given = from_hex(value);
+  }
   if (!given || given->size() != 32) {
     *why = std::string("the signature is not a ") + (rule.base64 ? "base64" : "hex") + " HMAC-SHA256";
     return false;

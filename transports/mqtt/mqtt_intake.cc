@@ -65,7 +65,7 @@ class MqttIntake::Client final : public ::mqtt::callback {
 
   void start() { thread_ = std::thread([this] { run(); }); }
 
-  // Wakes the control thread (stopping_ is already set), disconnects, waits for it.
+  // Wakes the control thread (stopping_ is already set) and waits for it.
   void stop() {
     {
       std::lock_guard lock(mu_);
@@ -73,11 +73,6 @@ class MqttIntake::Client final : public ::mqtt::callback {
     }
     cv_.notify_all();
     join();
-    try {
-      if (paho_.is_connected()) paho_.disconnect()->wait_for(kDisconnectTimeout);
-    } catch (const ::mqtt::exception& e) {
-      log::warn("mqtt disconnect failed").kv("source", owner_.name_).kv("client", id_).kv("error", e.what());
-    }
   }
 
   bool subscribed() const { return subscribed_.load(); }
@@ -98,7 +93,28 @@ class MqttIntake::Client final : public ::mqtt::callback {
     cv_.notify_all();
   }
 
-  void message_arrived(::mqtt::const_message_ptr message) override { owner_.on_message(*this, *message); }
+  void message_arrived(::mqtt::const_message_ptr message) override {
+    owner_.active_callbacks_.fetch_add(1);
+    try {
+      owner_.on_message(*this, *message);
+    } catch (const std::exception& e) {
+      // Paho C++ lets an exception through C frames (terminate): log it instead. Returning
+      // acknowledges the message; this is reached only on an internal error (out of memory).
+      log::error("mqtt message failed").kv("source", owner_.name_).kv("client", id_).kv("error", e.what());
+    }
+    owner_.active_callbacks_.fetch_sub(1);
+  }
+
+  // Asks the broker to end the session now (does not wait): a callback still waiting for room
+  // in the ring then returns without its acknowledgement reaching the broker.
+  ::mqtt::token_ptr begin_disconnect() {
+    try {
+      if (paho_.is_connected()) return paho_.disconnect();
+    } catch (const ::mqtt::exception& e) {
+      log::warn("mqtt disconnect failed").kv("source", owner_.name_).kv("client", id_).kv("error", e.what());
+    }
+    return nullptr;
+  }
 
  private:
   void join() {
@@ -283,7 +299,28 @@ Status MqttIntake::start() {
 
 void MqttIntake::stop() {
   if (!started_ || stopping_.exchange(true)) return;
+  // Disconnect every client first: a callback waiting for room in a full ring returns only
+  // once its client is disconnected (so its acknowledgement cannot reach the broker), and
+  // Paho's one receive thread serves all clients.
+  std::vector<::mqtt::token_ptr> disconnects;
+  for (auto& c : clients_) disconnects.push_back(c->begin_disconnect());
   for (auto& c : clients_) c->stop();
+  for (auto& t : disconnects) {
+    try {
+      if (t) t->wait_for(kDisconnectTimeout);
+    } catch (const ::mqtt::exception&) {
+    }
+  }
+  for (auto& c : clients_) {  // a reconnect that raced the stop
+    if (auto t = c->begin_disconnect()) {
+      try {
+        t->wait_for(kDisconnectTimeout);
+      } catch (const ::mqtt::exception&) {
+      }
+    }
+  }
+  // No callback may outlive the clients it uses.
+  while (active_callbacks_.load() > 0) std::this_thread::sleep_for(10ms);
   const MqttCounters& c = counters_;
   log::info("mqtt source stopped")
       .kv("source", name_)
@@ -428,6 +465,15 @@ bool MqttIntake::store(Client& client, std::string_view envelope, std::int64_t t
     if (offer == Offer::kAccepted) {
       if (qos == 0) return true;  // no acknowledgement to hold back
       // Returning from Paho's callback sends the PUBACK/PUBCOMP: only once the ring has it.
+      while (result.wait_for(50ms) != std::future_status::ready) {
+        if (stopping_ && !client.connected()) {
+          // The ring has not confirmed it (a stalled disk) and we are stopping: the session
+          // is closed, so returning sends no acknowledgement; the broker keeps the message.
+          log::warn("mqtt message left with the broker at shutdown (not confirmed by the ring)")
+              .kv("source", name_);
+          return false;
+        }
+      }
       const Status status = result.get();
       if (status.is_ok()) return true;
       log::warn("mqtt message not stored, retrying").kv("source", name_).kv("error", status.message());
@@ -442,10 +488,9 @@ bool MqttIntake::store(Client& client, std::string_view envelope, std::int64_t t
       counters_.waited_busy.fetch_add(1, std::memory_order_relaxed);
     }
     if (stopping_) {
-      // Shutting down with the ring full: do not return (that would acknowledge) until the
-      // client is disconnected, so the broker keeps the message for the next session.
-      const auto deadline = std::chrono::steady_clock::now() + kDisconnectTimeout * 2;
-      while (client.connected() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+      // Shutting down with the ring full: do not return (that would acknowledge) while the
+      // client is connected; stop() disconnects it, and the broker keeps the message.
+      while (client.connected()) std::this_thread::sleep_for(10ms);
       log::warn("mqtt message left with the broker at shutdown (the ring is full)").kv("source", name_);
       return false;
     }

@@ -73,6 +73,7 @@ class MqttIntake final : public Intake {
   std::string persist_dir_;
   std::vector<std::unique_ptr<Client>> clients_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> active_callbacks_{0};  // Paho callbacks running now; stop() waits for none
   bool started_ = false;
   MqttCounters counters_;
 };

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "tests/support/net_client.h"
+#include "tests/support/test_env.h"
 #include "transports/http/signature.h"
 
 namespace tributary::transports::http {
@@ -279,6 +280,9 @@ TEST(WebhookSignature, MatchesGithubsPublishedExample) {
   const SignatureRule b64{"k", "", true};
   EXPECT_TRUE(signature_matches(b64, "body", sign(b64, "body"), &why)) << why;
   EXPECT_FALSE(signature_matches(b64, "body", "not*base64", &why));
+  for (const char* hostile : {"====", "=", "A===", "AA=A", "AAA="}) {  // once a crash: length_error
+    EXPECT_FALSE(signature_matches(b64, "body", hostile, &why)) << hostile;
+  }
 }
 
 TEST_F(HttpIntakeTest, AGithubWebhookWithItsSignatureIsStoredUnderItsDeliveryId) {
@@ -320,6 +324,39 @@ TEST_F(HttpIntakeTest, AMissingOrWrongSignatureGets401AndNothingIsStored) {
   ASSERT_TRUE(sink_.wait_pending(1));
   EXPECT_EQ(sink_.release(Status::ok()).payload, "amount=1");
   client.join();
+}
+
+TEST(HttpIntakeLimits, ConnectionsOverTheLimitGet503AndAreClosed) {
+  namespace asio = boost::asio;
+  config::SourceConfig config = source();
+  auto& http = std::get<config::HttpSourceConfig>(config.settings);
+  http.max_connections = 4;
+  http.request_timeout = std::chrono::seconds(30);  // idle clients stay for the test
+  HeldSink sink;
+  Stamper stamper{"node"};
+  IoContextPool pool{2};
+  HttpIntake intake{config, sink, stamper, pool};
+  pool.start();
+  ASSERT_TRUE(intake.start().is_ok());
+  const std::uint16_t port = intake.local_port();
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> idle;
+  for (int i = 0; i < 4; ++i) {
+    idle.emplace_back(io);
+    idle.back().connect({asio::ip::make_address("127.0.0.1"), port});
+  }
+  // Each connection is registered on its own io thread: wait until the four are held.
+  ASSERT_TRUE(testing::eventually([&] { return intake.open_connections() == 4; }, std::chrono::seconds(5)));
+  const auto refused = http_request("127.0.0.1", port, "GET", "/healthz", "", {});
+  EXPECT_EQ(refused.status, 503) << refused.body << refused.error;
+  EXPECT_EQ(json_field(refused.body, "error"), "too_many_connections");
+  EXPECT_EQ(refused.headers.count("retry-after"), 1u);
+  EXPECT_EQ(intake.counters().refused_connections.load(), 1u);
+  for (auto& s : idle) s.close();  // the clients go away: connections are served again
+  EXPECT_TRUE(testing::eventually([&] { return intake.open_connections() == 0; }, std::chrono::seconds(5)));
+  EXPECT_EQ(http_request("127.0.0.1", port, "GET", "/healthz", "", {}).status, 200);
+  intake.stop();
+  pool.shutdown();
 }
 
 }  // namespace

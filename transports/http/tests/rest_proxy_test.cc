@@ -41,6 +41,8 @@ TEST(RestProxy, BinaryRecordsAreBase64Decoded) {
   EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":"not base64!"}]})", EmbeddedFormat::kBinary, &records, &error));
   EXPECT_EQ(error.error_code, 42205);
   EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":"QQ="}]})", EmbeddedFormat::kBinary, &records, &error));
+  EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":"AA=A"}]})", EmbeddedFormat::kBinary, &records, &error));
+  EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":"===="}]})", EmbeddedFormat::kBinary, &records, &error));
   EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":12}]})", EmbeddedFormat::kBinary, &records, &error));
   EXPECT_EQ(error.status, 422);
 }
@@ -60,6 +62,11 @@ TEST(RestProxy, BadRequestsAreRefusedWholeWithTheRestProxysCodes) {
   EXPECT_NE(error.message.find("partition"), std::string::npos);
   EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":null}]})", EmbeddedFormat::kJson, &records, &error));
   EXPECT_NE(error.message.find("tombstone"), std::string::npos);
+  // Nested 200,000 deep: refused, not written back out recursively (a stack overflow).
+  const std::string deep = R"({"records":[{"value":)" + std::string(200000, '[') + std::string(200000, ']') + "}]}";
+  EXPECT_FALSE(parse_rest_records(deep, EmbeddedFormat::kJson, &records, &error));
+  EXPECT_EQ(error.status, 422);
+  EXPECT_NE(error.message.find("nested deeper"), std::string::npos) << error.message;
 }
 
 TEST(RestProxy, ResponsesHaveTheRestProxyShapeAndInventNoOffsets) {
