@@ -37,7 +37,7 @@ class FileIo {
 };
 
 // The real thing: POSIX calls, retried on EINTR.
-class PosixFileIo final : public FileIo {
+class PosixFileIo : public FileIo {
  public:
   std::error_code open(const std::string& path, bool create, int* fd) override;
   std::error_code close(int fd) override;

@@ -845,6 +845,7 @@ RingStats Ring::stats() const {
   s.write_errors = write_errors_.load();
   s.sync_errors = sync_errors_.load();
   s.corrupt_skipped = corrupt_skipped_.load();
+  s.disk_full = disk_full_.load();
   return s;
 }
 

@@ -65,6 +65,7 @@ struct RingStats {
   std::uint64_t write_errors = 0;
   std::uint64_t sync_errors = 0;
   std::uint64_t corrupt_skipped = 0;  // found by readers in older segments
+  bool disk_full = false;             // the writer is stalled: disk full or a write error
 };
 
 // The disk ring. Appends come from any thread and are committed in groups by the ring's

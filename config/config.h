@@ -29,6 +29,19 @@ struct KafkaConfig {
   std::string dead_letter_topic;  // empty: none
   std::uint64_t max_drain_rate = 0;  // bytes per second; 0: no cap
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through
+  // kafka.security, as librdkafka properties (security.protocol, sasl.*, ssl.*), secrets
+  // already read from their files or the environment.
+  std::vector<std::pair<std::string, std::string>> security;
+};
+
+struct LoggingConfig {
+  std::string level = "info";
+  std::string format = "keyvalue";  // keyvalue, json
+  int per_event_limit = 10;         // lines per second per kind; 0: no limit
+};
+
+struct MetricsConfig {
+  std::optional<HostPort> listen;  // nullopt: no admin listener
 };
 
 struct BufferConfig {
@@ -122,11 +135,14 @@ struct SourceConfig {
 struct AppConfig {
   std::string file;
   std::string node_id;
-  std::string log_level;
+  LoggingConfig logging;
+  MetricsConfig metrics;
   int io_threads = 0;
   BufferConfig buffer;
   KafkaConfig kafka;
   std::vector<SourceConfig> sources;
+  // Every option's effective value (tributary check prints them; a reload compares them).
+  std::vector<EffectiveValue> effective;
 };
 
 // The outcome of loading: a config, or every problem found (never both).

@@ -23,4 +23,18 @@ std::string Diagnostics::format() const {
   return out.str();
 }
 
+void Diagnostics::record(std::string path, std::string value, bool is_default) {
+  effective_.push_back(EffectiveValue{std::move(path), std::move(value), is_default});
+}
+
+std::string Diagnostics::format_effective() const {
+  std::ostringstream out;
+  for (const EffectiveValue& v : effective_) {
+    out << v.path << ": " << (v.value.empty() ? "\"\"" : v.value);
+    if (v.is_default) out << "  # default";
+    out << '\n';
+  }
+  return out.str();
+}
+
 }  // namespace tributary::config

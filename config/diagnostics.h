@@ -19,7 +19,15 @@ struct Diagnostic {
   std::string message;  // what is wrong, and what would be right
 };
 
-// Collects every problem in one file so all of them are reported at once.
+// The value an option ends up with, as `tributary check` prints it.
+struct EffectiveValue {
+  std::string path;   // "buffer.fsync"
+  std::string value;  // as written, or the default; "***" for a secret
+  bool is_default = false;
+};
+
+// Collects every problem in one file so all of them are reported at once, and the
+// effective value of every option read (the file's, or the default).
 // Owned by one thread: the loader that creates it.
 class Diagnostics {
  public:
@@ -35,9 +43,15 @@ class Diagnostics {
   // "FILE:LINE:COL: PATH: MESSAGE", one line per problem, in file order.
   std::string format() const;
 
+  void record(std::string path, std::string value, bool is_default);
+  const std::vector<EffectiveValue>& effective() const { return effective_; }
+  // "path: value", one per line in reading order; defaults marked "# default".
+  std::string format_effective() const;
+
  private:
   std::string file_;
   std::vector<Diagnostic> items_;
+  std::vector<EffectiveValue> effective_;
 };
 
 }  // namespace tributary::config

@@ -22,6 +22,54 @@ std::string host_name() {
   return buf.data();
 }
 
+std::optional<std::string> read_secret(SectionReader& r, const std::string& file_key, const std::string& env_key);
+
+void read_kafka_security(SectionReader& r, KafkaConfig& k) {
+  const std::string protocol = r.choice("protocol");
+  const bool sasl = protocol.starts_with("sasl_");
+  const bool tls = protocol == "ssl" || protocol == "sasl_ssl";
+  k.security.emplace_back("security.protocol", protocol);
+  const std::string mechanism = r.choice("sasl_mechanism");
+  const std::string username = r.string("username");
+  const std::optional<std::string> password = read_secret(r, "password_file", "password_env");
+  if (sasl) {
+    k.security.emplace_back("sasl.mechanisms", mechanism);
+    if (username.empty()) r.error("username", "protocol " + protocol + " needs a username");
+    if (password && password->empty()) {
+      r.error(r.has("password_file") ? "password_file" : r.has("password_env") ? "password_env" : "protocol",
+              r.has("password_file") || r.has("password_env")
+                  ? "the password is empty"
+                  : "protocol " + protocol + " needs password_file or password_env");
+    }
+    k.security.emplace_back("sasl.username", username);
+    k.security.emplace_back("sasl.password", password.value_or(""));
+  } else {
+    for (const std::string_view key : {"sasl_mechanism", "username", "password_file", "password_env"}) {
+      if (r.has(key)) r.error(key, "applies only with protocol sasl_plaintext or sasl_ssl");
+    }
+  }
+  const std::string ca = r.string("ca_file");
+  const std::string cert = r.string("cert_file");
+  const std::string key = r.string("key_file");
+  const std::optional<std::string> key_password = read_secret(r, "key_password_file", "key_password_env");
+  const bool verify = r.boolean("verify_hostname");
+  if (tls) {
+    if (!ca.empty()) k.security.emplace_back("ssl.ca.location", ca);
+    if (!cert.empty()) k.security.emplace_back("ssl.certificate.location", cert);
+    if (!key.empty()) k.security.emplace_back("ssl.key.location", key);
+    if (key_password && !key_password->empty()) k.security.emplace_back("ssl.key.password", *key_password);
+    k.security.emplace_back("ssl.endpoint.identification.algorithm", verify ? "https" : "none");
+    if (cert.empty() != key.empty()) {
+      r.error(cert.empty() ? "cert_file" : "key_file", "cert_file and key_file go together");
+    }
+  } else {
+    for (const std::string_view key_name : {"ca_file", "cert_file", "key_file", "key_password_file",
+                                            "key_password_env", "verify_hostname"}) {
+      if (r.has(key_name)) r.error(key_name, "applies only with protocol ssl or sasl_ssl");
+    }
+  }
+}
+
 void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   k.brokers = r.string("brokers");
   if (r.has("brokers") && k.brokers.empty()) r.error("brokers", "must not be empty");
@@ -37,6 +85,11 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   if (k.linger >= k.delivery_timeout && k.delivery_timeout.count() > 0) {
     r.error("linger", "must be shorter than delivery_timeout (" +
                           std::to_string(k.delivery_timeout.count()) + " ms)");
+  }
+  {
+    const YAML::Node node = r.has("security") ? r.section("security") : YAML::Node(YAML::NodeType::Map);
+    SectionReader sr(node, kafka_security_options(), r.path_of("security"), diag, r.mark());
+    if (sr.is_map()) read_kafka_security(sr, k);
   }
   k.properties = r.string_map("properties");
   for (const auto& [key, value] : k.properties) {
@@ -105,8 +158,6 @@ UdpSourceConfig read_udp(SectionReader& r) {
   }
   return udp;
 }
-
-std::optional<std::string> read_secret(SectionReader& r, const std::string& file_key, const std::string& env_key);
 
 HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   HttpSourceConfig http;
@@ -440,7 +491,12 @@ bool is_reserved_kafka_property(std::string_view key, std::string* reason) {
     std::string_view key;
     std::string_view why;
   };
-  static constexpr std::array<Reserved, 15> kReserved = {{
+  static constexpr std::array<Reserved, 20> kReserved = {{
+      {"security.protocol", "set kafka.security.protocol instead"},
+      {"sasl.mechanisms", "set kafka.security.sasl_mechanism instead"},
+      {"sasl.mechanism", "set kafka.security.sasl_mechanism instead"},
+      {"sasl.username", "set kafka.security.username instead"},
+      {"sasl.password", "set kafka.security.password_file or password_env instead (no secrets in the config)"},
       {"bootstrap.servers", "set kafka.brokers instead"},
       {"metadata.broker.list", "set kafka.brokers instead"},
       {"client.id", "set kafka.client_id instead"},
@@ -491,7 +547,27 @@ LoadResult load_config_text(const std::string& text, const std::string& file) {
   cfg.node_id = top.has("node_id") ? top.string("node_id") : host_name();
   std::string why;
   if (top.has("node_id") && !is_valid_name(cfg.node_id, &why)) top.error("node_id", why);
-  cfg.log_level = top.choice("log_level");
+  {
+    const YAML::Node node = top.has("logging") ? top.section("logging") : YAML::Node(YAML::NodeType::Map);
+    SectionReader lr(node, logging_options(), "logging", diag, top.mark());
+    if (lr.is_map()) {
+      cfg.logging.level = lr.choice("level");
+      cfg.logging.format = lr.choice("format");
+      cfg.logging.per_event_limit = static_cast<int>(lr.integer("per_event_limit"));
+    }
+  }
+  {
+    const YAML::Node node = top.has("metrics") ? top.section("metrics") : YAML::Node(YAML::NodeType::Map);
+    SectionReader mr(node, metrics_options(), "metrics", diag, top.mark());
+    if (mr.is_map() && mr.has("listen") && !mr.string("listen").empty()) {
+      std::string bad;
+      if (auto hp = parse_host_port(mr.string("listen"), &bad)) {
+        cfg.metrics.listen = *hp;
+      } else {
+        mr.error("listen", bad);
+      }
+    }
+  }
   cfg.io_threads = static_cast<int>(top.integer("io_threads"));
   {
     // An absent `buffer:` means every default; read through the table all the same.
@@ -504,6 +580,7 @@ LoadResult load_config_text(const std::string& text, const std::string& file) {
     if (kr.is_map()) read_kafka(kr, cfg.kafka, diag);
   }
   read_sources(top, cfg, diag);
+  cfg.effective = diag.effective();
   if (diag.empty()) result.config = std::move(cfg);
   return result;
 }

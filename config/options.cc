@@ -33,8 +33,9 @@ constexpr std::array kTopLevel = {
     OptionDef{"node_id", T::kString, "", false,
               "Name of this edge node, stamped on every event (ce_source, ce_id). "
               "Default: the host name."},
-    OptionDef{"log_level", T::kEnum, "info", false, "Lowest level written to stderr.", 0, 0,
-              kLogLevels},
+    OptionDef{"logging", T::kSection, "", false, "Log lines on stderr, see `logging`."},
+    OptionDef{"metrics", T::kSection, "", false,
+              "The admin listener: Prometheus metrics and health, see `metrics`."},
     OptionDef{"io_threads", T::kInteger, "2", false,
               "Threads running the UDP and HTTP intakes (one io_context each).", 1, 64},
     OptionDef{"buffer", T::kSection, "", false,
@@ -42,6 +43,28 @@ constexpr std::array kTopLevel = {
     OptionDef{"kafka", T::kSection, "", true, "Connection to the Kafka cluster, see `kafka`."},
     OptionDef{"sources", T::kList, "", true,
               "The intakes: a list of `udp`, `http` and `mqtt` sources, see `sources[]`."},
+};
+
+constexpr std::array<std::string_view, 2> kLogFormats = {"keyvalue", "json"};
+
+constexpr std::array kLogging = {
+    OptionDef{"level", T::kEnum, "info", false, "Lowest level written to stderr.", 0, 0, kLogLevels},
+    OptionDef{"format", T::kEnum, "keyvalue", false,
+              "One line per log event: `keyvalue` (ts=... level=... msg=... key=value) or "
+              "`json` (one JSON object per line).",
+              0, 0, kLogFormats},
+    OptionDef{"per_event_limit", T::kInteger, "10", false,
+              "Lines per second for each kind of per-event problem (a malformed datagram, a "
+              "refused request); further ones are counted and summarised once a second. 0: no "
+              "limit.",
+              0, 1'000'000},
+};
+
+constexpr std::array kMetrics = {
+    OptionDef{"listen", T::kString, "", false,
+              "Address of the admin listener serving GET /metrics (Prometheus text format), "
+              "/healthz and /readyz, e.g. `127.0.0.1:9464`; empty: no admin listener. Port 0 "
+              "picks a free port."},
 };
 
 constexpr std::array kBuffer = {
@@ -102,9 +125,41 @@ constexpr std::array kKafka = {
               0, 0},
     OptionDef{"drain_timeout", T::kDuration, "10s", false,
               "On shutdown, how long to wait for in-flight events to be delivered.", 0, kHour},
+    OptionDef{"security", T::kSection, "", false,
+              "TLS and SASL towards the brokers, see `kafka.security`."},
     OptionDef{"properties", T::kStringMap, "", false,
               "Extra librdkafka properties passed through as-is. Properties that would "
-              "weaken the delivery contract (acks, enable.idempotence, ...) are refused."},
+              "weaken the delivery contract (acks, enable.idempotence, ...) are refused; "
+              "credentials are set under `security`, from files or the environment."},
+};
+
+constexpr std::array<std::string_view, 4> kSecurityProtocols = {"plaintext", "ssl", "sasl_plaintext",
+                                                                "sasl_ssl"};
+constexpr std::array<std::string_view, 3> kSaslMechanisms = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+
+constexpr std::array kKafkaSecurity = {
+    OptionDef{"protocol", T::kEnum, "plaintext", false,
+              "How to talk to the brokers (librdkafka security.protocol): TLS (`ssl`, "
+              "`sasl_ssl`) and SASL authentication (`sasl_plaintext`, `sasl_ssl`).",
+              0, 0, kSecurityProtocols},
+    OptionDef{"sasl_mechanism", T::kEnum, "PLAIN", false, "SASL mechanism, with a sasl_* protocol.",
+              0, 0, kSaslMechanisms},
+    OptionDef{"username", T::kString, "", false, "SASL user name."},
+    OptionDef{"password_file", T::kString, "", false,
+              "File holding the SASL password (a trailing newline is dropped)."},
+    OptionDef{"password_env", T::kString, "", false,
+              "Environment variable holding the SASL password."},
+    OptionDef{"ca_file", T::kString, "", false,
+              "PEM file of the CAs that sign the brokers' certificates; empty: the system's."},
+    OptionDef{"cert_file", T::kString, "", false,
+              "PEM client certificate, when the brokers require TLS client authentication."},
+    OptionDef{"key_file", T::kString, "", false, "PEM private key of cert_file."},
+    OptionDef{"key_password_file", T::kString, "", false,
+              "File holding the password of key_file, if it is encrypted."},
+    OptionDef{"key_password_env", T::kString, "", false,
+              "Environment variable holding the password of key_file."},
+    OptionDef{"verify_hostname", T::kBool, "true", false,
+              "Check that the broker's certificate names the host connected to."},
 };
 
 constexpr std::array kSourceCommon = {
@@ -316,7 +371,10 @@ constexpr std::array kMqttSubscription = {
 constexpr std::array kSections = {
     SectionDef{"(top level)", "The file's top-level keys.", kTopLevel},
     SectionDef{"buffer", "Where events become durable: the disk ring.", kBuffer},
+    SectionDef{"logging", "Log lines on stderr (journald keeps them under systemd).", kLogging},
+    SectionDef{"metrics", "The admin listener: Prometheus metrics and health endpoints.", kMetrics},
     SectionDef{"kafka", "Where events leave: the Kafka producer.", kKafka},
+    SectionDef{"kafka.security", "TLS and SASL towards the brokers.", kKafkaSecurity},
     SectionDef{"sources[]", "Keys every source has.", kSourceCommon},
     SectionDef{"sources[] (type: udp)", "A UDP listener: one datagram is one event.", kUdpSource},
     SectionDef{"sources[] (type: http)", "An HTTP listener serving the events API.", kHttpSource},
@@ -331,6 +389,9 @@ constexpr std::array kSections = {
 std::span<const OptionDef> top_level_options() { return kTopLevel; }
 std::span<const OptionDef> kafka_options() { return kKafka; }
 std::span<const OptionDef> buffer_options() { return kBuffer; }
+std::span<const OptionDef> logging_options() { return kLogging; }
+std::span<const OptionDef> metrics_options() { return kMetrics; }
+std::span<const OptionDef> kafka_security_options() { return kKafkaSecurity; }
 std::span<const OptionDef> source_common_options() { return kSourceCommon; }
 std::span<const OptionDef> udp_source_options() { return kUdpSource; }
 std::span<const OptionDef> mqtt_source_options() { return kMqttSource; }

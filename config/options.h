@@ -44,6 +44,9 @@ struct SectionDef {
 std::span<const OptionDef> top_level_options();
 std::span<const OptionDef> kafka_options();
 std::span<const OptionDef> buffer_options();
+std::span<const OptionDef> logging_options();
+std::span<const OptionDef> metrics_options();
+std::span<const OptionDef> kafka_security_options();
 std::span<const OptionDef> source_common_options();
 std::span<const OptionDef> udp_source_options();
 std::span<const OptionDef> http_source_options();

@@ -96,9 +96,11 @@ std::optional<std::string> SectionReader::scalar(const OptionDef& d) {
       error(d.key, "expected a single " + std::string(type_name(d.type)) + " value");
       return std::nullopt;
     }
+    diagnostics_.record(path_of(d.key), value.Scalar(), false);
     return value.Scalar();
   }
   if (d.default_text.empty()) return std::nullopt;
+  diagnostics_.record(path_of(d.key), std::string(d.default_text), true);
   return std::string(d.default_text);
 }
 
@@ -236,6 +238,12 @@ std::vector<std::pair<std::string, std::string>> SectionReader::string_map(std::
       diagnostics_.add(mark_of(item.second), path_of(key) + "." + name, "expected a string value");
       continue;
     }
+    // Pass-through maps may hold credentials (librdkafka's sasl.password, ssl.key.pem).
+    const bool secret = name.find("password") != std::string::npos ||
+                        name.find("secret") != std::string::npos ||
+                        name.find("key.pem") != std::string::npos ||
+                        name.find("token") != std::string::npos;
+    diagnostics_.record(path_of(key) + "." + name, secret ? "***" : item.second.Scalar(), false);
     out.emplace_back(name, item.second.Scalar());
   }
   return out;

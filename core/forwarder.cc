@@ -111,6 +111,10 @@ void Forwarder::loop() {
       }
       if (in_flight_.load() > 0) continue;
       next = std::max(rewind_to_.exchange(UINT64_MAX), ring_.cursor());
+      {
+        std::lock_guard<std::mutex> lock(read_times_mutex_);
+        read_times_.clear();  // re-read from NEXT: the entries must stay in sequence order
+      }
       log::warn("kafka delivery failed; sending again from the ring after a back-off")
           .kv("from_sequence", next)
           .kv("backoff_ms", options_.retry_backoff.count());
@@ -141,12 +145,22 @@ void Forwarder::loop() {
       continue;
     }
     bool full = false;
+    bool first = true;
     const std::uint64_t after = ring_.read_shared(
         next, static_cast<std::size_t>(std::min<std::int64_t>(room, 4096)),
         [&](const buffer::RecordView& record, const std::shared_ptr<const std::string>& owner) {
           // After a rewind, records Kafka already confirmed are not sent again: a second copy
           // in flight would outlive the buffer once the cursor passed it.
           if (ring_.is_acked(record.sequence)) return true;
+          if (first) {
+            first = false;
+            std::lock_guard<std::mutex> lock(read_times_mutex_);
+            const std::uint64_t cursor = ring_.cursor();
+            while (read_times_.size() > 1 && read_times_[1].first <= cursor) read_times_.pop_front();
+            read_times_.emplace_back(record.sequence, record.time_ms);
+            // At most one entry per record in flight (max_in_flight); the cap is a backstop.
+            if (read_times_.size() > (1u << 17)) read_times_.pop_front();
+          }
           hold(owner, record.sequence);
           if (send(record) == Sent::kFull) {
             full = true;
@@ -166,6 +180,17 @@ void Forwarder::loop() {
     }
     next = after;
   }
+}
+
+double Forwarder::oldest_unacked_age_seconds(std::int64_t now_ms) const {
+  const std::uint64_t cursor = ring_.cursor();
+  if (cursor >= ring_.written_seq()) return 0;  // nothing waits
+  std::lock_guard<std::mutex> lock(read_times_mutex_);
+  // Drop reads wholly below the cursor: the next read starts at or below it.
+  while (read_times_.size() > 1 && read_times_[1].first <= cursor) read_times_.pop_front();
+  if (read_times_.empty() || read_times_.front().first > cursor) return 0;  // not read yet
+  // The first record of the read that holds the cursor: at most one read's span older.
+  return std::max<double>(0, static_cast<double>(now_ms - read_times_.front().second) / 1000.0);
 }
 
 Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
@@ -231,7 +256,7 @@ void Forwarder::give_up(std::uint64_t sequence, const std::string& topic, const 
     std::lock_guard<std::mutex> lock(give_up_log_mutex_);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_give_up_log_ >= std::chrono::seconds(1)) {
-      log::error("kafka refused a record for good; dropped")
+      log::limited(log::Level::kError, "kafka refused a record for good; dropped")
           .kv("sequence", sequence)
           .kv("topic", topic)
           .kv("reason", reason)
@@ -275,7 +300,7 @@ bool Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& or
   std::string why;
   const KafkaSink::Produce produced = kafka_.produce(out, sequence | kDeadLetterTag, &why);
   if (produced == KafkaSink::Produce::kQueued) {
-    log::warn("record sent to the dead-letter topic")
+    log::limited(log::Level::kWarn, "record sent to the dead-letter topic")
         .kv("sequence", sequence)
         .kv("topic", topic)
         .kv("dead_letter_topic", options_.dead_letter_topic)
@@ -327,7 +352,7 @@ void Forwarder::on_delivery(const DeliveryReport& report) {
       retry_from(seq);  // could not queue it now: the record comes round again
     }
   } else if (retry_from(seq)) {
-    log::warn("kafka delivery failed; will retry")
+    log::limited(log::Level::kWarn, "kafka delivery failed; will retry")
         .kv("sequence", seq)
         .kv("code", rd_kafka_err2name(report.error))
         .kv("reason", rd_kafka_err2str(report.error));

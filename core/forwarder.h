@@ -67,6 +67,10 @@ class Forwarder {
   std::uint64_t dead_lettered() const { return dead_lettered_.load(); }
   std::uint64_t rejected() const { return rejected_.load(); }  // refused for good, not dead-lettered
   std::uint64_t undecodable() const { return undecodable_.load(); }
+  std::int64_t in_flight() const { return in_flight_.load(); }
+  // Age of the oldest record not yet acknowledged by Kafka, from its ingestion time
+  // (NOW_MS, Unix ms); 0 when nothing waits. Any thread.
+  double oldest_unacked_age_seconds(std::int64_t now_ms) const;
 
  private:
   enum class Sent : std::uint8_t { kQueued, kFull, kDone };
@@ -102,6 +106,11 @@ class Forwarder {
   // The lowest sequence number whose delivery failed for a reason worth retrying; the
   // forwarder rewinds to it once nothing is in flight. UINT64_MAX: none.
   std::atomic<std::uint64_t> rewind_to_{UINT64_MAX};
+
+  // (first sequence, its ingestion time) of each read from the ring, in sequence order:
+  // the forwarder thread appends, oldest_unacked_age_seconds() trims.
+  mutable std::mutex read_times_mutex_;
+  mutable std::deque<std::pair<std::uint64_t, std::int64_t>> read_times_;
 
   // Forwarder thread only: the reader's buffers that hold values librdkafka points into,
   // each with the last sequence number taken from it; let go once the cursor passed it.

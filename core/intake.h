@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "config/config.h"
+#include "core/metrics.h"
 #include "core/status.h"
 
 namespace tributary {
@@ -18,6 +20,11 @@ class Intake {
   virtual Status start() = 0;
   // Stops taking new input. Idempotent. Events already offered still complete.
   virtual void stop() = 0;
+  // Adds this intake's counters to a metrics scrape. Any thread, any time.
+  virtual void collect(metrics::Scrape& scrape) const = 0;
+  // Takes the settings of SOURCE that can change while running (a config reload); the
+  // caller has checked that nothing else changed. Any thread; sockets stay open.
+  virtual void reconfigure(const config::SourceConfig& /*source*/) {}
 };
 
 }  // namespace tributary

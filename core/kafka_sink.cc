@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/log.h"
 
 namespace tributary {
@@ -41,8 +43,9 @@ Status set(rd_kafka_conf_t* conf, const std::string& key, const std::string& val
   std::array<char, 512> err{};
   if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err.data(), err.size()) !=
       RD_KAFKA_CONF_OK) {
+    const bool secret = key.find("password") != std::string::npos || key.find("secret") != std::string::npos;
     return Status(StatusCode::kFailedPrecondition,
-                  "kafka property '" + key + "'='" + value + "': " + err.data());
+                  "kafka property '" + key + "'='" + (secret ? "***" : value) + "': " + err.data());
   }
   return Status::ok();
 }
@@ -85,7 +88,10 @@ Status KafkaSink::start() {
       // record larger than the broker's limit fails in its delivery report instead
       // (MSG_SIZE_TOO_LARGE, a permanent error for the client).
       {"message.max.bytes", std::to_string(65 * 1024 * 1024)},
+      // Broker connection states for the metrics and /readyz (on_stats); overridable.
+      {"statistics.interval.ms", "5000"},
   };
+  ours.insert(ours.end(), config_.security.begin(), config_.security.end());
   if (config_.batch_size > 0) ours.emplace_back("batch.size", std::to_string(config_.batch_size));
   for (const auto& list : {ours, config_.properties}) {
     for (const auto& [key, value] : list) {
@@ -99,6 +105,7 @@ Status KafkaSink::start() {
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::on_delivery);
   rd_kafka_conf_set_log_cb(conf, &log_from_librdkafka);
   rd_kafka_conf_set_error_cb(conf, &error_from_librdkafka);
+  rd_kafka_conf_set_stats_cb(conf, &KafkaSink::on_stats);
   rd_kafka_conf_set_opaque(conf, this);
   std::array<char, 512> err{};
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
@@ -171,10 +178,39 @@ void KafkaSink::handle_delivery(const rd_kafka_message_t& message) {
   report.message = &message;
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     delivered_.fetch_add(1, std::memory_order_relaxed);
+    // Time from produce() to this report, measured by librdkafka itself.
+    const std::int64_t latency_us = rd_kafka_message_latency(&message);
+    if (latency_us >= 0) delivery_latency_.observe(static_cast<double>(latency_us) / 1e6);
   } else {
     failed_.fetch_add(1, std::memory_order_relaxed);
   }
   if (handler_) handler_(report);
+}
+
+int KafkaSink::on_stats(rd_kafka_t* /*rk*/, char* json, std::size_t json_len, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->handle_stats(std::string_view(json, json_len));
+  return 0;  // librdkafka frees JSON
+}
+
+void KafkaSink::handle_stats(std::string_view json) {
+  const auto stats = nlohmann::json::parse(json, nullptr, false);
+  if (stats.is_discarded() || !stats.contains("brokers") || !stats["brokers"].is_object()) return;
+  int up = 0;
+  int known = 0;
+  for (const auto& [name, broker] : stats["brokers"].items()) {
+    // Brokers learned from metadata have a node id; the bootstrap entries (-1) count only
+    // while no real broker is known.
+    if (!broker.is_object() || broker.value("nodeid", -1) < 0) continue;
+    ++known;
+    if (broker.value("state", "") == "UP") ++up;
+  }
+  if (known == 0) {
+    for (const auto& [name, broker] : stats["brokers"].items()) {
+      if (broker.is_object() && broker.value("state", "") == "UP") ++up;
+    }
+  }
+  brokers_known_.store(known, std::memory_order_relaxed);
+  brokers_up_.store(up, std::memory_order_relaxed);
 }
 
 void KafkaSink::poll_loop() {

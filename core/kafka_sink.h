@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "config/config.h"
+#include "core/metrics.h"
 #include "core/status.h"
 
 namespace tributary {
@@ -77,11 +78,19 @@ class KafkaSink {
   std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+  // Brokers whose connection is up, from librdkafka's statistics (every 5 s); -1 until the
+  // first statistics arrive.
+  int brokers_up() const { return brokers_up_.load(std::memory_order_relaxed); }
+  int brokers_known() const { return brokers_known_.load(std::memory_order_relaxed); }
+  // produce() to delivery report, successful deliveries only.
+  const metrics::LatencyHistogram& delivery_latency() const { return delivery_latency_; }
 
  private:
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   void handle_delivery(const rd_kafka_message_t& message);
   void poll_loop();
+  static int on_stats(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
+  void handle_stats(std::string_view json);
 
   config::KafkaConfig config_;
   DeliveryHandler handler_;
@@ -91,6 +100,9 @@ class KafkaSink {
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<int> brokers_up_{-1};
+  std::atomic<int> brokers_known_{0};
+  metrics::LatencyHistogram delivery_latency_{metrics::LatencyHistogram::default_bounds()};
 };
 
 // Whether a delivery error can never succeed on retry.

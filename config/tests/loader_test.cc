@@ -38,7 +38,9 @@ TEST(LoadConfig, ReadsAGoodFileAndFillsDefaults) {
   ASSERT_TRUE(r.config) << r.diagnostics.format();
   const AppConfig& c = *r.config;
   EXPECT_EQ(c.node_id, "gw-01");
-  EXPECT_EQ(c.log_level, "info");
+  EXPECT_EQ(c.logging.level, "info");
+  EXPECT_EQ(c.logging.format, "keyvalue");
+  EXPECT_FALSE(c.metrics.listen.has_value());
   EXPECT_EQ(c.io_threads, 2);
   EXPECT_EQ(c.kafka.brokers, "127.0.0.1:9092");
   EXPECT_EQ(c.kafka.client_id, "tributary");
@@ -75,7 +77,7 @@ sources:
   EXPECT_EQ(r.diagnostics.format(),
             "test.yaml:3:3: kafka.compresion: unknown key; known keys here: brokers, client_id, "
             "compression, linger, batch_size, delivery_timeout, retry_backoff, dead_letter_topic, "
-            "max_drain_rate, drain_timeout, properties\n");
+            "max_drain_rate, drain_timeout, security, properties\n");
 }
 
 TEST(LoadConfig, ReportsEveryProblemAtOnce) {
@@ -391,6 +393,98 @@ sources:
   EXPECT_THAT(all, HasSubstr("sources[0].routes[1].secret_env: environment variable 'TRIBUTARY_TEST_NO_SUCH_VARIABLE' is not set"));
   EXPECT_THAT(all, HasSubstr("sources[0].routes[2].signature_header: is fixed by signature: github"));
   EXPECT_THAT(all, HasSubstr("sources[0].routes[3].secret_file: applies only with a signature"));
+}
+
+TEST(LoadConfig, KafkaSecurityBecomesLibrdkafkaPropertiesWithSecretsFromFilesOrEnvironment) {
+  const std::string file = ::testing::TempDir() + "/kafka-password";
+  std::ofstream(file) << "s3cret\n";
+  setenv("TRIBUTARY_TEST_KEY_PASSWORD", "keypw", 1);
+  LoadResult ok = load_config_text(R"(kafka:
+  brokers: "b:9093"
+  security:
+    protocol: sasl_ssl
+    sasl_mechanism: SCRAM-SHA-512
+    username: edge
+    password_file: ")" + file + R"("
+    ca_file: /etc/ssl/ca.pem
+    key_password_env: TRIBUTARY_TEST_KEY_PASSWORD
+    verify_hostname: false
+  properties:
+    ssl.key.pem: "-----BEGIN PRIVATE KEY-----"
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:0", topic: t}
+)", "test.yaml");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  const auto& sec = ok.config->kafka.security;
+  const auto value = [&sec](std::string_view key) {
+    for (const auto& [k, v] : sec) {
+      if (k == key) return v;
+    }
+    return std::string("<unset>");
+  };
+  EXPECT_EQ(value("security.protocol"), "sasl_ssl");
+  EXPECT_EQ(value("sasl.mechanisms"), "SCRAM-SHA-512");
+  EXPECT_EQ(value("sasl.username"), "edge");
+  EXPECT_EQ(value("sasl.password"), "s3cret");
+  EXPECT_EQ(value("ssl.ca.location"), "/etc/ssl/ca.pem");
+  EXPECT_EQ(value("ssl.key.password"), "keypw");
+  EXPECT_EQ(value("ssl.endpoint.identification.algorithm"), "none");
+  // The effective config names where secrets come from, never the secrets themselves.
+  const std::string shown = ok.diagnostics.format_effective();
+  EXPECT_THAT(shown, HasSubstr("kafka.security.password_file: " + file + "\n"));
+  EXPECT_THAT(shown, HasSubstr("kafka.properties.ssl.key.pem: ***\n"));
+  EXPECT_THAT(shown, HasSubstr("buffer.fsync: interval  # default\n"));
+  EXPECT_EQ(shown.find("s3cret"), std::string::npos);
+  EXPECT_EQ(shown.find("keypw"), std::string::npos);
+  EXPECT_EQ(shown.find("BEGIN PRIVATE KEY"), std::string::npos);
+}
+
+TEST(LoadConfig, KafkaSecurityMistakesNameLineColumnAndKey) {
+  LoadResult bad = load(R"(kafka:
+  brokers: "b:9093"
+  security:
+    protocol: sasl_plaintext
+    ca_file: /etc/ssl/ca.pem
+  properties:
+    sasl.password: inline
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:0", topic: t}
+)");
+  ASSERT_FALSE(bad.config);
+  const std::string all = bad.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:4:5: kafka.security.username: protocol sasl_plaintext needs a username"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:4:15: kafka.security.protocol: protocol sasl_plaintext needs password_file or password_env"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:5:14: kafka.security.ca_file: applies only with protocol ssl or sasl_ssl"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:7:20: kafka.properties.sasl.password: librdkafka property 'sasl.password' is managed by Tributary"));
+}
+
+TEST(LoadConfig, LoggingAndMetricsSections) {
+  LoadResult ok = load(R"(logging: {level: debug, format: json, per_event_limit: 0}
+metrics: {listen: "127.0.0.1:0"}
+kafka: {brokers: "b:1"}
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:0", topic: t}
+)");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  EXPECT_EQ(ok.config->logging.level, "debug");
+  EXPECT_EQ(ok.config->logging.format, "json");
+  EXPECT_EQ(ok.config->logging.per_event_limit, 0);
+  ASSERT_TRUE(ok.config->metrics.listen.has_value());
+  EXPECT_EQ(ok.config->metrics.listen->host, "127.0.0.1");
+  LoadResult bad = load(R"(logging:
+  format: xml
+metrics:
+  listen: "nowhere"
+log_level: info
+kafka: {brokers: "b:1"}
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:0", topic: t}
+)");
+  ASSERT_FALSE(bad.config);
+  const std::string all = bad.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:2:11: logging.format: "));
+  EXPECT_THAT(all, HasSubstr("test.yaml:4:11: metrics.listen: "));
+  EXPECT_THAT(all, HasSubstr("test.yaml:5:1: log_level: unknown key"));
 }
 
 }  // namespace

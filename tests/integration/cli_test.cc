@@ -39,7 +39,12 @@ TEST(Cli, CheckAcceptsAValidFile) {
   const CommandResult r = run_command({tributary_binary(), "check", path}, 30s);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(path + ": ok"));
-  EXPECT_THAT(r.out, HasSubstr("http source 'api'"));
+  // The effective config: what the file says, and every default, marked.
+  EXPECT_THAT(r.out, HasSubstr("\nsources[0].name: api\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nsources[0].routes[0].topic: t\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nkafka.compression: lz4  # default\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nbuffer.fsync: interval  # default\n"));
+  EXPECT_THAT(r.out, HasSubstr("\nkafka.security.protocol: plaintext  # default\n"));
 }
 
 TEST(Cli, CheckReportsEveryProblemWithFileLineAndColumn) {

@@ -119,6 +119,29 @@ std::optional<std::uint16_t> TributaryProcess::port_of(const std::string& source
   return port;
 }
 
+std::optional<std::string> TributaryProcess::log_value(const std::string& needle, const std::string& key,
+                                                      std::chrono::milliseconds deadline) {
+  std::optional<std::string> value;
+  eventually(
+      [&] {
+        const std::string text = log();
+        const auto line = text.find(needle);
+        if (line == std::string::npos) return !running();
+        const auto eol = text.find('\n', line);
+        if (eol == std::string::npos) return false;
+        const std::string l = text.substr(line, eol - line);
+        const auto at = l.find(" " + key + "=");
+        if (at == std::string::npos) return true;
+        const auto start = at + key.size() + 2;
+        value = l.substr(start, l.find(' ', start) - start);
+        return true;
+      },
+      deadline);
+  return value;
+}
+
+bool TributaryProcess::signal(int sig) { return pid_ > 0 && kill(pid_, sig) == 0; }
+
 int TributaryProcess::stop(std::chrono::seconds grace) {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);

@@ -44,6 +44,12 @@ class TributaryProcess {
   // Port that source NAME is bound to, from its "msg=listening" log line.
   std::optional<std::uint16_t> port_of(const std::string& source,
                                        std::chrono::milliseconds deadline);
+  // The value of KEY= on the first log line containing NEEDLE (e.g. the admin listener's
+  // address on its "admin listening" line); nullopt when none came before DEADLINE.
+  std::optional<std::string> log_value(const std::string& needle, const std::string& key,
+                                       std::chrono::milliseconds deadline);
+  // Sends SIG (e.g. SIGHUP); false when the process is not running.
+  bool signal(int sig);
   // Sends SIGTERM and waits; the exit code, or -1 when it had to be killed.
   int stop(std::chrono::seconds grace = std::chrono::seconds(20));
   bool running();

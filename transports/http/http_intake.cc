@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <future>
 #include <vector>
 
@@ -22,11 +23,52 @@ HttpIntake::HttpIntake(const config::SourceConfig& source, Sink& sink, Stamper& 
       acceptor_(pool.at(0)),
       accept_retry_(pool.at(0)) {
   shared_->source = source.name;
-  shared_->settings = std::get<config::HttpSourceConfig>(source.settings);
   shared_->sink = &sink;
   shared_->stamper = &stamper;
-  for (const config::HttpRouteConfig& route : shared_->settings.routes) {
-    shared_->routes.emplace(route.name, &route);
+  set_table(std::get<config::HttpSourceConfig>(source.settings));
+}
+
+void HttpIntake::set_table(const config::HttpSourceConfig& settings) {
+  const std::shared_ptr<const HttpTable> old = shared_->table.load();
+  auto table = std::make_shared<HttpTable>();
+  table->settings = settings;
+  for (const config::HttpRouteConfig& route : settings.routes) {
+    std::shared_ptr<std::atomic<std::uint64_t>> accepted;
+    if (old) {
+      if (auto it = old->routes.find(route.name); it != old->routes.end()) accepted = it->second.accepted;
+    }
+    if (!accepted) accepted = std::make_shared<std::atomic<std::uint64_t>>(0);
+    table->routes.emplace(route.name, HttpRoute{route, std::move(accepted)});
+  }
+  table->rest_accepted = old ? old->rest_accepted : std::make_shared<std::atomic<std::uint64_t>>(0);
+  shared_->table.store(std::move(table));
+}
+
+void HttpIntake::collect(metrics::Scrape& scrape) const {
+  const HttpCounters& c = shared_->counters;
+  const auto v = [](const std::atomic<std::uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+  const std::string& name = shared_->source;
+  metrics::source_counts(scrape, name, "http", v(c.received_events), v(c.received_bytes), v(c.delivered),
+                         v(c.accepted_bytes));
+  // Events offered but refused after the fact (the ring failed, stopping): the 503s.
+  // client_errors counts every 4xx; the 401s and 403s are told apart.
+  const double auth = v(c.unauthorized) + v(c.forbidden);
+  metrics::source_rejected(scrape, name, "http", "client_error", std::max(0.0, v(c.client_errors) - auth));
+  for (const auto& [reason, counter] : {std::pair<std::string_view, const std::atomic<std::uint64_t>*>{
+                                            "unauthorized", &c.unauthorized},
+                                        {"forbidden", &c.forbidden},
+                                        {"unavailable", &c.unavailable},
+                                        {"too_many_connections", &c.refused_connections}}) {
+    metrics::source_rejected(scrape, name, "http", reason, v(*counter));
+  }
+  scrape.counter("tributary_source_requests_total", "Requests whose header a source read.",
+                 {{"source", name}, {"type", "http"}}, v(c.requests));
+  scrape.gauge("tributary_source_open_connections", "Connections a source holds open now.",
+               {{"source", name}, {"type", "http"}}, static_cast<double>(open_connections()));
+  const std::shared_ptr<const HttpTable> table = shared_->table.load();
+  for (const auto& [route, r] : table->routes) metrics::route_accepted(scrape, name, route, v(*r.accepted));
+  if (!table->settings.rest_proxy_topics.empty()) {
+    metrics::route_accepted(scrape, name, "rest-proxy", v(*table->rest_accepted));
   }
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/health.h"
 #include "core/intake.h"
 #include "core/io_context_pool.h"
 #include "core/sink.h"
@@ -26,19 +27,37 @@ struct HttpCounters {
   std::atomic<std::uint64_t> accepted{0};      // events the sink took
   std::atomic<std::uint64_t> delivered{0};     // answered 200 after delivery
   std::atomic<std::uint64_t> client_errors{0}; // answered 4xx
-  std::atomic<std::uint64_t> unauthorized{0};  // answered 401: webhook signature missing or wrong
+  std::atomic<std::uint64_t> unauthorized{0};  // answered 401: no or wrong credentials or signature
+  std::atomic<std::uint64_t> forbidden{0};     // answered 403: a valid credential of another route
   std::atomic<std::uint64_t> unavailable{0};   // answered 503 (busy, Kafka failed, stopping)
   std::atomic<std::uint64_t> refused_connections{0};  // over max_connections: 503 and closed
+  std::atomic<std::uint64_t> received_events{0};   // events in requests offered to the sink
+  std::atomic<std::uint64_t> received_bytes{0};    // request bodies read
+  std::atomic<std::uint64_t> accepted_bytes{0};    // bodies of requests answered 2xx after the ring
+};
+
+// One route as sessions see it. Its counter is kept across reloads (by route name).
+struct HttpRoute {
+  config::HttpRouteConfig config;
+  std::shared_ptr<std::atomic<std::uint64_t>> accepted;  // events stored through it
+};
+
+// What a reload replaces at once: the limits and the routes. A session takes the current
+// table when it starts reading a request and keeps it until that request is answered.
+struct HttpTable {
+  config::HttpSourceConfig settings;
+  std::map<std::string, HttpRoute, std::less<>> routes;
+  std::shared_ptr<std::atomic<std::uint64_t>> rest_accepted;  // the REST Proxy API's events
 };
 
 // What every session of one source shares. Immutable after start() except where atomic
 // or guarded by mutex.
 struct HttpShared {
   std::string source;
-  config::HttpSourceConfig settings;
-  std::map<std::string, const config::HttpRouteConfig*, std::less<>> routes;
+  std::atomic<std::shared_ptr<const HttpTable>> table;
   Sink* sink = nullptr;
   Stamper* stamper = nullptr;
+  ReadinessCheck ready;  // GET /readyz; empty: always ready
   HttpCounters counters;
   std::atomic<bool> stopping{false};
 
@@ -49,6 +68,7 @@ struct HttpShared {
 // An HTTP/1.1 server for the events API:
 //   POST /v1/events/{route}   body = one event; 200 once Kafka has it
 //   GET  /healthz             200 while the process serves requests
+//   GET  /readyz              200 when the appliance can take events, else 503 and why
 // Threads: the acceptor runs on the pool's first io_context; each connection is placed
 // on the next context round-robin and stays there. start()/stop() from the main thread
 // while the pool runs.
@@ -61,6 +81,14 @@ class HttpIntake final : public Intake {
   std::string_view name() const override { return shared_->source; }
   Status start() override;
   void stop() override;
+  void collect(metrics::Scrape& scrape) const override;
+  // GET /readyz answers from READY (set before start()).
+  void set_readiness(ReadinessCheck ready) { shared_->ready = std::move(ready); }
+  // Takes new routes, auth and limits (a config reload); sessions pick them up with their
+  // next request. The listen address is not changed here.
+  void reconfigure(const config::SourceConfig& source) override {
+    set_table(std::get<config::HttpSourceConfig>(source.settings));
+  }
 
   const HttpCounters& counters() const { return shared_->counters; }
   // Connections open now (each registered by its own io thread, shortly after accept).
@@ -73,6 +101,7 @@ class HttpIntake final : public Intake {
 
  private:
   void accept();
+  void set_table(const config::HttpSourceConfig& settings);
 
   std::shared_ptr<HttpShared> shared_;
   config::HostPort listen_;

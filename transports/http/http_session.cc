@@ -51,9 +51,10 @@ HttpSession::~HttpSession() {
 
 void HttpSession::start() {
   bool full = false;
+  table_ = shared_->table.load();
   {
     std::lock_guard<std::mutex> lock(shared_->sessions_mutex);
-    full = shared_->sessions.size() >= shared_->settings.max_connections;
+    full = shared_->sessions.size() >= table_->settings.max_connections;
     if (!full) shared_->sessions.emplace(this, weak_from_this());
   }
   if (shared_->stopping.load()) return close();
@@ -63,7 +64,7 @@ void HttpSession::start() {
     shared_->counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
     return respond(Status_::service_unavailable,
                    json_error("too_many_connections",
-                              "this source serves at most " + std::to_string(shared_->settings.max_connections) +
+                              "this source serves at most " + std::to_string(table_->settings.max_connections) +
                                   " connections; retry later"),
                    false, "1");
   }
@@ -79,12 +80,13 @@ void HttpSession::read_request() {
   state_ = State::kReading;
   route_ = nullptr;
   rest_ = false;
+  table_ = shared_->table.load();  // limits for reading this request
   parser_.emplace();
-  parser_->body_limit(shared_->settings.max_body);
-  parser_->header_limit(static_cast<std::uint32_t>(shared_->settings.max_header));
+  parser_->body_limit(table_->settings.max_body);
+  parser_->header_limit(static_cast<std::uint32_t>(table_->settings.max_header));
   // One deadline for the whole request (header and body): a client that trickles bytes
   // is cut off when it expires, so slow clients cannot hold connections forever.
-  stream_.expires_after(shared_->settings.request_timeout);
+  stream_.expires_after(table_->settings.request_timeout);
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                              self->on_header(ec);
@@ -100,14 +102,14 @@ void HttpSession::on_read_error(beast::error_code ec) {
   if (ec == bhttp::error::header_limit) {
     return respond(Status_::request_header_fields_too_large,
                    json_error("header_too_large", "request header exceeds " +
-                                                      std::to_string(shared_->settings.max_header) +
+                                                      std::to_string(table_->settings.max_header) +
                                                       " bytes"),
                    false);
   }
   if (ec == bhttp::error::body_limit) {
     return respond(Status_::payload_too_large,
                    json_error("body_too_large", "request body exceeds " +
-                                                    std::to_string(shared_->settings.max_body) +
+                                                    std::to_string(table_->settings.max_body) +
                                                     " bytes"),
                    false);
   }
@@ -119,26 +121,31 @@ void HttpSession::on_header(beast::error_code ec) {
   if (state_ == State::kClosed) return;  // closed by on_stop while this was queued
   if (ec) return on_read_error(ec);
   shared_->counters.requests.fetch_add(1, std::memory_order_relaxed);
+  // Routes as of this request's arrival: a reload while the connection was idle applies.
+  table_ = shared_->table.load();
   const auto& req = parser_->get();
   const std::string_view path = path_of(std::string_view(req.target().data(), req.target().size()));
   HttpCounters& counters = shared_->counters;
 
   // The body of a refused request is not read, so the connection closes after the answer.
-  if (path == "/healthz") {
+  if (path == "/healthz" || path == "/readyz") {
     if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
       counters.client_errors.fetch_add(1, std::memory_order_relaxed);
       return respond(Status_::method_not_allowed,
-                     json_error("method_not_allowed", "use GET /healthz"), false, {});
+                     json_error("method_not_allowed", "use GET " + std::string(path)), false, {});
     }
     // A request body is not read here: keep the connection only if there was none.
     const bool head = req.method() == bhttp::verb::head;
-    return respond(Status_::ok, head ? "" : "{\"status\":\"ok\"}\n",
-                   req.keep_alive() && parser_->is_done());
+    const bool keep = req.keep_alive() && parser_->is_done();
+    if (path == "/healthz") return respond(Status_::ok, head ? "" : "{\"status\":\"ok\"}\n", keep);
+    const Readiness ready = shared_->ready ? shared_->ready() : Readiness{};
+    return respond(ready.ready ? Status_::ok : Status_::service_unavailable,
+                   head ? "" : readiness_body(ready), keep, ready.ready ? "" : "5");
   }
-  if (path.starts_with(kTopicsPrefix) && !shared_->settings.rest_proxy_topics.empty()) {
+  if (path.starts_with(kTopicsPrefix) && !table_->settings.rest_proxy_topics.empty()) {
     const std::string_view topic = path.substr(kTopicsPrefix.size());
     std::string why;
-    if (!rest_topic_allowed(topic, shared_->settings.rest_proxy_topics) || !config::is_valid_topic(topic, &why)) {
+    if (!rest_topic_allowed(topic, table_->settings.rest_proxy_topics) || !config::is_valid_topic(topic, &why)) {
       counters.client_errors.fetch_add(1, std::memory_order_relaxed);
       return respond(Status_::not_found,
                      rest_error_body(40401, "topic '" + std::string(topic) + "' is not open to the REST "
@@ -161,7 +168,7 @@ void HttpSession::on_header(beast::error_code ec) {
     rest_ = true;
     rest_format_ = *format;
     rest_topic_ = std::string(topic);
-    if (const auto length = parser_->content_length(); length && *length > shared_->settings.max_body) {
+    if (const auto length = parser_->content_length(); length && *length > table_->settings.max_body) {
       return on_read_error(bhttp::error::body_limit);
     }
     return read_body();
@@ -175,8 +182,8 @@ void HttpSession::on_header(beast::error_code ec) {
                    false);
   }
   const std::string_view name = path.substr(kEventsPrefix.size());
-  const auto route = shared_->routes.find(name);
-  if (route == shared_->routes.end()) {
+  const auto route = table_->routes.find(name);
+  if (route == table_->routes.end()) {
     counters.client_errors.fetch_add(1, std::memory_order_relaxed);
     return respond(Status_::not_found,
                    json_error("unknown_route",
@@ -190,9 +197,9 @@ void HttpSession::on_header(beast::error_code ec) {
     return respond(Status_::method_not_allowed,
                    json_error("method_not_allowed", "events are sent with POST"), false);
   }
-  route_ = route->second;
+  route_ = &route->second;
   if (const auto length = parser_->content_length();
-      length && *length > shared_->settings.max_body) {
+      length && *length > table_->settings.max_body) {
     return on_read_error(bhttp::error::body_limit);
   }
   read_body();
@@ -221,6 +228,8 @@ void HttpSession::on_body(beast::error_code ec) {
   if (state_ == State::kClosed) return;
   if (ec) return on_read_error(ec);
   stream_.expires_never();  // the wait for Kafka is bounded by kafka.delivery_timeout
+  body_bytes_ = parser_->get().body().size();
+  shared_->counters.received_bytes.fetch_add(body_bytes_, std::memory_order_relaxed);
   if (rest_) return offer_rest();
   if (parser_->get().body().empty()) {
     shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
@@ -228,12 +237,12 @@ void HttpSession::on_body(beast::error_code ec) {
                                                                   "one event is one non-empty body"),
                    parser_->get().keep_alive());
   }
-  if (!route_->signature.empty()) {
+  if (!route_->config.signature.empty()) {
     // A webhook: the HMAC of the raw body, checked before anything is stored.
     auto& req = parser_->get();
-    const beast::string_view header = req[beast::string_view(route_->signature_header)];
-    std::string why = "the request has no " + route_->signature_header + " header";
-    const SignatureRule rule{route_->secret, route_->signature_prefix, route_->signature_base64};
+    const beast::string_view header = req[beast::string_view(route_->config.signature_header)];
+    std::string why = "the request has no " + route_->config.signature_header + " header";
+    const SignatureRule rule{route_->config.secret, route_->config.signature_prefix, route_->config.signature_base64};
     if (header.empty() || !signature_matches(rule, req.body(), std::string_view(header.data(), header.size()), &why)) {
       shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
       shared_->counters.unauthorized.fetch_add(1, std::memory_order_relaxed);
@@ -271,7 +280,7 @@ void HttpSession::offer_event() {
   Origin origin;
   origin.transport = "http";
   origin.source = shared_->source;
-  origin.route = route_->name;
+  origin.route = route_->config.name;
   origin.remote_ip = remote_ip_;
   origin.remote_port = remote_port_;
   const HeaderLookup lookup = [&req](std::string_view name) {
@@ -283,20 +292,20 @@ void HttpSession::offer_event() {
   for (std::size_t i = 0; i < parsed.bodies.size(); ++i) {
     Event event;
     event.origin = origin;
-    event.topic = route_->topic;
+    event.topic = route_->config.topic;
     if (parsed.docs.empty()) {
-      event.key = render_key(route_->key, shared_->stamper->node_id(), origin, &lookup);
+      event.key = render_key(route_->config.key, shared_->stamper->node_id(), origin, &lookup);
       event.content_type = std::string(req[bhttp::field::content_type]);
     } else {
       const nlohmann::json& doc = parsed.docs[i];
       const HeaderLookup json = [&doc](std::string_view name) { return json_variable(doc, name); };
-      event.key = render_key(route_->key, shared_->stamper->node_id(), origin, &lookup, &json);
+      event.key = render_key(route_->config.key, shared_->stamper->node_id(), origin, &lookup, &json);
       event.content_type = "application/json";
     }
     event.traceparent = std::string(req["traceparent"]);
-    if (!route_->id_header.empty()) {
+    if (!route_->config.id_header.empty()) {
       // A webhook's delivery id: redeliveries keep it, so consumers can de-duplicate.
-      const beast::string_view id = req[beast::string_view(route_->id_header)];
+      const beast::string_view id = req[beast::string_view(route_->config.id_header)];
       if (!id.empty()) event.id = std::string(id) + (ndjson && i > 0 ? "-" + std::to_string(i) : "");
     }
     if (ndjson) {
@@ -316,6 +325,7 @@ void HttpSession::offer_event() {
 void HttpSession::submit(std::vector<Event> events) {
   const bool keep_alive = parser_->get().keep_alive();
   batch_ = events.size();
+  shared_->counters.received_events.fetch_add(batch_, std::memory_order_relaxed);
   state_ = State::kWaitingForSink;
   auto self = shared_from_this();
   auto done = [self](const Status& status, const Delivery& delivery) {
@@ -376,6 +386,12 @@ void HttpSession::offer_rest() {
   submit(std::move(events));
 }
 
+void HttpSession::count_stored(std::uint64_t events) {
+  shared_->counters.delivered.fetch_add(events, std::memory_order_relaxed);
+  shared_->counters.accepted_bytes.fetch_add(body_bytes_, std::memory_order_relaxed);
+  (rest_ ? *table_->rest_accepted : *route_->accepted).fetch_add(events, std::memory_order_relaxed);
+}
+
 void HttpSession::on_completion(const Status& status, const Delivery& delivery) {
   if (state_ == State::kClosed) return;  // the client is gone; nobody to answer
   const bool keep_alive = parser_->get().keep_alive();
@@ -383,7 +399,7 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
     if (status.is_ok()) {
       // Stored in the ring: REST Proxy's success shape. Partition and offset are Kafka's,
       // known only from a sink that waited for Kafka (and for one record); otherwise null.
-      shared_->counters.delivered.fetch_add(batch_, std::memory_order_relaxed);
+      count_stored(batch_);
       const bool known = delivery.partition >= 0 && batch_ == 1;
       return respond(Status_::ok,
                      rest_produce_response(batch_, known ? delivery.partition : -1, known ? delivery.offset : -1),
@@ -396,7 +412,7 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
   if (status.is_ok() && delivery.partition < 0) {
     // In the disk ring under its fsync policy: accepted. Kafka's partition and offset are
     // not known yet, and the answer does not pretend they are.
-    shared_->counters.delivered.fetch_add(batch_, std::memory_order_relaxed);
+    count_stored(batch_);
     // For a batch, the id and sequence are the first event's; the others follow in order.
     return respond(Status_::accepted,
                    "{\"id\":" + json_string(delivery.event_id) + ",\"topic\":" +
@@ -406,7 +422,7 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
                    keep_alive);
   }
   if (status.is_ok()) {
-    shared_->counters.delivered.fetch_add(1, std::memory_order_relaxed);
+    count_stored(1);
     return respond(Status_::ok,
                    "{\"id\":" + json_string(delivery.event_id) + ",\"topic\":" +
                        json_string(delivery.topic) + ",\"partition\":" +
@@ -436,7 +452,7 @@ void HttpSession::respond(Status_ status, std::string body, bool keep_alive,
   response_->keep_alive(keep_alive);
   response_->body() = std::move(body);
   response_->prepare_payload();
-  stream_.expires_after(shared_->settings.request_timeout);
+  stream_.expires_after(table_->settings.request_timeout);
   bhttp::async_write(stream_, *response_,
                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
                        self->on_written(ec, keep_alive);

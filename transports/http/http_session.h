@@ -44,6 +44,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void offer_rest();
   void submit(std::vector<Event> events);
   void on_completion(const Status& status, const Delivery& delivery);
+  // A request's events are in the ring: count them for the source and the route.
+  void count_stored(std::uint64_t events);
   static constexpr std::string_view kJsonType = "application/json";
   static constexpr std::string_view kRestType = "application/vnd.kafka.v2+json";
   void respond(beast::http::status status, std::string body, bool keep_alive,
@@ -58,7 +60,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::shared_ptr<beast::http::response<beast::http::string_body>> response_;
   std::shared_ptr<HttpShared> shared_;
-  const config::HttpRouteConfig* route_ = nullptr;
+  std::shared_ptr<const HttpTable> table_;  // routes and limits for the request being served
+  const HttpRoute* route_ = nullptr;        // in table_
+  std::size_t body_bytes_ = 0;
   bool rest_ = false;  // the request is a REST Proxy produce to REST_TOPIC_
   EmbeddedFormat rest_format_ = EmbeddedFormat::kJson;
   std::string rest_topic_;

@@ -264,7 +264,40 @@ MqttIntake::MqttIntake(const config::SourceConfig& source, Sink& sink, Stamper& 
       settings_(std::get<config::MqttSourceConfig>(source.settings)),
       sink_(sink),
       stamper_(stamper),
-      persist_dir_(std::move(persist_dir)) {}
+      persist_dir_(std::move(persist_dir)),
+      route_accepted_(std::make_unique<std::atomic<std::uint64_t>[]>(settings_.subscriptions.size())) {}
+
+void MqttIntake::collect(metrics::Scrape& scrape) const {
+  const MqttCounters& c = counters_;
+  const auto v = [](const std::atomic<std::uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+  metrics::source_counts(scrape, name_, "mqtt", v(c.received), v(c.received_bytes), v(c.accepted),
+                         v(c.accepted_bytes));
+  for (const auto& [reason, counter] : {std::pair<std::string_view, const std::atomic<std::uint64_t>*>{
+                                            "retained_skipped", &c.skipped_retained},
+                                        {"ring_full", &c.dropped_busy},
+                                        {"malformed", &c.dropped_malformed},
+                                        {"rejected", &c.dropped_rejected}}) {
+    metrics::source_dropped(scrape, name_, "mqtt", reason, v(*counter));
+  }
+  const metrics::Labels labels = {{"source", name_}, {"type", "mqtt"}};
+  scrape.counter("tributary_source_dead_lettered_events_total",
+                 "Malformed events a source sent to its dead-letter topic.", labels, v(c.dead_lettered));
+  scrape.counter("tributary_mqtt_held_at_broker_total",
+                 "QoS 1/2 messages left unacknowledged at the broker while the ring was full.", labels,
+                 v(c.waited_busy));
+  scrape.counter("tributary_mqtt_connects_total", "Successful connections to the broker.", labels, v(c.connects));
+  scrape.counter("tributary_mqtt_connect_failures_total", "Failed connection attempts (auth failures included).",
+                 labels, v(c.connect_failed));
+  scrape.counter("tributary_mqtt_auth_failures_total", "Connections refused for credentials or authorisation.",
+                 labels, v(c.auth_failed));
+  scrape.counter("tributary_mqtt_connections_lost_total", "Connections to the broker that were lost.", labels,
+                 v(c.connection_lost));
+  scrape.counter("tributary_mqtt_subscriptions_refused_total", "Topic filters the broker refused.", labels,
+                 v(c.subscribe_refused));
+  for (std::size_t i = 0; i < settings_.subscriptions.size(); ++i) {
+    metrics::route_accepted(scrape, name_, settings_.subscriptions[i].filter, v(route_accepted_[i]));
+  }
+}
 
 MqttIntake::~MqttIntake() { stop(); }
 
@@ -364,6 +397,7 @@ const config::MqttSubscriptionConfig* MqttIntake::match(std::string_view topic,
 
 void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
   counters_.received.fetch_add(1, std::memory_order_relaxed);
+  counters_.received_bytes.fetch_add(m.get_payload_ref().size(), std::memory_order_relaxed);
   if (m.is_retained() && !settings_.forward_retained) {
     counters_.skipped_retained.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -409,7 +443,7 @@ void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
   const bool malformed = !why.empty();
   if (malformed && settings_.dead_letter_topic.empty()) {
     counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
-    log::debug("mqtt message dropped: malformed").kv("source", name_).kv("reason", why);
+    log::limited(log::Level::kWarn, "mqtt message dropped: malformed").kv("source", name_).kv("reason", why);
     return;  // acknowledged: a malformed message never stops the bridge
   }
 
@@ -449,6 +483,11 @@ void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
   const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   if (store(client, envelope, time_ms, qos)) {
     (malformed ? counters_.dead_lettered : counters_.accepted).fetch_add(1, std::memory_order_relaxed);
+    if (!malformed) {
+      counters_.accepted_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+      route_accepted_[static_cast<std::size_t>(sub - settings_.subscriptions.data())].fetch_add(
+          1, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -476,7 +515,7 @@ bool MqttIntake::store(Client& client, std::string_view envelope, std::int64_t t
       }
       const Status status = result.get();
       if (status.is_ok()) return true;
-      log::warn("mqtt message not stored, retrying").kv("source", name_).kv("error", status.message());
+      log::limited(log::Level::kWarn, "mqtt message not stored, retrying").kv("source", name_).kv("error", status.message());
     } else if (offer == Offer::kRejected) {
       counters_.dropped_rejected.fetch_add(1, std::memory_order_relaxed);
       return false;

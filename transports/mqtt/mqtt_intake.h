@@ -20,6 +20,8 @@ namespace tributary::transports::mqtt {
 struct MqttCounters {
   std::atomic<std::uint64_t> received{0};           // messages the broker delivered
   std::atomic<std::uint64_t> accepted{0};           // in the ring (QoS 1/2: then acknowledged)
+  std::atomic<std::uint64_t> received_bytes{0};     // payloads delivered by the broker
+  std::atomic<std::uint64_t> accepted_bytes{0};     // payloads in the ring (dead letters not included)
   std::atomic<std::uint64_t> skipped_retained{0};   // retained replays, forward_retained off
   std::atomic<std::uint64_t> dropped_busy{0};       // QoS 0 while the ring was full
   std::atomic<std::uint64_t> waited_busy{0};        // QoS 1/2 held at the broker while the ring was full
@@ -52,6 +54,7 @@ class MqttIntake final : public Intake {
   // that is not up yet is retried, not fatal). Fails only on a client that cannot be created.
   Status start() override;
   void stop() override;
+  void collect(metrics::Scrape& scrape) const override;
 
   const MqttCounters& counters() const { return counters_; }
   // True once every client has connected and subscribed at least once.
@@ -71,6 +74,7 @@ class MqttIntake final : public Intake {
   Sink& sink_;
   Stamper& stamper_;
   std::string persist_dir_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> route_accepted_;  // per subscription, as listed
   std::vector<std::unique_ptr<Client>> clients_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_callbacks_{0};  // Paho callbacks running now; stop() waits for none

@@ -89,6 +89,7 @@ struct UdpIntake::Socket {
   std::vector<std::string_view> views;                      // scratch for the offer
   std::int64_t first_time_ms = 0;
   std::uint64_t datagrams = 0;  // that the envelopes came from
+  std::uint64_t bytes = 0;      // of those datagrams
   // Format frame: the frames in the batch, forgotten by the tracker if it is not stored.
   struct FrameId {
     std::string device;
@@ -270,6 +271,9 @@ void UdpIntake::read_batches(Socket& s) {
       return;
     }
     counters_.received.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+    std::uint64_t bytes = 0;
+    for (int i = 0; i < n; ++i) bytes += s.messages[static_cast<std::size_t>(i)].msg_len;
+    counters_.received_bytes.fetch_add(bytes, std::memory_order_relaxed);
     for (int i = 0; i < n; ++i) on_datagram(s, static_cast<std::size_t>(i));
     offer_batch(s);
     if (static_cast<unsigned>(n) < batch) return;  // the socket is empty for now
@@ -319,7 +323,7 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
                                   : !parse_datagram(format_, data, &s.parsed, &why, key_uses_json_);
   if (malformed && settings_.dead_letter_topic.empty()) {
     counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
-    log::debug("udp datagram dropped: malformed").kv("source", name_).kv("reason", why);
+    log::limited(log::Level::kWarn, "udp datagram dropped: malformed").kv("source", name_).kv("reason", why);
     return;
   }
   if (std::memcmp(&s.senders[index], &s.last_sender, sizeof(sockaddr_storage)) != 0) {
@@ -333,6 +337,7 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
         {"tributary_dlq_reason", why}, {"tributary_dlq_topic", settings_.topic}};
     add_envelope(s, settings_.dead_letter_topic, std::nullopt, data, "", now, reason);
     ++s.datagrams;
+    s.bytes += data.size();
     counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -353,6 +358,7 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
                  format_ == Format::kRaw ? std::string_view() : std::string_view("application/json"), now, {});
   }
   ++s.datagrams;
+  s.bytes += data.size();
 }
 
 // One verified device frame: dropped if the tracker has seen it, else one event keyed by the
@@ -392,6 +398,7 @@ void UdpIntake::on_frame(Socket& s, const firmware::DecodedFrame& frame, std::st
   add_envelope(s, settings_.topic, key, payload, content_type, now, extra);
   s.frames.push_back({std::string(frame.device_id), frame.boot_id, frame.sequence});
   ++s.datagrams;
+  s.bytes += data.size();
 }
 
 // Stamps and encodes one event straight into the batch's arena.
@@ -413,12 +420,47 @@ void UdpIntake::add_envelope(Socket& s, std::string_view topic, const std::optio
   s.arena.append(envelope);
 }
 
+void UdpIntake::collect(metrics::Scrape& scrape) const {
+  const UdpCounters& c = counters_;
+  const auto v = [](const std::atomic<std::uint64_t>& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+  metrics::source_counts(scrape, name_, "udp", v(c.received), v(c.received_bytes),
+                         v(c.accepted), v(c.accepted_bytes));
+  for (const auto& [reason, counter] : {std::pair<std::string_view, const std::atomic<std::uint64_t>*>{
+                                            "kernel_overflow", &c.dropped_kernel},
+                                        {"oversize", &c.dropped_oversize},
+                                        {"malformed", &c.dropped_malformed},
+                                        {"not_allowed", &c.dropped_not_allowed},
+                                        {"ring_full", &c.dropped_busy},
+                                        {"rejected", &c.dropped_rejected},
+                                        {"duplicate", &c.dropped_duplicate}}) {
+    metrics::source_dropped(scrape, name_, "udp", reason, v(*counter));
+  }
+  scrape.counter("tributary_source_dead_lettered_events_total",
+                 "Malformed events a source sent to its dead-letter topic.", {{"source", name_}, {"type", "udp"}},
+                 v(c.dead_lettered));
+  metrics::route_accepted(scrape, name_, name_, v(c.accepted));
+  if (const firmware::SequenceCounters* seq = sequence_counters()) {
+    const auto load = [](const auto& a) { return static_cast<double>(a.load(std::memory_order_relaxed)); };
+    for (const auto& [kind, value] : {std::pair<std::string_view, double>{"gap", load(seq->gaps)},
+                                      {"duplicate", load(seq->duplicates)},
+                                      {"reorder", load(seq->reordered)},
+                                      {"late", load(seq->late)},
+                                      {"reboot", load(seq->reboots)},
+                                      {"evicted", load(seq->evicted)}}) {
+      scrape.counter("tributary_frame_sequence_events_total",
+                     "Device frame sequence anomalies seen by a source (format frame), by kind.",
+                     {{"source", name_}, {"kind", kind}}, value);
+    }
+  }
+}
+
 // Offers the events of one batch of datagrams as a unit: each datagram is whole in it, and
 // when the ring has no room, every datagram of the batch is dropped and counted.
 void UdpIntake::offer_batch(Socket& s) {
   if (s.spans.empty()) return;
   const std::uint64_t count = s.spans.size();
   const std::uint64_t datagrams = s.datagrams;
+  const std::uint64_t bytes = s.bytes;
   UdpCounters* counters = &counters_;
   auto done = [counters, count](const Status& status, const Delivery&) {
     (status.is_ok() ? counters->delivered : counters->delivery_failed)
@@ -430,12 +472,16 @@ void UdpIntake::offer_batch(Socket& s) {
   s.spans.clear();
   s.arena.clear();
   s.datagrams = 0;
+  s.bytes = 0;
   if (offer != Offer::kAccepted) {
     for (const Socket::FrameId& f : s.frames) tracker_->forget(f.device, f.boot_id, f.sequence);
   }
   s.frames.clear();
   switch (offer) {
-    case Offer::kAccepted: counters_.accepted.fetch_add(count, std::memory_order_relaxed); break;
+    case Offer::kAccepted:
+      counters_.accepted.fetch_add(count, std::memory_order_relaxed);
+      counters_.accepted_bytes.fetch_add(bytes, std::memory_order_relaxed);
+      break;
     case Offer::kBusy: counters_.dropped_busy.fetch_add(datagrams, std::memory_order_relaxed); break;
     case Offer::kRejected: counters_.dropped_rejected.fetch_add(datagrams, std::memory_order_relaxed); break;
   }

@@ -30,6 +30,8 @@ namespace tributary::transports::udp {
 struct UdpCounters {
   std::atomic<std::uint64_t> received{0};             // datagrams read from the sockets
   std::atomic<std::uint64_t> accepted{0};             // events taken by the sink
+  std::atomic<std::uint64_t> received_bytes{0};       // of the datagrams read
+  std::atomic<std::uint64_t> accepted_bytes{0};       // of the datagrams taken (dead letters included)
   std::atomic<std::uint64_t> delivered{0};            // events whose completion fired ok
   std::atomic<std::uint64_t> delivery_failed{0};      // completion fired with an error
   std::atomic<std::uint64_t> dropped_kernel{0};       // lost in the socket's receive buffer (SO_RXQ_OVFL)
@@ -58,6 +60,7 @@ class UdpIntake final : public Intake {
   std::string_view name() const override { return name_; }
   Status start() override;
   void stop() override;
+  void collect(metrics::Scrape& scrape) const override;
 
   const UdpCounters& counters() const { return counters_; }
   // The bound port (useful with port 0); 0 before start().

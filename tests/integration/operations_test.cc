@@ -1,0 +1,306 @@
+// Operating the appliance: the admin listener (Prometheus /metrics, /healthz, /readyz),
+// readiness on the HTTP listener, a SIGHUP reload (applied, refused when invalid, refused
+// when it needs a restart) that keeps open connections, and JSON logs. The real binary, a
+// real Kafka (ctest fixture), real sockets.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <regex>
+#include <sstream>
+
+#include "tests/support/kafka_reader.h"
+#include "tests/support/net_client.h"
+#include "tests/support/process.h"
+#include "tests/support/test_env.h"
+
+namespace tributary::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+
+// The value of the sample NAME{LABELS} in a Prometheus text page (labels as written, in
+// the serializer's order); nullopt when absent.
+std::optional<double> sample(const std::string& page, const std::string& name_and_labels) {
+  std::istringstream in(page);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with(name_and_labels + " ")) return std::stod(line.substr(name_and_labels.size() + 1));
+  }
+  return std::nullopt;
+}
+
+// One keep-alive HTTP/1.1 connection that sends several requests in turn.
+class Connection {
+ public:
+  explicit Connection(std::uint16_t port) : socket_(io_) {
+    socket_.connect({asio::ip::make_address("127.0.0.1"), port});
+  }
+  int post(const std::string& target, const std::string& body) {
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, target, 11};
+    req.set(bhttp::field::host, "127.0.0.1");
+    req.set(bhttp::field::content_type, "text/plain");
+    req.keep_alive(true);
+    req.body() = body;
+    req.prepare_payload();
+    boost::system::error_code ec;
+    bhttp::write(socket_, req, ec);
+    if (ec) return 0;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(socket_, buffer_, res, ec);
+    return ec ? 0 : static_cast<int>(res.result_int());
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+  boost::beast::flat_buffer buffer_;
+};
+
+class OperationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bootstrap_ = kafka_bootstrap();
+    ASSERT_FALSE(bootstrap_.empty());
+    dir_ = work_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    topic_ = unique_name("ops.http");
+    config_ = dir_ + "/tributary.yaml";
+  }
+
+  void TearDown() override {
+    if (process_ && process_->running()) {
+      EXPECT_EQ(process_->stop(), 0) << process_->log();
+    }
+  }
+
+  // A config with an HTTP source "api" (ROUTES) and a UDP source "meters".
+  std::string config(const std::string& routes, const std::string& udp_topic = "ops.udp",
+                     const std::string& extra = "", const std::string& brokers = "") {
+    return "node_id: ops-node\n"
+           "metrics:\n"
+           "  listen: 127.0.0.1:0\n" + extra +
+           "buffer:\n"
+           "  dir: " + dir_ + "/buffer\n"
+           "kafka:\n"
+           "  brokers: " + (brokers.empty() ? bootstrap_ : brokers) + "\n"
+           "  drain_timeout: 2s\n"
+           "sources:\n"
+           "  - name: api\n"
+           "    type: http\n"
+           "    listen: 127.0.0.1:0\n"
+           "    routes:\n" + routes +
+           "  - name: meters\n"
+           "    type: udp\n"
+           "    listen: 127.0.0.1:0\n"
+           "    topic: " + udp_topic + "\n";
+  }
+
+  std::string route(const std::string& name) {
+    return "      - name: " + name + "\n        topic: " + topic_ + "\n";
+  }
+
+  void start(const std::string& text) {
+    write_file(config_, text);
+    process_.emplace(config_, dir_ + "/tributary.log");
+    ASSERT_TRUE(process_->start());
+    const auto http = process_->port_of("api", 10s);
+    const auto admin = process_->log_value("msg=\"admin listening\"", "address", 10s);
+    ASSERT_TRUE(http && admin) << process_->log();
+    http_port_ = *http;
+    admin_port_ = static_cast<std::uint16_t>(std::stoi(admin->substr(admin->rfind(':') + 1)));
+  }
+
+  // The same with logging.format json: the ports come from JSON log lines.
+  void start_json(const std::string& text) {
+    write_file(config_, text);
+    process_.emplace(config_, dir_ + "/tributary.log");
+    ASSERT_TRUE(process_->start());
+    ASSERT_TRUE(eventually(
+        [&] {
+          std::istringstream log(process_->log());
+          std::string line;
+          while (std::getline(log, line)) {
+            const auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_discarded() || j.value("msg", "") != "listening" || j.value("source", "") != "api") continue;
+            const std::string address = j.value("address", "");
+            http_port_ = static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+            return true;
+          }
+          return false;
+        },
+        10s))
+        << process_->log();
+  }
+
+  std::string metrics() { return http_request("127.0.0.1", admin_port_, "GET", "/metrics", "").body; }
+
+  std::size_t count_in_log(const std::string& needle) {
+    const std::string log = process_->log();
+    std::size_t n = 0;
+    for (auto at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  }
+
+  std::string bootstrap_;
+  std::string dir_;
+  std::string topic_;
+  std::string config_;
+  std::optional<TributaryProcess> process_;
+  std::uint16_t http_port_ = 0;
+  std::uint16_t admin_port_ = 0;
+};
+
+TEST_F(OperationsTest, MetricsCountWhatHappenedAndHealthEndpointsAnswer) {
+  start(config(route("orders")));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", "event-" + std::to_string(i)).status,
+              202);
+  }
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "POST", "/v1/events/nowhere", "x").status, 404);
+  ASSERT_EQ(read_topic(bootstrap_, topic_, 3, 30s).size(), 3u);
+
+  std::string page;
+  ASSERT_TRUE(eventually(
+      [&] {
+        page = metrics();
+        return sample(page, "tributary_kafka_delivered_total").value_or(0) >= 3 &&
+               sample(page, "tributary_ring_backlog_events").value_or(-1) == 0;
+      },
+      20s))
+      << page;
+  EXPECT_EQ(sample(page, "tributary_source_accepted_events_total{source=\"api\",type=\"http\"}"), 3);
+  // The 404 was answered from its header: its body was never read.
+  EXPECT_EQ(sample(page, "tributary_source_received_bytes_total{source=\"api\",type=\"http\"}"), 3 * 7);
+  EXPECT_EQ(sample(page, "tributary_source_accepted_bytes_total{source=\"api\",type=\"http\"}"), 3 * 7);
+  EXPECT_EQ(sample(page, "tributary_route_accepted_events_total{source=\"api\",route=\"orders\"}"), 3);
+  EXPECT_EQ(sample(page, "tributary_source_rejected_requests_total{source=\"api\",type=\"http\",reason=\"client_error\"}"),
+            1);
+  EXPECT_EQ(sample(page, "tributary_source_accepted_events_total{source=\"meters\",type=\"udp\"}"), 0);
+  EXPECT_EQ(sample(page, "tributary_ring_appended_events_total"), 3);
+  EXPECT_EQ(sample(page, "tributary_kafka_produced_total"), 3);
+  EXPECT_EQ(sample(page, "tributary_ready"), 1);
+  EXPECT_EQ(sample(page, "tributary_ring_oldest_unacked_age_seconds"), 0);
+  EXPECT_EQ(sample(page, "tributary_kafka_delivery_latency_seconds_count"), 3);
+  EXPECT_GT(sample(page, "tributary_ring_fsync_duration_seconds_count").value_or(0), 0);  // fsync: interval
+  EXPECT_GT(sample(page, "process_resident_memory_bytes").value_or(0), 1e6);
+  EXPECT_GT(sample(page, "process_open_fds").value_or(0), 5);
+  EXPECT_THAT(page, HasSubstr("tributary_build_info{version=\""));
+  EXPECT_THAT(page, HasSubstr("# TYPE tributary_kafka_delivered_total counter"));
+  EXPECT_THAT(page, HasSubstr("# TYPE tributary_kafka_delivery_latency_seconds histogram"));
+
+  const HttpResult ready = http_request("127.0.0.1", admin_port_, "GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.body, "{\"status\":\"ready\"}\n");
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "GET", "/readyz", "").status, 200);
+  EXPECT_EQ(http_request("127.0.0.1", admin_port_, "GET", "/healthz", "").status, 200);
+  EXPECT_EQ(http_request("127.0.0.1", admin_port_, "GET", "/other", "").status, 404);
+  EXPECT_EQ(http_request("127.0.0.1", admin_port_, "POST", "/metrics", "").status, 405);
+  // Kafka's brokers are seen up once librdkafka's first statistics arrive (every 5 s).
+  EXPECT_TRUE(eventually([&] { return sample(metrics(), "tributary_kafka_brokers_up").value_or(0) >= 1; }, 15s));
+}
+
+TEST_F(OperationsTest, NotReadyWhenKafkaIsUnreachableAndTheRingIsNearlyFull) {
+  std::string text = config(route("orders"), "ops.udp", "", "127.0.0.1:" + std::to_string(closed_tcp_port()));
+  // A small ring, and broker states reported every second.
+  text.replace(text.find("buffer:\n"), 8, "buffer:\n  max_size: 1MiB\n  segment_size: 64KiB\n");
+  text.replace(text.find("  drain_timeout: 2s\n"), 19,
+               "  drain_timeout: 1s\n  properties:\n    statistics.interval.ms: \"1000\"\n");
+  start(text);
+  EXPECT_TRUE(eventually([&] { return sample(metrics(), "tributary_kafka_brokers_up") == 0; }, 15s)) << metrics();
+  // Kafka is down but the ring has room: still ready, events are taken.
+  EXPECT_EQ(http_request("127.0.0.1", admin_port_, "GET", "/readyz", "").status, 200);
+  const std::string body(4000, 'x');
+  int accepted = 0;
+  for (int i = 0; i < 400; ++i) {
+    const int status = http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", body).status;
+    if (status == 202) ++accepted;
+    if (status == 503) break;  // full
+  }
+  EXPECT_GT(accepted, 150);
+  const HttpResult ready = http_request("127.0.0.1", admin_port_, "GET", "/readyz", "");
+  EXPECT_EQ(ready.status, 503) << ready.body;
+  EXPECT_THAT(ready.body, HasSubstr("kafka: no broker reachable and the ring is over 90% full"));
+  HttpResult on_http = http_request("127.0.0.1", http_port_, "GET", "/readyz", "");
+  EXPECT_EQ(on_http.status, 503);
+  EXPECT_EQ(on_http.headers.at("retry-after"), "5");
+  const std::string page = metrics();
+  EXPECT_EQ(sample(page, "tributary_ready"), 0);
+  EXPECT_GT(sample(page, "tributary_ring_oldest_unacked_age_seconds").value_or(-1), 0);
+  EXPECT_EQ(sample(page, "tributary_ring_backlog_events"), accepted);
+}
+
+TEST_F(OperationsTest, SighupReloadAppliesRoutesKeepsConnectionsAndRefusesBadConfigs) {
+  start(config(route("orders")));
+  Connection keep(http_port_);
+  ASSERT_EQ(keep.post("/v1/events/orders", "before"), 202);
+  ASSERT_EQ(keep.post("/v1/events/refunds", "not yet"), 404);
+  // 404 closes the connection; open another that must survive the reload.
+  Connection kept(http_port_);
+  ASSERT_EQ(kept.post("/v1/events/orders", "before-2"), 202);
+
+  // A new route: applied, and the open connection serves it.
+  write_file(config_, config(route("orders") + route("refunds")));
+  ASSERT_TRUE(process_->signal(SIGHUP));
+  ASSERT_TRUE(eventually([&] { return count_in_log("msg=\"config reloaded\"") == 1; }, 10s)) << process_->log();
+  EXPECT_EQ(kept.post("/v1/events/refunds", "after"), 202);
+  EXPECT_EQ(kept.post("/v1/events/orders", "after-2"), 202);
+
+  // Invalid: refused with its problem, the running routes stay.
+  write_file(config_, config(route("orders") + "      - name: broken\n"));
+  ASSERT_TRUE(process_->signal(SIGHUP));
+  ASSERT_TRUE(eventually([&] { return count_in_log("config reload refused: the file is invalid") == 1; }, 10s));
+  EXPECT_THAT(process_->log(), HasSubstr("sources[0].routes[1].topic: required key is missing"));
+  EXPECT_EQ(kept.post("/v1/events/refunds", "still"), 202);
+
+  // A change only a restart can make (the UDP source's topic): refused as a whole, so the
+  // route removed in the same file stays too.
+  write_file(config_, config(route("orders"), "ops.udp.other"));
+  ASSERT_TRUE(process_->signal(SIGHUP));
+  ASSERT_TRUE(eventually([&] { return count_in_log("msg=\"config reload refused\"") == 1; }, 10s));
+  EXPECT_THAT(process_->log(), HasSubstr("sources[1].topic"));
+  EXPECT_EQ(kept.post("/v1/events/refunds", "kept"), 202);
+
+  const auto records = read_topic(bootstrap_, topic_, 6, 30s);
+  EXPECT_EQ(records.size(), 6u);
+  const std::string page = metrics();
+  EXPECT_EQ(sample(page, "tributary_route_accepted_events_total{source=\"api\",route=\"orders\"}"), 3);
+  EXPECT_EQ(sample(page, "tributary_route_accepted_events_total{source=\"api\",route=\"refunds\"}"), 3);
+  EXPECT_TRUE(process_->running());
+}
+
+TEST_F(OperationsTest, JsonLogsAreOneObjectPerLine) {
+  start_json(config(route("orders"), "ops.udp", "logging:\n  format: json\n  level: debug\n"));
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", "x").status, 202);
+  ASSERT_EQ(process_->stop(), 0);
+  std::istringstream log(process_->log());
+  std::string line;
+  int lines = 0;
+  bool saw_listening = false;
+  while (std::getline(log, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    ASSERT_TRUE(j.contains("ts") && j.contains("level") && j.contains("msg")) << line;
+    if (j["msg"] == "listening" && j.value("source", "") == "api") saw_listening = true;
+    ++lines;
+  }
+  EXPECT_GT(lines, 5);
+  EXPECT_TRUE(saw_listening);
+}
+
+}  // namespace
+}  // namespace tributary::testing
