@@ -79,6 +79,9 @@ struct HttpRouteConfig {
   bool signature_base64 = false; // else hex
   std::string secret;            // read from secret_file / secret_env at load
   std::string id_header;         // its value becomes the event id (github: X-GitHub-Delivery)
+  std::string auth;              // "" (none), "bearer" or "api_key"
+  std::string tokens_file;       // with auth
+  std::string api_key_header;    // with auth: api_key
 };
 
 struct HttpSourceConfig {
@@ -86,6 +89,11 @@ struct HttpSourceConfig {
   std::uint64_t max_header = 0;
   std::chrono::milliseconds request_timeout{};
   std::size_t max_connections = 1024;
+  std::string tls_cert_file;       // with tls_key_file: HTTPS
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // mutual TLS: client certificates required
+  std::chrono::milliseconds idempotency_window{};
+  std::size_t idempotency_max_keys = 100000;
   std::vector<HttpRouteConfig> routes;
   std::vector<std::string> rest_proxy_topics;  // names or prefixes ending in '*'; empty: off
 };

@@ -159,12 +159,45 @@ UdpSourceConfig read_udp(SectionReader& r) {
   return udp;
 }
 
+// A tokens file must be readable and hold at least one token (non-blank, not a comment).
+bool tokens_file_usable(const std::string& path, std::string* why) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *why = "cannot read '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first != std::string::npos && line[first] != '#') return true;
+  }
+  *why = "'" + path + "' holds no token (one per line; '#' starts a comment)";
+  return false;
+}
+
 HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   HttpSourceConfig http;
   http.max_body = r.size("max_body");
   http.max_header = r.size("max_header");
   http.request_timeout = r.duration("request_timeout");
   http.max_connections = static_cast<std::size_t>(r.integer("max_connections"));
+  http.tls_cert_file = r.string("tls_cert_file");
+  http.tls_key_file = r.string("tls_key_file");
+  http.tls_client_ca_file = r.string("tls_client_ca_file");
+  if (http.tls_cert_file.empty() != http.tls_key_file.empty()) {
+    r.error(http.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file", "tls_cert_file and tls_key_file go together");
+  }
+  if (!http.tls_client_ca_file.empty() && http.tls_cert_file.empty()) {
+    r.error("tls_client_ca_file", "client certificates need TLS: set tls_cert_file and tls_key_file");
+  }
+  for (const std::string_view key : {"tls_cert_file", "tls_key_file", "tls_client_ca_file"}) {
+    const std::string path = r.string(key);
+    if (!path.empty() && ::access(path.c_str(), R_OK) != 0) {
+      r.error(key, "cannot read '" + path + "': " + std::strerror(errno));
+    }
+  }
+  http.idempotency_window = r.duration("idempotency_window");
+  http.idempotency_max_keys = static_cast<std::size_t>(r.integer("idempotency_max_keys"));
   {
     std::string list = r.string("rest_proxy_topics");
     std::size_t start = 0;
@@ -199,6 +232,22 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
     }
     route.topic = rr.topic("topic");
     route.key = rr.key_template("key");
+    const std::string auth = rr.choice("auth");
+    route.auth = auth == "none" ? "" : auth;
+    route.tokens_file = rr.string("tokens_file");
+    route.api_key_header = rr.string("api_key_header");
+    if (route.auth.empty()) {
+      for (const std::string_view key : {"tokens_file", "api_key_header"}) {
+        if (rr.has(key)) rr.error(key, "applies only with auth: bearer or api_key");
+      }
+    } else if (route.tokens_file.empty()) {
+      rr.error("auth", "auth: " + route.auth + " needs tokens_file");
+    } else if (std::string bad; !tokens_file_usable(route.tokens_file, &bad)) {
+      rr.error("tokens_file", bad);
+    }
+    if (route.auth == "bearer" && rr.has("api_key_header")) {
+      rr.error("api_key_header", "applies only with auth: api_key");
+    }
     const std::string signature = rr.choice("signature");
     route.signature = signature == "none" ? "" : signature;
     route.id_header = rr.string("id_header");

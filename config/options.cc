@@ -14,6 +14,7 @@ constexpr std::array<std::string_view, 2> kMqttProtocols = {"3.1.1", "5"};
 constexpr std::array<std::string_view, 2> kMqttFormats = {"raw", "json"};
 constexpr std::array<std::string_view, 3> kMqttQos = {"0", "1", "2"};
 constexpr std::array<std::string_view, 3> kSignatures = {"none", "github", "hmac-sha256"};
+constexpr std::array<std::string_view, 3> kAuthModes = {"none", "bearer", "api_key"};
 constexpr std::array<std::string_view, 2> kSignatureEncodings = {"hex", "base64"};
 constexpr std::array<std::string_view, 3> kFsyncPolicies = {"always", "interval", "never"};
 constexpr std::array<std::string_view, 2> kWhenFull = {"block", "drop_oldest"};
@@ -240,6 +241,23 @@ constexpr std::array kHttpSource = {
               "Retry-After) and closed. With request_timeout, this bounds what slow or idle "
               "clients can hold.",
               1, 100000},
+    OptionDef{"tls_cert_file", T::kString, "", false,
+              "PEM certificate (chain) of this listener: with tls_key_file, the source serves "
+              "HTTPS only. Changing it needs a restart."},
+    OptionDef{"tls_key_file", T::kString, "", false, "PEM private key of tls_cert_file."},
+    OptionDef{"tls_client_ca_file", T::kString, "", false,
+              "PEM file of the CAs that sign client certificates: set, every client must present "
+              "a certificate that chains to one of them (mutual TLS); a client without one "
+              "fails the handshake and is counted."},
+    OptionDef{"idempotency_window", T::kDuration, "24h", false,
+              "How long an `Idempotency-Key` request header is remembered: a request repeating "
+              "a key (same route) whose first request was stored is answered again with the "
+              "first answer and stores nothing; one repeated while the first is still being "
+              "stored gets 409. 0s: the header is ignored.",
+              0, 7 * 24 * kHour},
+    OptionDef{"idempotency_max_keys", T::kInteger, "100000", false,
+              "Keys remembered at most (the oldest are forgotten first), bounding memory.", 1,
+              10'000'000},
     OptionDef{"routes", T::kList, "", true,
               "Routes served as `POST /v1/events/{name}`, see `sources[].routes[]`."},
     OptionDef{"rest_proxy_topics", T::kString, "", false,
@@ -260,6 +278,17 @@ constexpr std::array kHttpRoute = {
               "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}, and for "
               "NDJSON bodies (Content-Type application/x-ndjson) {json:PATH} of each line.",
               0, 0, kHttpKeyVars},
+    OptionDef{"auth", T::kEnum, "none", false,
+              "Who may post to the route: `bearer` (`Authorization: Bearer TOKEN`) or "
+              "`api_key` (the api_key_header), with the tokens of tokens_file. A request "
+              "without a valid token gets 401, one with a token valid only for another route "
+              "of the source 403; nothing is stored.",
+              0, 0, kAuthModes},
+    OptionDef{"tokens_file", T::kString, "", false,
+              "With auth: a file of tokens, one per line (`#` comments); several may be valid "
+              "at once. It is read again when it changes (checked every second), so tokens "
+              "rotate without a restart."},
+    OptionDef{"api_key_header", T::kString, "X-API-Key", false, "With auth: api_key, the header carrying the key."},
     OptionDef{"signature", T::kEnum, "none", false,
               "Verified webhooks: `github` (header X-Hub-Signature-256, `sha256=<hex>`, the "
               "delivery id X-GitHub-Delivery as event id) or `hmac-sha256` (signature_header, "

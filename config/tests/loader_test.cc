@@ -487,5 +487,47 @@ sources:
   EXPECT_THAT(all, HasSubstr("test.yaml:5:1: log_level: unknown key"));
 }
 
+TEST(LoadConfig, HttpAuthAndTlsMistakesAreReportedWhereTheyAre) {
+  const std::string empty = ::testing::TempDir() + "/empty-tokens";
+  std::ofstream(empty) << "# no token yet\n\n";
+  const std::string tokens = ::testing::TempDir() + "/tokens";
+  std::ofstream(tokens) << "t1\n";
+  LoadResult bad = load(R"(kafka: {brokers: "b:1"}
+sources:
+  - name: api
+    type: http
+    listen: "127.0.0.1:0"
+    tls_cert_file: /nonexistent/cert.pem
+    tls_client_ca_file: /nonexistent/ca.pem
+    routes:
+      - {name: a, topic: t, auth: bearer}
+      - {name: b, topic: t, tokens_file: ")" + tokens + R"("}
+      - {name: c, topic: t, auth: api_key, tokens_file: ")" + empty + R"("}
+      - {name: d, topic: t, auth: bearer, tokens_file: ")" + tokens + R"(", api_key_header: X-Key}
+)");
+  ASSERT_FALSE(bad.config);
+  const std::string all = bad.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:6:20: sources[0].tls_cert_file: cannot read '/nonexistent/cert.pem'"));
+  EXPECT_THAT(all, HasSubstr("sources[0].tls_key_file: tls_cert_file and tls_key_file go together"));
+  EXPECT_THAT(all, HasSubstr("test.yaml:9:35: sources[0].routes[0].auth: auth: bearer needs tokens_file"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[1].tokens_file: applies only with auth: bearer or api_key"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[2].tokens_file: '" + empty + "' holds no token"));
+  EXPECT_THAT(all, HasSubstr("sources[0].routes[3].api_key_header: applies only with auth: api_key"));
+  LoadResult ok = load(R"(kafka: {brokers: "b:1"}
+sources:
+  - name: api
+    type: http
+    listen: "127.0.0.1:0"
+    idempotency_window: 10m
+    routes:
+      - {name: a, topic: t, auth: api_key, tokens_file: ")" + tokens + R"("}
+)");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  const auto& http = std::get<HttpSourceConfig>(ok.config->sources[0].settings);
+  EXPECT_EQ(http.idempotency_window, std::chrono::minutes(10));
+  EXPECT_EQ(http.routes[0].auth, "api_key");
+  EXPECT_EQ(http.routes[0].api_key_header, "X-API-Key");
+}
+
 }  // namespace
 }  // namespace tributary::config

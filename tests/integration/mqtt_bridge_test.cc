@@ -346,22 +346,14 @@ TEST_F(MqttBridgeTest, TwoClientsShareTheSubscriptionAndEveryMessageArrivesOnce)
 // logged, counted and retried.
 TEST_F(MqttBridgeTest, TlsConnectsWithTheRightCaAndIsRefusedWithAWrongOne) {
   const std::string tls = dir_ + "/tls";
-  std::filesystem::create_directories(tls);
-  const std::string script =
-      "set -e; cd " + tls + "\n"
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.pem\n"
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other.key -out other.pem\n"
-      "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr\n"
-      "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext\n"
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem\n";
-  const CommandResult made = run_command({"bash", "-c", script}, 60s);
-  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string made = make_test_certificates(tls);
+  ASSERT_TRUE(made.empty()) << made;
   OwnMosquitto mosquitto(dir_ + "/mosquitto", "allow_anonymous true\ncafile " + tls + "/ca.pem\ncertfile " + tls +
                                                   "/server.pem\nkeyfile " + tls + "/server.key\n");
   ASSERT_TRUE(mosquitto.start());
   const std::string uri = "ssl://127.0.0.1:" + mosquitto.uri().substr(mosquitto.uri().rfind(':') + 1);
 
-  start(uri, "    ca_file: " + tls + "/other.pem\n");
+  start(uri, "    ca_file: " + tls + "/other-ca.pem\n");
   ASSERT_TRUE(eventually([&] { return log_count("mqtt connect failed") >= 2; }, 20s)) << process_->log();
   ASSERT_EQ(process_->stop(), 0);
   EXPECT_THAT(process_->log(), HasSubstr("connects=0"));

@@ -169,4 +169,20 @@ long buffer_backlog(const std::string& dir) {
   return at == std::string::npos ? -1 : std::stol(r.out.substr(at + 9));
 }
 
+std::string make_test_certificates(const std::string& dir) {
+  const std::string script =
+      "set -e; mkdir -p '" + dir + "'; cd '" + dir + "'\n"
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout ca.key -out ca.pem\n"
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=other-ca -keyout other-ca.key -out other-ca.pem\n"
+      "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext\n"
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr\n"
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.pem\n"
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=test-client -keyout client.key -out client.csr\n"
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -out client.pem\n"
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=stranger -keyout stranger.key -out stranger.csr\n"
+      "openssl x509 -req -in stranger.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -days 2 -out stranger.pem\n";
+  const CommandResult made = run_command({"bash", "-c", script}, std::chrono::seconds(60));
+  return made.exit_code == 0 ? std::string() : "openssl failed: " + made.err;
+}
+
 }  // namespace tributary::testing

@@ -27,6 +27,12 @@ pid_t spawn_process(const std::vector<std::string>& args, const std::string& out
 // Runs ARGS to completion (killed after TIMEOUT) and captures its output.
 CommandResult run_command(const std::vector<std::string>& args, std::chrono::seconds timeout);
 
+// Test certificates made with the openssl command line in DIR: ca.pem/ca.key, other-ca.pem
+// (an unrelated CA), server.pem/server.key (CN and SAN 127.0.0.1, signed by ca),
+// client.pem/client.key (signed by ca) and stranger.pem/stranger.key (signed by other-ca).
+// Empty on success, else what failed.
+std::string make_test_certificates(const std::string& dir);
+
 // Records at or after the ack cursor in the ring in DIR, as `tributary buffer inspect DIR`
 // reports them (works while a process holds the ring); -1 when it cannot tell.
 long buffer_backlog(const std::string& dir);

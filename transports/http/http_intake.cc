@@ -25,7 +25,11 @@ HttpIntake::HttpIntake(const config::SourceConfig& source, Sink& sink, Stamper& 
   shared_->source = source.name;
   shared_->sink = &sink;
   shared_->stamper = &stamper;
-  set_table(std::get<config::HttpSourceConfig>(source.settings));
+  const auto& settings = std::get<config::HttpSourceConfig>(source.settings);
+  if (settings.idempotency_window.count() > 0) {
+    shared_->idempotency = std::make_unique<IdempotencyCache>(settings.idempotency_window, settings.idempotency_max_keys);
+  }
+  set_table(settings);
 }
 
 void HttpIntake::set_table(const config::HttpSourceConfig& settings) {
@@ -38,7 +42,22 @@ void HttpIntake::set_table(const config::HttpSourceConfig& settings) {
       if (auto it = old->routes.find(route.name); it != old->routes.end()) accepted = it->second.accepted;
     }
     if (!accepted) accepted = std::make_shared<std::atomic<std::uint64_t>>(0);
-    table->routes.emplace(route.name, HttpRoute{route, std::move(accepted)});
+    std::shared_ptr<TokenFile> tokens;
+    if (!route.auth.empty()) {
+      // One store per file: routes naming the same file share it, and a reload keeps it.
+      for (const HttpTable* t : {static_cast<const HttpTable*>(table.get()), old.get()}) {
+        if (t == nullptr) continue;
+        for (const auto& [n, r] : t->routes) {
+          if (!tokens && r.tokens && r.tokens->path() == route.tokens_file) tokens = r.tokens;
+        }
+      }
+      if (!tokens) {
+        tokens = std::make_shared<TokenFile>(route.tokens_file);
+        std::string why;
+        if (!tokens->load(&why)) log::error("route tokens unusable; its requests get 401").kv("route", route.name).kv("error", why);
+      }
+    }
+    table->routes.emplace(route.name, HttpRoute{route, std::move(accepted), std::move(tokens)});
   }
   table->rest_accepted = old ? old->rest_accepted : std::make_shared<std::atomic<std::uint64_t>>(0);
   shared_->table.store(std::move(table));
@@ -58,11 +77,15 @@ void HttpIntake::collect(metrics::Scrape& scrape) const {
                                             "unauthorized", &c.unauthorized},
                                         {"forbidden", &c.forbidden},
                                         {"unavailable", &c.unavailable},
-                                        {"too_many_connections", &c.refused_connections}}) {
+                                        {"too_many_connections", &c.refused_connections},
+                                        {"tls_handshake", &c.tls_failed}}) {
     metrics::source_rejected(scrape, name, "http", reason, v(*counter));
   }
   scrape.counter("tributary_source_requests_total", "Requests whose header a source read.",
                  {{"source", name}, {"type", "http"}}, v(c.requests));
+  scrape.counter("tributary_http_idempotent_replays_total",
+                 "Requests answered again from their Idempotency-Key without storing anything.",
+                 {{"source", name}}, v(c.idempotent_replays));
   scrape.gauge("tributary_source_open_connections", "Connections a source holds open now.",
                {{"source", name}, {"type", "http"}}, static_cast<double>(open_connections()));
   const std::shared_ptr<const HttpTable> table = shared_->table.load();
@@ -76,6 +99,23 @@ HttpIntake::~HttpIntake() { stop(); }
 
 Status HttpIntake::start() {
   error_code ec;
+  const config::HttpSourceConfig& settings = shared_->table.load()->settings;
+  if (!settings.tls_cert_file.empty()) {
+    auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    tls->use_certificate_chain_file(settings.tls_cert_file, ec);
+    if (!ec) tls->use_private_key_file(settings.tls_key_file, asio::ssl::context::pem, ec);
+    if (!ec && !settings.tls_client_ca_file.empty()) {
+      tls->load_verify_file(settings.tls_client_ca_file, ec);
+      tls->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+    if (ec) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "source '" + shared_->source + "': TLS certificate or key: " + ec.message());
+    }
+    shared_->tls = std::move(tls);
+  }
   const auto address = asio::ip::make_address(listen_.host, ec);
   if (ec) {
     return Status(StatusCode::kFailedPrecondition,
@@ -96,7 +136,7 @@ Status HttpIntake::start() {
   bound_port_ = bound.port();
   log::info("listening")
       .kv("source", shared_->source)
-      .kv("transport", "http")
+      .kv("transport", shared_->tls ? "https" : "http")
       .kv("address", config::HostPort{bound.address().to_string(), bound.port()}.text());
   started_ = true;
   asio::dispatch(acceptor_.get_executor(), [this] { accept(); });

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -12,6 +13,8 @@
 
 #include "config/config.h"
 #include "core/health.h"
+#include "transports/http/idempotency.h"
+#include "transports/http/tokens.h"
 #include "core/intake.h"
 #include "core/io_context_pool.h"
 #include "core/sink.h"
@@ -31,6 +34,8 @@ struct HttpCounters {
   std::atomic<std::uint64_t> forbidden{0};     // answered 403: a valid credential of another route
   std::atomic<std::uint64_t> unavailable{0};   // answered 503 (busy, Kafka failed, stopping)
   std::atomic<std::uint64_t> refused_connections{0};  // over max_connections: 503 and closed
+  std::atomic<std::uint64_t> tls_failed{0};        // TLS handshakes that failed (no or a wrong client certificate, ...)
+  std::atomic<std::uint64_t> idempotent_replays{0};  // answered again from an Idempotency-Key
   std::atomic<std::uint64_t> received_events{0};   // events in requests offered to the sink
   std::atomic<std::uint64_t> received_bytes{0};    // request bodies read
   std::atomic<std::uint64_t> accepted_bytes{0};    // bodies of requests answered 2xx after the ring
@@ -40,6 +45,7 @@ struct HttpCounters {
 struct HttpRoute {
   config::HttpRouteConfig config;
   std::shared_ptr<std::atomic<std::uint64_t>> accepted;  // events stored through it
+  std::shared_ptr<TokenFile> tokens;                     // with auth; shared by routes naming the file
 };
 
 // What a reload replaces at once: the limits and the routes. A session takes the current
@@ -58,6 +64,8 @@ struct HttpShared {
   Sink* sink = nullptr;
   Stamper* stamper = nullptr;
   ReadinessCheck ready;  // GET /readyz; empty: always ready
+  std::shared_ptr<boost::asio::ssl::context> tls;  // HTTPS when set (before start())
+  std::unique_ptr<IdempotencyCache> idempotency;   // null: Idempotency-Key ignored
   HttpCounters counters;
   std::atomic<bool> stopping{false};
 

@@ -3,6 +3,7 @@
 #include "config/values.h"
 #include "transports/http/rest_proxy.h"
 #include "transports/http/signature.h"
+#include "transports/http/tokens.h"
 
 #include <cctype>
 
@@ -34,10 +35,20 @@ std::string_view path_of(std::string_view target) {
 
 }  // namespace
 
+HttpSession::Stream HttpSession::make_stream(asio::ip::tcp::socket socket, const HttpShared& shared) {
+  if (shared.tls) return Stream(std::in_place_type<TlsStream>, std::move(socket), *shared.tls);
+  return Stream(std::in_place_type<PlainStream>, std::move(socket));
+}
+
+beast::tcp_stream& HttpSession::tcp() {
+  if (auto* tls = std::get_if<TlsStream>(&stream_)) return tls->next_layer();
+  return std::get<PlainStream>(stream_);
+}
+
 HttpSession::HttpSession(asio::ip::tcp::socket socket, std::shared_ptr<HttpShared> shared)
-    : stream_(std::move(socket)), shared_(std::move(shared)) {
+    : stream_(make_stream(std::move(socket), *shared)), shared_(std::move(shared)) {
   beast::error_code ec;
-  const auto remote = stream_.socket().remote_endpoint(ec);
+  const auto remote = tcp().socket().remote_endpoint(ec);
   if (!ec) {
     remote_ip_ = remote.address().to_string();
     remote_port_ = remote.port();
@@ -50,6 +61,25 @@ HttpSession::~HttpSession() {
 }
 
 void HttpSession::start() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (tls == nullptr) return begin();
+  // HTTPS: the handshake (and, with tls_client_ca_file, the client's certificate) first,
+  // bounded like a request.
+  tcp().expires_after(shared_->table.load()->settings.request_timeout);
+  tls->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+    if (ec) {
+      self->shared_->counters.tls_failed.fetch_add(1, std::memory_order_relaxed);
+      log::limited(log::Level::kWarn, "https handshake failed")
+          .kv("source", self->shared_->source)
+          .kv("remote", self->remote_ip_)
+          .kv("error", ec.message());
+      return self->close();
+    }
+    self->begin();
+  });
+}
+
+void HttpSession::begin() {
   bool full = false;
   table_ = shared_->table.load();
   {
@@ -86,11 +116,15 @@ void HttpSession::read_request() {
   parser_->header_limit(static_cast<std::uint32_t>(table_->settings.max_header));
   // One deadline for the whole request (header and body): a client that trickles bytes
   // is cut off when it expires, so slow clients cannot hold connections forever.
-  stream_.expires_after(table_->settings.request_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->on_header(ec);
-                           });
+  tcp().expires_after(table_->settings.request_timeout);
+  std::visit(
+      [this](auto& stream) {
+        bhttp::async_read_header(stream, buffer_, *parser_,
+                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                   self->on_header(ec);
+                                 });
+      },
+      stream_);
 }
 
 void HttpSession::on_read_error(beast::error_code ec) {
@@ -198,6 +232,7 @@ void HttpSession::on_header(beast::error_code ec) {
                    json_error("method_not_allowed", "events are sent with POST"), false);
   }
   route_ = &route->second;
+  if (!authorised()) return;
   if (const auto length = parser_->content_length();
       length && *length > table_->settings.max_body) {
     return on_read_error(bhttp::error::body_limit);
@@ -209,28 +244,35 @@ void HttpSession::read_body() {
   const auto& req = parser_->get();
   if (req.version() >= 11 && bhttp::token_list(req[bhttp::field::expect]).exists("100-continue")) {
     auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(Status_::continue_, 11);
-    return bhttp::async_write(stream_, *cont,
-                              [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
-                                if (wec) return self->close();
-                                bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
-                                                  [self](beast::error_code rec, std::size_t) {
-                                                    self->on_body(rec);
-                                                  });
-                              });
+    return std::visit(
+        [this, cont](auto& stream) {
+          bhttp::async_write(stream, *cont, [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+            if (wec) return self->close();
+            self->read_rest_of_body();
+          });
+        },
+        stream_);
   }
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    [self = shared_from_this()](beast::error_code rec, std::size_t) {
-                      self->on_body(rec);
-                    });
+  read_rest_of_body();
+}
+
+void HttpSession::read_rest_of_body() {
+  std::visit(
+      [this](auto& stream) {
+        bhttp::async_read(stream, buffer_, *parser_, [self = shared_from_this()](beast::error_code rec, std::size_t) {
+          self->on_body(rec);
+        });
+      },
+      stream_);
 }
 
 void HttpSession::on_body(beast::error_code ec) {
   if (state_ == State::kClosed) return;
   if (ec) return on_read_error(ec);
-  stream_.expires_never();  // the wait for Kafka is bounded by kafka.delivery_timeout
+  tcp().expires_never();  // the wait for Kafka is bounded by kafka.delivery_timeout
   body_bytes_ = parser_->get().body().size();
   shared_->counters.received_bytes.fetch_add(body_bytes_, std::memory_order_relaxed);
-  if (rest_) return offer_rest();
+  if (rest_) return check_idempotency() ? offer_rest() : void();
   if (parser_->get().body().empty()) {
     shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
     return respond(Status_::bad_request, json_error("empty_body", "the request body is empty; "
@@ -250,6 +292,7 @@ void HttpSession::on_body(beast::error_code ec) {
                      req.keep_alive());
     }
   }
+  if (!check_idempotency()) return;
   offer_event();
 }
 
@@ -330,7 +373,7 @@ void HttpSession::submit(std::vector<Event> events) {
   auto self = shared_from_this();
   auto done = [self](const Status& status, const Delivery& delivery) {
     // Runs on a sink thread: hop back to this connection's thread.
-    asio::post(self->stream_.get_executor(),
+    asio::post(self->tcp().get_executor(),
                [self, status, delivery] { self->on_completion(status, delivery); });
   };
   const Offer offer = events.size() > 1 ? shared_->sink->offer_many(std::move(events), std::move(done))
@@ -386,6 +429,87 @@ void HttpSession::offer_rest() {
   submit(std::move(events));
 }
 
+bool HttpSession::authorised() {
+  const config::HttpRouteConfig& rc = route_->config;
+  if (rc.auth.empty()) return true;
+  const auto& req = parser_->get();
+  const auto credential = [&req](const config::HttpRouteConfig& c) -> std::string_view {
+    if (c.auth == "bearer") {
+      const auto v = req[bhttp::field::authorization];
+      return bearer_token(std::string_view(v.data(), v.size()));
+    }
+    const auto v = req[beast::string_view(c.api_key_header)];
+    return std::string_view(v.data(), v.size());
+  };
+  const std::string_view token = credential(rc);
+  if (route_->tokens && route_->tokens->accepts(token)) return true;
+  HttpCounters& counters = shared_->counters;
+  counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+  // The body is not read: the connection closes after the answer.
+  for (const auto& [name, other] : table_->routes) {
+    if (&other == route_ || !other.tokens) continue;
+    const std::string_view elsewhere = credential(other.config);
+    if (!elsewhere.empty() && other.tokens->accepts(elsewhere)) {
+      counters.forbidden.fetch_add(1, std::memory_order_relaxed);
+      respond(Status_::forbidden,
+              json_error("forbidden", "the token is valid, but not for route '" + rc.name + "'; nothing was stored"),
+              false);
+      return false;
+    }
+  }
+  counters.unauthorized.fetch_add(1, std::memory_order_relaxed);
+  const std::string where = rc.auth == "bearer" ? "an Authorization: Bearer header" : "a " + rc.api_key_header + " header";
+  if (rc.auth == "bearer") extra_headers_.emplace_back("WWW-Authenticate", "Bearer realm=\"tributary\"");
+  respond(Status_::unauthorized,
+          json_error("unauthorized", (token.empty() ? "route '" + rc.name + "' needs " + where
+                                                    : "the token is not valid for route '" + rc.name + "'") +
+                                         "; nothing was stored"),
+          false);
+  return false;
+}
+
+bool HttpSession::check_idempotency() {
+  idempotency_key_.clear();
+  if (!shared_->idempotency) return true;
+  const auto& req = parser_->get();
+  const auto header = req["Idempotency-Key"];
+  if (header.empty()) return true;
+  const std::string key =
+      (rest_ ? "/topics/" + rest_topic_ : route_->config.name) + '\n' + std::string(header.data(), header.size());
+  IdempotencyCache::Answer answer;
+  switch (shared_->idempotency->begin(key, &answer)) {
+    case IdempotencyCache::Begin::kNew:
+      idempotency_key_ = key;
+      return true;
+    case IdempotencyCache::Begin::kRepeat:
+      shared_->counters.idempotent_replays.fetch_add(1, std::memory_order_relaxed);
+      extra_headers_.emplace_back("Idempotent-Replayed", "true");
+      respond(static_cast<Status_>(answer.status), std::move(answer.body), req.keep_alive(), {},
+              rest_ ? kRestType : kJsonType);
+      return false;
+    case IdempotencyCache::Begin::kInProgress:
+      break;
+  }
+  shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+  respond(Status_::conflict,
+          json_error("idempotency_conflict", "a request with this Idempotency-Key is still being stored; retry "
+                                             "shortly to get its answer"),
+          req.keep_alive(), "1");
+  return false;
+}
+
+// Remembers the answer of a request with an Idempotency-Key once it was stored (2xx), or
+// forgets the key when nothing was stored, so a retry stores it.
+void HttpSession::settle_idempotency(int status, const std::string& body, bool stored) {
+  if (idempotency_key_.empty()) return;
+  if (stored) {
+    shared_->idempotency->finish(idempotency_key_, {status, body});
+  } else {
+    shared_->idempotency->abandon(idempotency_key_);
+  }
+  idempotency_key_.clear();
+}
+
 void HttpSession::count_stored(std::uint64_t events) {
   shared_->counters.delivered.fetch_add(events, std::memory_order_relaxed);
   shared_->counters.accepted_bytes.fetch_add(body_bytes_, std::memory_order_relaxed);
@@ -393,7 +517,14 @@ void HttpSession::count_stored(std::uint64_t events) {
 }
 
 void HttpSession::on_completion(const Status& status, const Delivery& delivery) {
-  if (state_ == State::kClosed) return;  // the client is gone; nobody to answer
+  if (state_ == State::kClosed) {
+    // The client is gone; nobody to answer. A retry with its Idempotency-Key still gets
+    // the answer it missed.
+    if (status.is_ok()) count_stored(batch_);
+    settle_idempotency(rest_ ? 200 : 202, rest_ ? rest_produce_response(batch_, -1, -1) : accepted_body(delivery),
+                       status.is_ok());
+    return;
+  }
   const bool keep_alive = parser_->get().keep_alive();
   if (rest_) {
     if (status.is_ok()) {
@@ -414,12 +545,7 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
     // not known yet, and the answer does not pretend they are.
     count_stored(batch_);
     // For a batch, the id and sequence are the first event's; the others follow in order.
-    return respond(Status_::accepted,
-                   "{\"id\":" + json_string(delivery.event_id) + ",\"topic\":" +
-                       json_string(delivery.topic) + ",\"sequence\":" +
-                       std::to_string(delivery.sequence) + ",\"count\":" +
-                       std::to_string(batch_) + ",\"status\":\"accepted\"}\n",
-                   keep_alive);
+    return respond(Status_::accepted, accepted_body(delivery), keep_alive);
   }
   if (status.is_ok()) {
     count_stored(1);
@@ -440,23 +566,38 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
           keep_alive, "5");
 }
 
+std::string HttpSession::accepted_body(const Delivery& delivery) const {
+  // For a batch, the id and sequence are the first event's; the others follow in order.
+  return "{\"id\":" + json_string(delivery.event_id) + ",\"topic\":" + json_string(delivery.topic) +
+         ",\"sequence\":" + std::to_string(delivery.sequence) + ",\"count\":" + std::to_string(batch_) +
+         ",\"status\":\"accepted\"}\n";
+}
+
 void HttpSession::respond(Status_ status, std::string body, bool keep_alive,
                           std::string_view retry_after, std::string_view content_type) {
+  const int code = static_cast<int>(status);
+  settle_idempotency(code, body, code >= 200 && code < 300);
   state_ = State::kWriting;
   const unsigned version = parser_ ? parser_->get().version() : 11;
   response_ = std::make_shared<bhttp::response<bhttp::string_body>>(status, version);
   response_->set(bhttp::field::server, "tributary");
   response_->set(bhttp::field::content_type, beast::string_view(content_type.data(), content_type.size()));
   if (!retry_after.empty()) response_->set(bhttp::field::retry_after, beast::string_view(retry_after.data(), retry_after.size()));
+  for (const auto& [name, value] : extra_headers_) response_->set(name, value);
+  extra_headers_.clear();
   keep_alive = keep_alive && !closing_;
   response_->keep_alive(keep_alive);
   response_->body() = std::move(body);
   response_->prepare_payload();
-  stream_.expires_after(table_->settings.request_timeout);
-  bhttp::async_write(stream_, *response_,
-                     [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                       self->on_written(ec, keep_alive);
-                     });
+  tcp().expires_after(table_->settings.request_timeout);
+  std::visit(
+      [this, keep_alive](auto& stream) {
+        bhttp::async_write(stream, *response_,
+                           [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                             self->on_written(ec, keep_alive);
+                           });
+      },
+      stream_);
 }
 
 void HttpSession::on_written(beast::error_code ec, bool keep_alive) {
@@ -472,14 +613,18 @@ void HttpSession::finish() {
   // destroy the answer before the client reads it. So: send FIN, discard what the client
   // still sends for a short while, then close.
   state_ = State::kDraining;
+  tcp().expires_after(std::chrono::seconds(1));
+  if (auto* tls = std::get_if<TlsStream>(&stream_)) {
+    // TLS: close_notify, then close (what the client still sends is not read).
+    return tls->async_shutdown([self = shared_from_this()](beast::error_code) { self->close(); });
+  }
   beast::error_code ignored;
-  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-  stream_.expires_after(std::chrono::seconds(1));
+  tcp().socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   drain();
 }
 
 void HttpSession::drain() {
-  stream_.async_read_some(asio::buffer(discard_),
+  tcp().async_read_some(asio::buffer(discard_),
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
                             if (ec) return self->close();
                             self->drain();
@@ -489,7 +634,7 @@ void HttpSession::drain() {
 void HttpSession::close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  stream_.close();
+  tcp().close();
 }
 
 }  // namespace tributary::transports::http

@@ -6,11 +6,13 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "core/sink.h"
 #include "transports/http/http_intake.h"
@@ -27,7 +29,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpSession(boost::asio::ip::tcp::socket socket, std::shared_ptr<HttpShared> shared);
   ~HttpSession();
 
-  boost::asio::any_io_executor executor() { return stream_.get_executor(); }
+  boost::asio::any_io_executor executor() { return tcp().get_executor(); }
+  // HTTPS: the TLS handshake, then begin(); plain HTTP: begin().
   void start();
   // Posted by HttpIntake::stop(): close now if idle, otherwise after the current answer.
   void on_stop();
@@ -35,7 +38,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   enum class State : std::uint8_t { kReading, kWaitingForSink, kWriting, kDraining, kClosed };
 
+  using PlainStream = beast::tcp_stream;
+  using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+  using Stream = std::variant<PlainStream, TlsStream>;
+  static Stream make_stream(boost::asio::ip::tcp::socket socket, const HttpShared& shared);
+  beast::tcp_stream& tcp();  // the TCP layer (timeouts, close) of either kind
+
+  void begin();
   void read_request();
+  void read_rest_of_body();
+  // Route auth: false (answered 401 or 403) when the request has no valid token.
+  bool authorised();
+  // Idempotency-Key: false when the request was answered from the cache (or 409).
+  bool check_idempotency();
+  void settle_idempotency(int status, const std::string& body, bool stored);
   void on_header(beast::error_code ec);
   void on_body(beast::error_code ec);
   void on_read_error(beast::error_code ec);
@@ -51,11 +67,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void respond(beast::http::status status, std::string body, bool keep_alive,
                std::string_view retry_after = {}, std::string_view content_type = kJsonType);
   void on_written(beast::error_code ec, bool keep_alive);
+  std::string accepted_body(const Delivery& delivery) const;
   void finish();
   void drain();
   void close();
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::shared_ptr<beast::http::response<beast::http::string_body>> response_;
@@ -63,6 +80,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<const HttpTable> table_;  // routes and limits for the request being served
   const HttpRoute* route_ = nullptr;        // in table_
   std::size_t body_bytes_ = 0;
+  std::string idempotency_key_;  // of the request being stored; empty: none
+  std::vector<std::pair<std::string, std::string>> extra_headers_;  // for the next answer only
   bool rest_ = false;  // the request is a REST Proxy produce to REST_TOPIC_
   EmbeddedFormat rest_format_ = EmbeddedFormat::kJson;
   std::string rest_topic_;

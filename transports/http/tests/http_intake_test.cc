@@ -15,9 +15,11 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "tests/support/net_client.h"
+#include "tests/support/process.h"
 #include "tests/support/test_env.h"
 #include "transports/http/signature.h"
 
@@ -357,6 +359,245 @@ TEST(HttpIntakeLimits, ConnectionsOverTheLimitGet503AndAreClosed) {
   EXPECT_EQ(http_request("127.0.0.1", port, "GET", "/healthz", "", {}).status, 200);
   intake.stop();
   pool.shutdown();
+}
+
+// An intake of its own for tests that change the source's settings.
+struct OwnIntake {
+  explicit OwnIntake(config::SourceConfig c) : config(std::move(c)) {
+    pool.start();
+    intake.emplace(config, sink, stamper, pool);
+  }
+  ~OwnIntake() {
+    if (intake) intake->stop();
+    pool.shutdown();
+  }
+  bool start() {
+    if (!intake->start().is_ok()) return false;
+    port = intake->local_port();
+    return true;
+  }
+  config::SourceConfig config;
+  HeldSink sink;
+  Stamper stamper{"node"};
+  IoContextPool pool{2};
+  std::optional<HttpIntake> intake;
+  std::uint16_t port = 0;
+};
+
+config::HttpRouteConfig auth_route(std::string name, std::string auth, std::string tokens_file) {
+  config::HttpRouteConfig r;
+  r.name = std::move(name);
+  r.topic = "t." + r.name;
+  r.auth = std::move(auth);
+  r.tokens_file = std::move(tokens_file);
+  r.api_key_header = "X-API-Key";
+  return r;
+}
+
+TEST(HttpAuth, TokensDecide401Or403AndRotateWithoutRestart) {
+  const std::string dir = testing::work_dir("http-auth");
+  const std::string bearer_file = dir + "/bearer-tokens";
+  const std::string key_file = dir + "/api-keys";
+  testing::write_file(bearer_file, "# metering clients\nold-token\n  second-token  \n");
+  testing::write_file(key_file, "key-of-keyed\n");
+  config::SourceConfig c = source();
+  auto& http = std::get<config::HttpSourceConfig>(c.settings);
+  http.routes.push_back(auth_route("metered", "bearer", bearer_file));
+  http.routes.push_back(auth_route("keyed", "api_key", key_file));
+  OwnIntake own(c);
+  ASSERT_TRUE(own.start());
+  const auto post = [&](const std::string& route, std::vector<std::pair<std::string, std::string>> headers) {
+    return http_request("127.0.0.1", own.port, "POST", "/v1/events/" + route, "e", headers);
+  };
+  auto none = post("metered", {});
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.headers["www-authenticate"], "Bearer realm=\"tributary\"");
+  EXPECT_EQ(json_field(none.body, "error"), "unauthorized");
+  EXPECT_EQ(post("metered", {{"Authorization", "Bearer wrong"}}).status, 401);
+  EXPECT_EQ(post("metered", {{"Authorization", "Basic b2xkLXRva2Vu"}}).status, 401);
+  EXPECT_EQ(post("keyed", {{"X-API-Key", "old-token"}}).status, 401);  // a bearer token is no API key
+  // A valid key of another route of this source: authenticated, not allowed here.
+  const auto elsewhere = post("metered", {{"X-API-Key", "key-of-keyed"}});
+  EXPECT_EQ(elsewhere.status, 403);
+  EXPECT_EQ(json_field(elsewhere.body, "error"), "forbidden");
+  EXPECT_EQ(own.sink.pending(), 0u) << "a refused request was stored";
+  EXPECT_EQ(own.intake->counters().unauthorized.load(), 4u);
+  EXPECT_EQ(own.intake->counters().forbidden.load(), 1u);
+
+  // Valid tokens (either of the file's), the scheme in any case.
+  for (const std::string header : {"Bearer old-token", "bearer second-token"}) {
+    testing::HttpResult ok;
+    std::thread client([&] { ok = post("metered", {{"Authorization", header}}); });
+    ASSERT_TRUE(own.sink.wait_pending(1));
+    EXPECT_EQ(own.sink.release(Status::ok()).topic, "t.metered");
+    client.join();
+    EXPECT_EQ(ok.status, 200) << ok.body;
+  }
+  testing::HttpResult keyed;
+  std::thread key_client([&] { keyed = post("keyed", {{"X-API-Key", "key-of-keyed"}}); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  own.sink.release(Status::ok());
+  key_client.join();
+  EXPECT_EQ(keyed.status, 200);
+
+  // Rotation: the file changes, the old token stops working within the check interval.
+  testing::write_file(bearer_file, "new-token\n");
+  // (An accepted request would wait for the sink here, so wait out the check interval.)
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(post("metered", {{"Authorization", "Bearer old-token"}}).status, 401);
+  testing::HttpResult rotated;
+  std::thread client([&] { rotated = post("metered", {{"Authorization", "Bearer new-token"}}); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  own.sink.release(Status::ok());
+  client.join();
+  EXPECT_EQ(rotated.status, 200);
+  // A botched edit (an empty file) keeps the tokens in force.
+  testing::write_file(bearer_file, "# nothing yet\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  std::thread again([&] { rotated = post("metered", {{"Authorization", "Bearer new-token"}}); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  own.sink.release(Status::ok());
+  again.join();
+  EXPECT_EQ(rotated.status, 200);
+}
+
+TEST(HttpIdempotency, ARetriedKeyIsAnsweredAgainWithoutStoringTwice) {
+  config::SourceConfig c = source();
+  std::get<config::HttpSourceConfig>(c.settings).idempotency_window = std::chrono::seconds(60);
+  OwnIntake own(c);
+  ASSERT_TRUE(own.start());
+  const auto post = [&](const std::string& key, const std::string& body) {
+    return http_request("127.0.0.1", own.port, "POST", "/v1/events/orders", body, {{"Idempotency-Key", key}});
+  };
+  testing::HttpResult first;
+  std::thread client([&] { first = post("k1", "once"); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  // The same key while the first is being stored: 409, nothing stored.
+  const auto concurrent = post("k1", "once");
+  EXPECT_EQ(concurrent.status, 409);
+  EXPECT_EQ(json_field(concurrent.body, "error"), "idempotency_conflict");
+  own.sink.release(Status::ok());
+  client.join();
+  ASSERT_EQ(first.status, 200);
+  auto replay = post("k1", "once");
+  EXPECT_EQ(replay.status, 200);
+  EXPECT_EQ(replay.body, first.body);
+  EXPECT_EQ(replay.headers["idempotent-replayed"], "true");
+  EXPECT_EQ(own.sink.pending(), 0u) << "the retry was stored again";
+  EXPECT_EQ(own.intake->counters().idempotent_replays.load(), 1u);
+
+  // Not stored (busy): the key is forgotten, so the retry is stored.
+  own.sink.set_answer(Offer::kBusy);
+  EXPECT_EQ(post("k2", "later").status, 503);
+  own.sink.set_answer(Offer::kAccepted);
+  testing::HttpResult retried;
+  std::thread retry([&] { retried = post("k2", "later"); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  EXPECT_EQ(own.sink.release(Status::ok()).payload, "later");
+  retry.join();
+  EXPECT_EQ(retried.status, 200);
+  // Another key, or no key: stored as usual.
+  std::thread other([&] { post("k3", "other"); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  own.sink.release(Status::ok());
+  other.join();
+}
+
+TEST_F(HttpIntakeTest, PipelinedRequestsAreAnsweredInOrder) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port_});
+  const std::string two =
+      "POST /v1/events/orders HTTP/1.1\r\nHost: x\r\nX-Id: a\r\nContent-Length: 5\r\n\r\nfirst"
+      "POST /v1/events/orders HTTP/1.1\r\nHost: x\r\nX-Id: b\r\nContent-Length: 6\r\n\r\nsecond";
+  asio::write(socket, asio::buffer(two));
+  ASSERT_TRUE(sink_.wait_pending(1));
+  EXPECT_EQ(sink_.release(Status::ok()).payload, "first");
+  ASSERT_TRUE(sink_.wait_pending(1));
+  EXPECT_EQ(sink_.release(Status::ok()).payload, "second");
+  boost::beast::flat_buffer buffer;
+  for (int i = 0; i < 2; ++i) {
+    boost::beast::http::response<boost::beast::http::string_body> res;
+    boost::beast::http::read(socket, buffer, res);
+    EXPECT_EQ(res.result_int(), 200u);
+    EXPECT_TRUE(res.keep_alive());
+  }
+  EXPECT_EQ(intake_.counters().delivered.load(), 2u);
+}
+
+TEST_F(HttpIntakeTest, ReadyzAnswersFromTheReadinessCheck) {
+  EXPECT_EQ(http_request("127.0.0.1", port_, "GET", "/readyz", "").status, 200);  // no check: ready
+  config::SourceConfig c = source();
+  OwnIntake own(c);
+  own.intake->set_readiness([] { return Readiness{false, {"ring: cannot write"}}; });
+  ASSERT_TRUE(own.start());
+  auto r = http_request("127.0.0.1", own.port, "GET", "/readyz", "");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "{\"status\":\"not_ready\",\"problems\":[\"ring: cannot write\"]}\n");
+  EXPECT_EQ(r.headers["retry-after"], "5");
+}
+
+// HTTPS with client certificates, checked with curl (a real TLS client).
+TEST(HttpTls, MutualTlsTakesOnlyClientsWithACertificateOfTheConfiguredCa) {
+  const std::string tls = testing::work_dir("http-tls") + "/certs";
+  const std::string made = testing::make_test_certificates(tls);
+  ASSERT_TRUE(made.empty()) << made;
+  config::SourceConfig c = source();
+  auto& http = std::get<config::HttpSourceConfig>(c.settings);
+  http.tls_cert_file = tls + "/server.pem";
+  http.tls_key_file = tls + "/server.key";
+  http.tls_client_ca_file = tls + "/ca.pem";
+  http.request_timeout = std::chrono::seconds(5);
+  OwnIntake own(c);
+  ASSERT_TRUE(own.start());
+  const std::string url = "https://127.0.0.1:" + std::to_string(own.port) + "/v1/events/orders";
+  const auto curl = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}",
+                                     "--cacert", tls + "/ca.pem", "-X", "POST", "--data", "secure", url};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::run_command(args, std::chrono::seconds(20));
+  };
+  testing::CommandResult good;
+  std::thread client([&] { good = curl({"--cert", tls + "/client.pem", "--key", tls + "/client.key"}); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  EXPECT_EQ(own.sink.release(Status::ok()).payload, "secure");
+  client.join();
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_EQ(good.out, "200");
+
+  const auto without = curl({});
+  EXPECT_NE(without.exit_code, 0);
+  const auto stranger = curl({"--cert", tls + "/stranger.pem", "--key", tls + "/stranger.key"});
+  EXPECT_NE(stranger.exit_code, 0);
+  const auto plain = http_request("127.0.0.1", own.port, "GET", "/healthz", "");
+  EXPECT_NE(plain.status, 200);
+  EXPECT_EQ(own.sink.pending(), 0u);
+  EXPECT_TRUE(testing::eventually([&] { return own.intake->counters().tls_failed.load() >= 3; },
+                                  std::chrono::seconds(5)))
+      << own.intake->counters().tls_failed.load();
+  // A server certificate the client does not trust is refused by the client.
+  const auto untrusted = testing::run_command(
+      {"curl", "-sS", "--max-time", "10", "--cacert", tls + "/other-ca.pem", "--cert", tls + "/client.pem", "--key",
+       tls + "/client.key", "https://127.0.0.1:" + std::to_string(own.port) + "/healthz"},
+      std::chrono::seconds(20));
+  EXPECT_NE(untrusted.exit_code, 0);
+}
+
+TEST(HttpTls, ServerOnlyTlsServesAnyClientThatTrustsTheServer) {
+  const std::string tls = testing::work_dir("http-tls-server") + "/certs";
+  ASSERT_EQ(testing::make_test_certificates(tls), "");
+  config::SourceConfig c = source();
+  auto& http = std::get<config::HttpSourceConfig>(c.settings);
+  http.tls_cert_file = tls + "/server.pem";
+  http.tls_key_file = tls + "/server.key";
+  OwnIntake own(c);
+  ASSERT_TRUE(own.start());
+  const auto r = testing::run_command({"curl", "-sS", "--max-time", "10", "--cacert", tls + "/ca.pem",
+                                       "https://127.0.0.1:" + std::to_string(own.port) + "/healthz"},
+                                      std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"status\":\"ok\"}\n");
 }
 
 }  // namespace
