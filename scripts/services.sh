@@ -9,13 +9,16 @@
 #   scripts/services.sh resume kafka DIR             # start a stopped Kafka again: same
 #                                                    # port, same data (a broker restart)
 #
-# DIR/kafka.env holds KAFKA_BOOTSTRAP=127.0.0.1:PORT; DIR/mosquitto.env holds
+# DIR/kafka.env holds KAFKA_BOOTSTRAP=127.0.0.1:PORT, and a SASL/PLAIN listener with one user
+# (KAFKA_SASL_BOOTSTRAP, KAFKA_SASL_USER, KAFKA_SASL_PASSWORD); DIR/mosquitto.env holds
 # MQTT_HOST and MQTT_PORT. `stop` is safe to call when nothing runs. KAFKA_PORT=N asks for
 # that broker port (a test that points Tributary at a Kafka before starting it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KAFKA_JARS="${KAFKA_JARS:-$ROOT/build/kafka-jars}"
+KAFKA_SASL_USER=tributary
+KAFKA_SASL_PASSWORD=test-only-secret
 START_TIMEOUT="${START_TIMEOUT:-90}"
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -90,18 +93,21 @@ start_kafka() {
   local started; started=$(date +%s)
   for attempt in 1 2 3; do
     rm -rf "$dir"; mkdir -p "$dir/data"
-    local port cport
-    port=${KAFKA_PORT:-$(free_port)}; cport=$(free_port)
-    [ "$port" != "$cport" ] || continue
+    local port cport sport
+    port=${KAFKA_PORT:-$(free_port)}; cport=$(free_port); sport=$(free_port)
+    [ "$port" != "$cport" ] && [ "$sport" != "$port" ] && [ "$sport" != "$cport" ] || continue
     cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SASL_PLAINTEXT://127.0.0.1:$sport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sport
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+# A SASL/PLAIN listener with one user, for the tests of kafka.security.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$KAFKA_SASL_PASSWORD";
 log.dirs=$dir/data
 num.partitions=1
 auto.create.topics.enable=true
@@ -133,7 +139,8 @@ LOG
     "${jvm[@]}" kafka.tools.StorageTool format -t "$("${jvm[@]}" kafka.tools.StorageTool random-uuid)" \
       -c "$dir/server.properties" > "$dir/format.log" 2>&1 || die "kafka storage format failed: $dir/format.log"
     if launch_kafka "$dir" "$port"; then
-      echo "KAFKA_BOOTSTRAP=127.0.0.1:$port" > "$1/kafka.env"
+      printf 'KAFKA_BOOTSTRAP=127.0.0.1:%s\nKAFKA_SASL_BOOTSTRAP=127.0.0.1:%s\nKAFKA_SASL_USER=%s\nKAFKA_SASL_PASSWORD=%s\n' \
+        "$port" "$sport" "$KAFKA_SASL_USER" "$KAFKA_SASL_PASSWORD" > "$1/kafka.env"
       log "kafka ready on 127.0.0.1:$port in $(( $(date +%s) - started ))s (logs: $dir)"
       return 0
     fi

@@ -10,7 +10,9 @@
 #   5. fuzz build (clang libFuzzer + ASan/UBSan): the frame decoder, the JSON key
 #      extraction and the REST Proxy body decoder, TRIBUTARY_FUZZ_SECONDS (default 45) each;
 #      0 skips it
-#   6. the demo (scripts/demo.sh) on the dev build, so the README's first command keeps working
+#   6. the Debian package (tests/package/package_test.sh) from the dev binary: built, checked
+#      with lintian, installed, run against a real Kafka and Mosquitto, removed and purged
+#   7. the demo (scripts/demo.sh) on the dev build, so the README's first command keeps working
 #
 #   scripts/test.sh                 # everything
 #   TRIBUTARY_PRESETS="dev" scripts/test.sh   # only some builds
@@ -45,6 +47,9 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 fi
 
 if [[ " $PRESETS " == *" dev "* ]]; then
+  step "Debian package: build, lintian, install, events over UDP/HTTP/MQTT, remove, purge"
+  as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+  as_root env TRIBUTARY_BINARY=build/dev/app/tributary tests/package/package_test.sh
   step "demo (dev build)"
   TRIBUTARY_DEMO_PRESET=dev scripts/demo.sh > build/demo.log 2>&1 || { tail -40 build/demo.log; exit 1; }
   grep -a 'demo done' build/demo.log

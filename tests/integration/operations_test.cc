@@ -302,5 +302,40 @@ TEST_F(OperationsTest, JsonLogsAreOneObjectPerLine) {
   EXPECT_TRUE(saw_listening);
 }
 
+// kafka.security against the test Kafka's SASL/PLAIN listener: the right password from a
+// file delivers, a wrong one delivers nothing (the event waits in the ring) and says why.
+TEST_F(OperationsTest, SaslPlainWithThePasswordFromAFile) {
+  const std::string sasl = service_value("kafka.env", "KAFKA_SASL_BOOTSTRAP");
+  ASSERT_FALSE(sasl.empty()) << "the Kafka fixture has no SASL listener";
+  const std::string password_file = dir_ + "/kafka-password";
+  const auto run = [&](const std::string& password) {
+    write_file(password_file, password + "\n");
+    std::string text = config(route("orders"), "ops.udp", "", sasl);
+    text.replace(text.find("  drain_timeout: 2s\n"), 19,
+                 "  drain_timeout: 1s\n"
+                 "  security:\n"
+                 "    protocol: sasl_plaintext\n"
+                 "    sasl_mechanism: PLAIN\n"
+                 "    username: " + service_value("kafka.env", "KAFKA_SASL_USER") + "\n"
+                 "    password_file: " + password_file + "\n");
+    start(text);
+    return http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", "via-sasl-" + password).status;
+  };
+  ASSERT_EQ(run("wrong-password"), 202);
+  EXPECT_TRUE(eventually([&] { return process_->log().find("Authentication failed") != std::string::npos; }, 20s))
+      << process_->log();
+  EXPECT_EQ(sample(metrics(), "tributary_kafka_delivered_total"), 0);
+  EXPECT_EQ(sample(metrics(), "tributary_ring_backlog_events"), 1);
+  EXPECT_EQ(process_->log().find("wrong-password"), std::string::npos) << "the password was logged";
+  ASSERT_EQ(process_->stop(), 0);
+  process_.reset();
+
+  // The right password: the event waiting in the ring and the new one are delivered.
+  ASSERT_EQ(run(service_value("kafka.env", "KAFKA_SASL_PASSWORD")), 202);
+  const auto records = read_topic(bootstrap_, topic_, 2, 30s);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].value, "via-sasl-wrong-password");
+}
+
 }  // namespace
 }  // namespace tributary::testing

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 #include "tools/load/payload.h"
@@ -126,6 +127,44 @@ std::vector<std::string> Report::failures() const {
                   std::to_string(faults_required) + " required faults happened: the run proves nothing");
   }
   if (sent == 0) out.push_back("nothing was sent: the run proves nothing");
+  if (const std::uint64_t n = uncounted_loss(); n > 0) {
+    out.push_back(std::to_string(n) + " unacknowledged events lost that Tributary counted under no drop reason");
+  }
+  return out;
+}
+
+std::uint64_t Report::uncounted_loss() const {
+  if (!tributary_dropped) return 0;
+  std::uint64_t counted = 0;
+  for (const auto& [reason, n] : *tributary_dropped) counted += n;
+  return lost_unacknowledged > counted ? lost_unacknowledged - counted : 0;
+}
+
+std::map<std::string, std::uint64_t> dropped_by_reason(std::string_view page,
+                                                       const std::vector<std::string>& sources) {
+  constexpr std::string_view kName = "tributary_source_dropped_events_total{";
+  std::map<std::string, std::uint64_t> out;
+  const auto label = [](std::string_view labels, std::string_view name) -> std::string_view {
+    const std::string key = std::string(name) + "=\"";
+    const auto at = labels.find(key);
+    if (at == std::string_view::npos) return {};
+    const auto start = at + key.size();
+    return labels.substr(start, labels.find('"', start) - start);
+  };
+  std::size_t pos = 0;
+  while (pos < page.size()) {
+    const std::size_t eol = std::min(page.find('\n', pos), page.size());
+    const std::string_view line = page.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (!line.starts_with(kName)) continue;
+    const auto close = line.find('}');
+    if (close == std::string_view::npos) continue;
+    const std::string_view labels = line.substr(kName.size(), close - kName.size());
+    const std::string source(label(labels, "source"));
+    if (!sources.empty() && std::find(sources.begin(), sources.end(), source) == sources.end()) continue;
+    const double value = std::strtod(std::string(line.substr(close + 1)).c_str(), nullptr);
+    out[std::string(label(labels, "reason"))] += static_cast<std::uint64_t>(value);
+  }
   return out;
 }
 
@@ -177,7 +216,17 @@ std::string Report::to_json() const {
     << quoted(latency.clock) << ", \"count\": " << latency.count
     << ", \"p50\": " << fixed2(latency.p50_ms) << ", \"p90\": " << fixed2(latency.p90_ms)
     << ", \"p99\": " << fixed2(latency.p99_ms) << ", \"p999\": " << fixed2(latency.p999_ms)
-    << ", \"max\": " << fixed2(latency.max_ms) << "}\n}\n";
+    << ", \"max\": " << fixed2(latency.max_ms) << "}";
+  if (tributary_dropped) {
+    o << ",\n  \"tributary_dropped\": {";
+    bool first_reason = true;
+    for (const auto& [reason, n] : *tributary_dropped) {
+      o << (first_reason ? "" : ", ") << quoted(reason) << ": " << n;
+      first_reason = false;
+    }
+    o << "},\n  \"uncounted_loss\": " << uncounted_loss();
+  }
+  o << "\n}\n";
   return o.str();
 }
 

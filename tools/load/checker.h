@@ -49,6 +49,11 @@ struct Report {
   // Set by the caller of a fault test: faults that really happened, and how many were needed.
   std::optional<std::uint64_t> faults_landed;
   std::uint64_t faults_required = 0;
+  // Tributary's own count of the events it did not store, by reason, for the sources the
+  // run used (its /metrics, `check --metrics`). Unacknowledged loss beyond it is loss that
+  // nobody counted: a failure.
+  std::optional<std::map<std::string, std::uint64_t>> tributary_dropped;
+  std::uint64_t uncounted_loss() const;
 
   bool replay_observed() const { return duplicates > 0; }
   std::vector<std::string> failures() const;
@@ -56,6 +61,11 @@ struct Report {
   std::string to_json() const;
   std::string summary_line() const;
 };
+
+// From a Prometheus text page of Tributary's: tributary_source_dropped_events_total by reason,
+// summed over SOURCES (all sources when empty). Empty when the page has none.
+std::map<std::string, std::uint64_t> dropped_by_reason(std::string_view metrics_page,
+                                                       const std::vector<std::string>& sources);
 
 // Compares what Kafka holds with what the generators were promised. Pure logic: records
 // are fed in by the caller (a Kafka consumer, or a test with a crafted history).

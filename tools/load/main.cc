@@ -11,6 +11,16 @@
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
 #include "config/values.h"
 #include "tools/load/checker.h"
 #include "tools/load/generator.h"
@@ -39,8 +49,12 @@ generators (each writes an obligation log: what was acknowledged, what was not):
 checker:
   check  --brokers HOST:PORT --log FILE [--log FILE ...] [--topics T1,T2] [--json OUT]
          [--deadline 120s] [--settle 3s] [--faults-landed N] [--faults-required N]
+         [--metrics HOST:PORT --sources NAME1,NAME2]
          Exit 0 when nothing acknowledged was lost (and no corrupt, phantom or
          out-of-order event was found), 1 otherwise, 2 on usage errors.
+         --metrics reads Tributary's /metrics (its admin listener) after the scan and
+         reconciles unacknowledged loss with its drop counters of the named sources:
+         loss that no counter explains fails the run.
 
 benchmark helper:
   udp-sink --listen IP:PORT [--duration 10s] [--gro off|on]
@@ -200,6 +214,36 @@ int generate(const Args& a) {
   return r.error.empty() ? 0 : 1;
 }
 
+// GET http://TARGET/metrics with a Beast client.
+bool fetch_metrics(const std::string& target, std::string* page, std::string* error) {
+  namespace asio = boost::asio;
+  namespace bhttp = boost::beast::http;
+  const auto hp = config::parse_host_port(target, error);
+  if (!hp) return false;
+  try {
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    boost::beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(10));
+    stream.connect(resolver.resolve(hp->host, std::to_string(hp->port)));
+    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, "/metrics", 11};
+    req.set(bhttp::field::host, hp->host);
+    bhttp::write(stream, req);
+    boost::beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> res;
+    bhttp::read(stream, buffer, res);
+    if (res.result() != bhttp::status::ok) {
+      *error = "GET /metrics answered " + std::to_string(res.result_int());
+      return false;
+    }
+    *page = std::move(res.body());
+    return true;
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return false;
+  }
+}
+
 int check(const Args& a) {
   Obligations obligations;
   std::string error;
@@ -228,6 +272,17 @@ int check(const Args& a) {
   if (tty) std::fputc('\n', stderr);
   if (!stats.error.empty()) std::cerr << "tributary-load: kafka: " << stats.error << "\n";
   Report report = checker.report();
+  if (a.has("metrics")) {
+    std::string page;
+    if (!fetch_metrics(a.get("metrics"), &page, &error)) {
+      std::cerr << "tributary-load: metrics: " << error << "\n";
+      return 2;
+    }
+    std::vector<std::string> sources;
+    std::istringstream list(a.get("sources"));
+    for (std::string name; std::getline(list, name, ',');) sources.push_back(name);
+    report.tributary_dropped = dropped_by_reason(page, sources);
+  }
   if (a.has("faults-landed")) report.faults_landed = number(a, "faults-landed", 0);
   report.faults_required = number(a, "faults-required", 0);
   if (a.has("json")) {
@@ -271,7 +326,8 @@ int run(int argc, char** argv) {
       {"http", with({"target", "route", "connections", "ndjson"})},
       {"mqtt", with({"target", "mqtt-topic", "qos", "connections"})},
       {"kafka", with({"brokers"})},
-      {"check", {"brokers", "log", "topics", "json", "deadline", "settle", "faults-landed", "faults-required"}},
+      {"check", {"brokers", "log", "topics", "json", "deadline", "settle", "faults-landed", "faults-required",
+                 "metrics", "sources"}},
       {"udp-sink", {"listen", "duration", "gro"}},
   };
   const Args a = parse(argc, argv, known);

@@ -432,7 +432,8 @@ void UdpIntake::collect(metrics::Scrape& scrape) const {
                                         {"not_allowed", &c.dropped_not_allowed},
                                         {"ring_full", &c.dropped_busy},
                                         {"rejected", &c.dropped_rejected},
-                                        {"duplicate", &c.dropped_duplicate}}) {
+                                        {"duplicate", &c.dropped_duplicate},
+                                        {"write_failed", &c.delivery_failed}}) {
     metrics::source_dropped(scrape, name_, "udp", reason, v(*counter));
   }
   scrape.counter("tributary_source_dead_lettered_events_total",

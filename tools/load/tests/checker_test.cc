@@ -89,6 +89,35 @@ TEST(Checker, UnacknowledgedLossIsReportedButDoesNotFail) {
   EXPECT_EQ(r.unacknowledged_by_reason.at("udp"), 3u);
 }
 
+TEST(Checker, UnacknowledgedLossNoDropCounterExplainsFails) {
+  Checker c(obligations(0, 10));
+  feed(c, {payload(0), payload(1), payload(2), payload(3), payload(4), payload(5), payload(6)});
+  Report r = c.report();
+  ASSERT_EQ(r.lost_unacknowledged, 3u);
+  r.tributary_dropped = std::map<std::string, std::uint64_t>{{"ring_full", 2}, {"malformed", 0}};
+  EXPECT_EQ(r.uncounted_loss(), 1u);
+  EXPECT_FALSE(r.passed());
+  EXPECT_NE(r.to_json().find("\"uncounted_loss\": 1"), std::string::npos);
+  r.tributary_dropped = std::map<std::string, std::uint64_t>{{"ring_full", 2}, {"kernel_overflow", 1}};
+  EXPECT_EQ(r.uncounted_loss(), 0u);
+  EXPECT_TRUE(r.passed()) << r.to_json();
+}
+
+TEST(Checker, DropCountersAreReadFromTributarysMetricsPage) {
+  const std::string page =
+      "# HELP tributary_source_dropped_events_total Events a source received but did not store, by reason.\n"
+      "# TYPE tributary_source_dropped_events_total counter\n"
+      "tributary_source_dropped_events_total{source=\"meters\",type=\"udp\",reason=\"kernel_overflow\"} 12\n"
+      "tributary_source_dropped_events_total{source=\"meters\",type=\"udp\",reason=\"ring_full\"} 3\n"
+      "tributary_source_dropped_events_total{source=\"other\",type=\"udp\",reason=\"ring_full\"} 100\n"
+      "tributary_source_accepted_events_total{source=\"meters\",type=\"udp\"} 5000\n";
+  const auto meters = dropped_by_reason(page, {"meters"});
+  EXPECT_EQ(meters, (std::map<std::string, std::uint64_t>{{"kernel_overflow", 12}, {"ring_full", 3}}));
+  const auto all = dropped_by_reason(page, {});
+  EXPECT_EQ(all.at("ring_full"), 103u);
+  EXPECT_TRUE(dropped_by_reason("", {"meters"}).empty());
+}
+
 TEST(Checker, DetectsDuplicatesAsReplay) {
   Checker c(obligations(2));
   feed(c, {payload(0), payload(1), payload(1)});
