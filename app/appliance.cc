@@ -162,15 +162,6 @@ Status Appliance::start() {
   running_ = true;
   forwarder_->start();
   pool_.start();
-  if (config_.metrics.listen) {
-    admin_ = std::make_unique<AdminServer>(pool_.at(0), *config_.metrics.listen, registry_,
-                                           [this] { return readiness(); });
-    s = admin_->start();
-    if (!s.is_ok()) {
-      stop();
-      return s;
-    }
-  }
   Wiring wiring{*ring_sink_, stamper_, pool_, config_.buffer.dir, [this] { return readiness(); }};
   for (const config::SourceConfig& source : config_.sources) {
     for (const IntakeType& t : kIntakeTypes) {
@@ -179,6 +170,16 @@ Status Appliance::start() {
   }
   for (auto& intake : intakes_) {
     s = intake->start();
+    if (!s.is_ok()) {
+      stop();
+      return s;
+    }
+  }
+  // Last: a scrape walks intakes_, which is complete from here on.
+  if (config_.metrics.listen) {
+    admin_ = std::make_unique<AdminServer>(pool_.at(0), *config_.metrics.listen, registry_,
+                                           [this] { return readiness(); });
+    s = admin_->start();
     if (!s.is_ok()) {
       stop();
       return s;

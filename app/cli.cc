@@ -5,6 +5,8 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <string_view>
 
@@ -146,17 +148,21 @@ int cmd_run(const std::vector<std::string>& args) {
   // Under systemd's watchdog, ping at half its interval while the io threads still run.
   std::uint64_t watchdog_usec = 0;
   const bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
-  const auto tick = watchdog ? std::chrono::microseconds(watchdog_usec / 2) : std::chrono::microseconds(0);
+  const auto tick = std::chrono::microseconds(watchdog_usec / 2);
+  auto next_ping = std::chrono::steady_clock::now();
   while (true) {
     int sig = 0;
     if (watchdog) {
-      const auto secs = std::chrono::duration_cast<std::chrono::seconds>(tick);
-      const timespec wait{secs.count(), static_cast<long>((tick - secs).count() * 1000)};
-      sig = sigtimedwait(&signals, nullptr, &wait);
-      if (sig < 0) {  // the tick: nothing arrived
+      // Ping when due, whatever woke us (frequent signals must not starve the watchdog).
+      if (std::chrono::steady_clock::now() >= next_ping) {
         if (appliance.io_alive(std::chrono::milliseconds(1000))) sd_notify(0, "WATCHDOG=1");
-        continue;
+        next_ping = std::chrono::steady_clock::now() + tick;
       }
+      const auto left = std::chrono::duration_cast<std::chrono::microseconds>(next_ping - std::chrono::steady_clock::now());
+      const auto us = std::max<std::int64_t>(left.count(), 0);
+      const timespec wait{static_cast<time_t>(us / 1000000), static_cast<long>((us % 1000000) * 1000)};
+      sig = sigtimedwait(&signals, nullptr, &wait);
+      if (sig < 0) continue;  // the tick, or EINTR
     } else if (sigwait(&signals, &sig) != 0) {
       continue;
     }

@@ -96,6 +96,7 @@ struct HttpSourceConfig {
   std::size_t idempotency_max_keys = 100000;
   std::vector<HttpRouteConfig> routes;
   std::vector<std::string> rest_proxy_topics;  // names or prefixes ending in '*'; empty: off
+  HttpRouteConfig rest_proxy;  // the REST Proxy API as a route: name "rest-proxy", its auth
 };
 
 // One MQTT topic filter. FILTER as written ("sensors/{site}/+/#"); MQTT_FILTER as

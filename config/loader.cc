@@ -217,6 +217,27 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
       start = comma + 1;
     }
   }
+  {
+    // The REST Proxy API is checked like a route named "rest-proxy".
+    HttpRouteConfig& rest = http.rest_proxy;
+    rest.name = "rest-proxy";
+    const std::string auth = r.choice("rest_proxy_auth");
+    rest.auth = auth == "none" ? "" : auth;
+    rest.tokens_file = r.string("rest_proxy_tokens_file");
+    rest.api_key_header = r.string("rest_proxy_api_key_header");
+    if (rest.auth.empty()) {
+      for (const std::string_view key : {"rest_proxy_tokens_file", "rest_proxy_api_key_header"}) {
+        if (r.has(key)) r.error(key, "applies only with rest_proxy_auth: bearer or api_key");
+      }
+    } else if (rest.tokens_file.empty()) {
+      r.error("rest_proxy_auth", "rest_proxy_auth: " + rest.auth + " needs rest_proxy_tokens_file");
+    } else if (std::string bad; !tokens_file_usable(rest.tokens_file, &bad)) {
+      r.error("rest_proxy_tokens_file", bad);
+    }
+    if (!rest.auth.empty() && http.rest_proxy_topics.empty()) {
+      r.error("rest_proxy_auth", "applies only with rest_proxy_topics");
+    }
+  }
   std::map<std::string, Mark> names;
   const std::vector<YAML::Node> routes = r.list("routes");
   for (std::size_t i = 0; i < routes.size(); ++i) {
@@ -280,6 +301,14 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
       }
     }
     http.routes.push_back(std::move(route));
+  }
+  // Tokens on the routes but none on the REST Proxy API would make it the way around them.
+  const bool routes_need_tokens = std::any_of(http.routes.begin(), http.routes.end(),
+                                              [](const HttpRouteConfig& route) { return !route.auth.empty(); });
+  if (routes_need_tokens && !http.rest_proxy_topics.empty() && http.rest_proxy.auth.empty() &&
+      http.tls_client_ca_file.empty()) {
+    r.error("rest_proxy_topics", "routes of this source require tokens: set rest_proxy_auth (or "
+                                 "tls_client_ca_file), or the REST Proxy API lets anyone in");
   }
   return http;
 }

@@ -267,6 +267,16 @@ constexpr std::array kHttpSource = {
               "answer comes once the records are in the ring, so each offset entry has "
               "partition and offset null (Kafka has not assigned them yet) and error_code "
               "null. Empty: off."},
+    OptionDef{"rest_proxy_auth", T::kEnum, "none", false,
+              "Who may use the REST Proxy API: `bearer` or `api_key` with the tokens of "
+              "rest_proxy_tokens_file, like a route's `auth`. A source whose routes require "
+              "tokens must set it (or require client certificates), so the API is no way "
+              "around them.",
+              0, 0, kAuthModes},
+    OptionDef{"rest_proxy_tokens_file", T::kString, "", false,
+              "With rest_proxy_auth: the tokens file (one per line, re-read when it changes)."},
+    OptionDef{"rest_proxy_api_key_header", T::kString, "X-API-Key", false,
+              "With rest_proxy_auth: api_key, the header carrying the key."},
 };
 
 constexpr std::array kHttpRoute = {

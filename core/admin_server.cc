@@ -128,6 +128,7 @@ AdminServer::AdminServer(asio::io_context& io, config::HostPort listen, const me
     : io_(io),
       listen_(std::move(listen)),
       acceptor_(io),
+      retry_(io),
       shared_(std::make_shared<Shared>(registry, std::move(ready))) {}
 
 AdminServer::~AdminServer() { stop(); }
@@ -160,7 +161,15 @@ Status AdminServer::start() {
 void AdminServer::accept() {
   acceptor_.async_accept([this](error_code ec, asio::ip::tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) std::make_shared<AdminSession>(std::move(socket), shared_)->start();
+    if (ec) {
+      // Out of file descriptors and the like: try again shortly rather than spin.
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([this](error_code wait_ec) {
+        if (!wait_ec && acceptor_.is_open()) accept();
+      });
+      return;
+    }
+    std::make_shared<AdminSession>(std::move(socket), shared_)->start();
     accept();
   });
 }
@@ -172,6 +181,7 @@ void AdminServer::stop() {
   asio::dispatch(io_, [this, &closed] {
     error_code ignored;
     acceptor_.close(ignored);
+    retry_.cancel();
     std::vector<std::shared_ptr<AdminSession>> live;
     {
       std::lock_guard<std::mutex> lock(shared_->mutex);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -42,6 +43,7 @@ class AdminServer {
   boost::asio::io_context& io_;
   config::HostPort listen_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_;  // after a failed accept
   std::shared_ptr<Shared> shared_;
   std::uint16_t port_ = 0;
 };

@@ -112,8 +112,10 @@ void Forwarder::loop() {
       if (in_flight_.load() > 0) continue;
       next = std::max(rewind_to_.exchange(UINT64_MAX), ring_.cursor());
       {
+        // Reads start again at NEXT: drop the entries from there on, keep the one that
+        // holds the cursor (its age is what an outage makes grow).
         std::lock_guard<std::mutex> lock(read_times_mutex_);
-        read_times_.clear();  // re-read from NEXT: the entries must stay in sequence order
+        while (!read_times_.empty() && read_times_.back().first >= next) read_times_.pop_back();
       }
       log::warn("kafka delivery failed; sending again from the ring after a back-off")
           .kv("from_sequence", next)

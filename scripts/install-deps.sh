@@ -17,7 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libssl-dev libxxhash-dev
   mosquitto mosquitto-clients kafkacat curl procps iproute2 python3
   xfsprogs e2fsprogs mount
-  clang-14 libclang-rt-14-dev openssl libsystemd-dev lintian strace
+  clang-14 libclang-rt-14-dev openssl libsystemd-dev lintian strace wrk
 )
 
 log() { printf '[install-deps] %s\n' "$*"; }

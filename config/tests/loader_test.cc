@@ -513,11 +513,27 @@ sources:
   EXPECT_THAT(all, HasSubstr("sources[0].routes[1].tokens_file: applies only with auth: bearer or api_key"));
   EXPECT_THAT(all, HasSubstr("sources[0].routes[2].tokens_file: '" + empty + "' holds no token"));
   EXPECT_THAT(all, HasSubstr("sources[0].routes[3].api_key_header: applies only with auth: api_key"));
+  LoadResult open_rest = load(R"(kafka: {brokers: "b:1"}
+sources:
+  - name: api
+    type: http
+    listen: "127.0.0.1:0"
+    rest_proxy_topics: "orders*"
+    routes:
+      - {name: a, topic: t, auth: bearer, tokens_file: ")" + tokens + R"("}
+)");
+  ASSERT_FALSE(open_rest.config);
+  EXPECT_THAT(open_rest.diagnostics.format(),
+              HasSubstr("test.yaml:6:24: sources[0].rest_proxy_topics: routes of this source require tokens: set "
+                        "rest_proxy_auth"));
   LoadResult ok = load(R"(kafka: {brokers: "b:1"}
 sources:
   - name: api
     type: http
     listen: "127.0.0.1:0"
+    rest_proxy_topics: "orders*"
+    rest_proxy_auth: api_key
+    rest_proxy_tokens_file: ")" + tokens + R"("
     idempotency_window: 10m
     routes:
       - {name: a, topic: t, auth: api_key, tokens_file: ")" + tokens + R"("}

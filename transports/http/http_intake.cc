@@ -36,19 +36,17 @@ void HttpIntake::set_table(const config::HttpSourceConfig& settings) {
   const std::shared_ptr<const HttpTable> old = shared_->table.load();
   auto table = std::make_shared<HttpTable>();
   table->settings = settings;
-  for (const config::HttpRouteConfig& route : settings.routes) {
-    std::shared_ptr<std::atomic<std::uint64_t>> accepted;
-    if (old) {
-      if (auto it = old->routes.find(route.name); it != old->routes.end()) accepted = it->second.accepted;
-    }
-    if (!accepted) accepted = std::make_shared<std::atomic<std::uint64_t>>(0);
+  // A route as sessions see it: its counter kept by name across reloads, one token store per
+  // file (routes naming the same file share it, and a reload keeps it).
+  const auto make_route = [&](const config::HttpRouteConfig& route, const HttpRoute* before) {
+    std::shared_ptr<std::atomic<std::uint64_t>> accepted =
+        before != nullptr ? before->accepted : std::make_shared<std::atomic<std::uint64_t>>(0);
     std::shared_ptr<TokenFile> tokens;
     if (!route.auth.empty()) {
-      // One store per file: routes naming the same file share it, and a reload keeps it.
       for (const HttpTable* t : {static_cast<const HttpTable*>(table.get()), old.get()}) {
         if (t == nullptr) continue;
-        for (const auto& [n, r] : t->routes) {
-          if (!tokens && r.tokens && r.tokens->path() == route.tokens_file) tokens = r.tokens;
+        for (const HttpRoute* r : t->all_routes()) {
+          if (!tokens && r->tokens && r->tokens->path() == route.tokens_file) tokens = r->tokens;
         }
       }
       if (!tokens) {
@@ -57,9 +55,16 @@ void HttpIntake::set_table(const config::HttpSourceConfig& settings) {
         if (!tokens->load(&why)) log::error("route tokens unusable; its requests get 401").kv("route", route.name).kv("error", why);
       }
     }
-    table->routes.emplace(route.name, HttpRoute{route, std::move(accepted), std::move(tokens)});
+    return HttpRoute{route, std::move(accepted), std::move(tokens)};
+  };
+  for (const config::HttpRouteConfig& route : settings.routes) {
+    const HttpRoute* before = nullptr;
+    if (old) {
+      if (auto it = old->routes.find(route.name); it != old->routes.end()) before = &it->second;
+    }
+    table->routes.emplace(route.name, make_route(route, before));
   }
-  table->rest_accepted = old ? old->rest_accepted : std::make_shared<std::atomic<std::uint64_t>>(0);
+  table->rest_proxy = make_route(settings.rest_proxy, old ? &old->rest_proxy : nullptr);
   shared_->table.store(std::move(table));
 }
 
@@ -70,11 +75,9 @@ void HttpIntake::collect(metrics::Scrape& scrape) const {
   metrics::source_counts(scrape, name, "http", v(c.received_events), v(c.received_bytes), v(c.delivered),
                          v(c.accepted_bytes));
   // Events offered but refused after the fact (the ring failed, stopping): the 503s.
-  // client_errors counts every 4xx; the 401s and 403s are told apart.
-  const double auth = v(c.unauthorized) + v(c.forbidden);
-  metrics::source_rejected(scrape, name, "http", "client_error", std::max(0.0, v(c.client_errors) - auth));
   for (const auto& [reason, counter] : {std::pair<std::string_view, const std::atomic<std::uint64_t>*>{
-                                            "unauthorized", &c.unauthorized},
+                                            "client_error", &c.client_errors},
+                                        {"unauthorized", &c.unauthorized},
                                         {"forbidden", &c.forbidden},
                                         {"unavailable", &c.unavailable},
                                         {"too_many_connections", &c.refused_connections},
@@ -91,7 +94,7 @@ void HttpIntake::collect(metrics::Scrape& scrape) const {
   const std::shared_ptr<const HttpTable> table = shared_->table.load();
   for (const auto& [route, r] : table->routes) metrics::route_accepted(scrape, name, route, v(*r.accepted));
   if (!table->settings.rest_proxy_topics.empty()) {
-    metrics::route_accepted(scrape, name, "rest-proxy", v(*table->rest_accepted));
+    metrics::route_accepted(scrape, name, "rest-proxy", v(*table->rest_proxy.accepted));
   }
 }
 

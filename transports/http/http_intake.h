@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "core/health.h"
@@ -29,7 +30,7 @@ struct HttpCounters {
   std::atomic<std::uint64_t> requests{0};      // requests whose header was read
   std::atomic<std::uint64_t> accepted{0};      // events the sink took
   std::atomic<std::uint64_t> delivered{0};     // answered 200 after delivery
-  std::atomic<std::uint64_t> client_errors{0}; // answered 4xx
+  std::atomic<std::uint64_t> client_errors{0}; // answered 4xx, except 401 and 403 (counted below)
   std::atomic<std::uint64_t> unauthorized{0};  // answered 401: no or wrong credentials or signature
   std::atomic<std::uint64_t> forbidden{0};     // answered 403: a valid credential of another route
   std::atomic<std::uint64_t> unavailable{0};   // answered 503 (busy, Kafka failed, stopping)
@@ -53,7 +54,15 @@ struct HttpRoute {
 struct HttpTable {
   config::HttpSourceConfig settings;
   std::map<std::string, HttpRoute, std::less<>> routes;
-  std::shared_ptr<std::atomic<std::uint64_t>> rest_accepted;  // the REST Proxy API's events
+  HttpRoute rest_proxy;  // the REST Proxy API: its auth and its counter
+
+  // The routes and the REST Proxy API, for what applies to all of them (auth).
+  std::vector<const HttpRoute*> all_routes() const {
+    std::vector<const HttpRoute*> out;
+    for (const auto& [name, route] : routes) out.push_back(&route);
+    out.push_back(&rest_proxy);
+    return out;
+  }
 };
 
 // What every session of one source shares. Immutable after start() except where atomic

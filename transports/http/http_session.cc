@@ -7,6 +7,8 @@
 
 #include <cctype>
 
+#include <openssl/sha.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
@@ -61,12 +63,34 @@ HttpSession::~HttpSession() {
 }
 
 void HttpSession::start() {
+  bool full = false;
+  table_ = shared_->table.load();
+  {
+    // Counted from accept on (TLS handshakes included), and reachable by stop().
+    std::lock_guard<std::mutex> lock(shared_->sessions_mutex);
+    full = shared_->sessions.size() >= table_->settings.max_connections;
+    if (!full) shared_->sessions.emplace(this, weak_from_this());
+  }
+  if (shared_->stopping.load()) return close();
   auto* tls = std::get_if<TlsStream>(&stream_);
-  if (tls == nullptr) return begin();
+  if (full) {
+    // Over max_connections: answer at once and close, so idle or slow clients cannot
+    // exhaust the server; the request (if any) is not read. (HTTPS: closed unanswered,
+    // rather than spending a handshake on it.)
+    shared_->counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
+    if (tls != nullptr) return close();
+    return respond(Status_::service_unavailable,
+                   json_error("too_many_connections",
+                              "this source serves at most " + std::to_string(table_->settings.max_connections) +
+                                  " connections; retry later"),
+                   false, "1");
+  }
+  if (tls == nullptr) return read_request();
   // HTTPS: the handshake (and, with tls_client_ca_file, the client's certificate) first,
   // bounded like a request.
-  tcp().expires_after(shared_->table.load()->settings.request_timeout);
+  tcp().expires_after(table_->settings.request_timeout);
   tls->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+    if (self->state_ == State::kClosed) return;  // closed by on_stop
     if (ec) {
       self->shared_->counters.tls_failed.fetch_add(1, std::memory_order_relaxed);
       log::limited(log::Level::kWarn, "https handshake failed")
@@ -75,30 +99,8 @@ void HttpSession::start() {
           .kv("error", ec.message());
       return self->close();
     }
-    self->begin();
+    self->read_request();
   });
-}
-
-void HttpSession::begin() {
-  bool full = false;
-  table_ = shared_->table.load();
-  {
-    std::lock_guard<std::mutex> lock(shared_->sessions_mutex);
-    full = shared_->sessions.size() >= table_->settings.max_connections;
-    if (!full) shared_->sessions.emplace(this, weak_from_this());
-  }
-  if (shared_->stopping.load()) return close();
-  if (full) {
-    // Over max_connections: answer at once and close, so idle or slow clients cannot
-    // exhaust the server; the request (if any) is not read.
-    shared_->counters.refused_connections.fetch_add(1, std::memory_order_relaxed);
-    return respond(Status_::service_unavailable,
-                   json_error("too_many_connections",
-                              "this source serves at most " + std::to_string(table_->settings.max_connections) +
-                                  " connections; retry later"),
-                   false, "1");
-  }
-  read_request();
 }
 
 void HttpSession::on_stop() {
@@ -129,7 +131,8 @@ void HttpSession::read_request() {
 
 void HttpSession::on_read_error(beast::error_code ec) {
   if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
-      ec == asio::error::connection_reset || ec == beast::error::timeout) {
+      ec == asio::error::connection_reset || ec == beast::error::timeout ||
+      ec == asio::ssl::error::stream_truncated) {  // a TLS client that left without close_notify
     return close();  // the client left, timed out or we are stopping: nobody to answer
   }
   shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
@@ -202,6 +205,7 @@ void HttpSession::on_header(beast::error_code ec) {
     rest_ = true;
     rest_format_ = *format;
     rest_topic_ = std::string(topic);
+    if (!authorised(table_->rest_proxy)) return;
     if (const auto length = parser_->content_length(); length && *length > table_->settings.max_body) {
       return on_read_error(bhttp::error::body_limit);
     }
@@ -232,7 +236,7 @@ void HttpSession::on_header(beast::error_code ec) {
                    json_error("method_not_allowed", "events are sent with POST"), false);
   }
   route_ = &route->second;
-  if (!authorised()) return;
+  if (!authorised(*route_)) return;
   if (const auto length = parser_->content_length();
       length && *length > table_->settings.max_body) {
     return on_read_error(bhttp::error::body_limit);
@@ -286,7 +290,6 @@ void HttpSession::on_body(beast::error_code ec) {
     std::string why = "the request has no " + route_->config.signature_header + " header";
     const SignatureRule rule{route_->config.secret, route_->config.signature_prefix, route_->config.signature_base64};
     if (header.empty() || !signature_matches(rule, req.body(), std::string_view(header.data(), header.size()), &why)) {
-      shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
       shared_->counters.unauthorized.fetch_add(1, std::memory_order_relaxed);
       return respond(Status_::unauthorized, json_error("bad_signature", why + "; nothing was stored"),
                      req.keep_alive());
@@ -429,8 +432,8 @@ void HttpSession::offer_rest() {
   submit(std::move(events));
 }
 
-bool HttpSession::authorised() {
-  const config::HttpRouteConfig& rc = route_->config;
+bool HttpSession::authorised(const HttpRoute& route) {
+  const config::HttpRouteConfig& rc = route.config;
   if (rc.auth.empty()) return true;
   const auto& req = parser_->get();
   const auto credential = [&req](const config::HttpRouteConfig& c) -> std::string_view {
@@ -442,29 +445,28 @@ bool HttpSession::authorised() {
     return std::string_view(v.data(), v.size());
   };
   const std::string_view token = credential(rc);
-  if (route_->tokens && route_->tokens->accepts(token)) return true;
+  if (route.tokens && route.tokens->accepts(token)) return true;
   HttpCounters& counters = shared_->counters;
-  counters.client_errors.fetch_add(1, std::memory_order_relaxed);
   // The body is not read: the connection closes after the answer.
-  for (const auto& [name, other] : table_->routes) {
-    if (&other == route_ || !other.tokens) continue;
-    const std::string_view elsewhere = credential(other.config);
-    if (!elsewhere.empty() && other.tokens->accepts(elsewhere)) {
+  for (const HttpRoute* other : table_->all_routes()) {
+    if (other == &route || !other->tokens) continue;
+    const std::string_view elsewhere = credential(other->config);
+    if (!elsewhere.empty() && other->tokens->accepts(elsewhere)) {
       counters.forbidden.fetch_add(1, std::memory_order_relaxed);
-      respond(Status_::forbidden,
-              json_error("forbidden", "the token is valid, but not for route '" + rc.name + "'; nothing was stored"),
-              false);
+      const std::string message = "the token is valid, but not for route '" + rc.name + "'; nothing was stored";
+      rest_ ? respond(Status_::forbidden, rest_error_body(40301, message), false, {}, kRestType)
+            : respond(Status_::forbidden, json_error("forbidden", message), false);
       return false;
     }
   }
   counters.unauthorized.fetch_add(1, std::memory_order_relaxed);
   const std::string where = rc.auth == "bearer" ? "an Authorization: Bearer header" : "a " + rc.api_key_header + " header";
   if (rc.auth == "bearer") extra_headers_.emplace_back("WWW-Authenticate", "Bearer realm=\"tributary\"");
-  respond(Status_::unauthorized,
-          json_error("unauthorized", (token.empty() ? "route '" + rc.name + "' needs " + where
-                                                    : "the token is not valid for route '" + rc.name + "'") +
-                                         "; nothing was stored"),
-          false);
+  const std::string message = (token.empty() ? "route '" + rc.name + "' needs " + where
+                                             : "the token is not valid for route '" + rc.name + "'") +
+                              "; nothing was stored";
+  rest_ ? respond(Status_::unauthorized, rest_error_body(40101, message), false, {}, kRestType)
+        : respond(Status_::unauthorized, json_error("unauthorized", message), false);
   return false;
 }
 
@@ -474,13 +476,35 @@ bool HttpSession::check_idempotency() {
   const auto& req = parser_->get();
   const auto header = req["Idempotency-Key"];
   if (header.empty()) return true;
-  const std::string key =
-      (rest_ ? "/topics/" + rest_topic_ : route_->config.name) + '\n' + std::string(header.data(), header.size());
+  // Keys are per route (or REST Proxy topic) and per credential: one client's key never
+  // answers for another's request.
+  const HttpRoute& route = rest_ ? table_->rest_proxy : *route_;
+  std::string credential;
+  if (route.config.auth == "bearer") {
+    const auto v = req[bhttp::field::authorization];
+    credential = bearer_token(std::string_view(v.data(), v.size()));
+  } else if (route.config.auth == "api_key") {
+    credential = std::string(req[beast::string_view(route.config.api_key_header)]);
+  }
+  IdempotencyCache::Digest who{};
+  SHA256(reinterpret_cast<const unsigned char*>(credential.data()), credential.size(), who.data());
+  const std::string key = (rest_ ? "/topics/" + rest_topic_ : route_->config.name) + '\n' +
+                          std::string(reinterpret_cast<const char*>(who.data()), who.size()) + '\n' +
+                          std::string(header.data(), header.size());
+  IdempotencyCache::Digest body{};
+  SHA256(reinterpret_cast<const unsigned char*>(req.body().data()), req.body().size(), body.data());
   IdempotencyCache::Answer answer;
-  switch (shared_->idempotency->begin(key, &answer)) {
+  switch (shared_->idempotency->begin(key, body, &answer, &idempotency_ticket_)) {
     case IdempotencyCache::Begin::kNew:
       idempotency_key_ = key;
       return true;
+    case IdempotencyCache::Begin::kMismatch: {
+      shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      const std::string message = "this Idempotency-Key was used for a request with another body; use a new key";
+      rest_ ? respond(Status_::unprocessable_entity, rest_error_body(42201, message), req.keep_alive(), {}, kRestType)
+            : respond(Status_::unprocessable_entity, json_error("idempotency_key_reused", message), req.keep_alive());
+      return false;
+    }
     case IdempotencyCache::Begin::kRepeat:
       shared_->counters.idempotent_replays.fetch_add(1, std::memory_order_relaxed);
       extra_headers_.emplace_back("Idempotent-Replayed", "true");
@@ -491,10 +515,9 @@ bool HttpSession::check_idempotency() {
       break;
   }
   shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
-  respond(Status_::conflict,
-          json_error("idempotency_conflict", "a request with this Idempotency-Key is still being stored; retry "
-                                             "shortly to get its answer"),
-          req.keep_alive(), "1");
+  const std::string message = "a request with this Idempotency-Key is still being stored; retry shortly to get its answer";
+  rest_ ? respond(Status_::conflict, rest_error_body(40901, message), req.keep_alive(), "1", kRestType)
+        : respond(Status_::conflict, json_error("idempotency_conflict", message), req.keep_alive(), "1");
   return false;
 }
 
@@ -503,9 +526,9 @@ bool HttpSession::check_idempotency() {
 void HttpSession::settle_idempotency(int status, const std::string& body, bool stored) {
   if (idempotency_key_.empty()) return;
   if (stored) {
-    shared_->idempotency->finish(idempotency_key_, {status, body});
+    shared_->idempotency->finish(idempotency_key_, idempotency_ticket_, {status, body});
   } else {
-    shared_->idempotency->abandon(idempotency_key_);
+    shared_->idempotency->abandon(idempotency_key_, idempotency_ticket_);
   }
   idempotency_key_.clear();
 }
@@ -513,7 +536,7 @@ void HttpSession::settle_idempotency(int status, const std::string& body, bool s
 void HttpSession::count_stored(std::uint64_t events) {
   shared_->counters.delivered.fetch_add(events, std::memory_order_relaxed);
   shared_->counters.accepted_bytes.fetch_add(body_bytes_, std::memory_order_relaxed);
-  (rest_ ? *table_->rest_accepted : *route_->accepted).fetch_add(events, std::memory_order_relaxed);
+  (rest_ ? *table_->rest_proxy.accepted : *route_->accepted).fetch_add(events, std::memory_order_relaxed);
 }
 
 void HttpSession::on_completion(const Status& status, const Delivery& delivery) {

@@ -30,7 +30,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   ~HttpSession();
 
   boost::asio::any_io_executor executor() { return tcp().get_executor(); }
-  // HTTPS: the TLS handshake, then begin(); plain HTTP: begin().
+  // Registers the connection (or refuses it over max_connections); HTTPS: the TLS
+  // handshake; then reads requests.
   void start();
   // Posted by HttpIntake::stop(): close now if idle, otherwise after the current answer.
   void on_stop();
@@ -44,11 +45,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   static Stream make_stream(boost::asio::ip::tcp::socket socket, const HttpShared& shared);
   beast::tcp_stream& tcp();  // the TCP layer (timeouts, close) of either kind
 
-  void begin();
   void read_request();
   void read_rest_of_body();
   // Route auth: false (answered 401 or 403) when the request has no valid token.
-  bool authorised();
+  bool authorised(const HttpRoute& route);
   // Idempotency-Key: false when the request was answered from the cache (or 409).
   bool check_idempotency();
   void settle_idempotency(int status, const std::string& body, bool stored);
@@ -81,6 +81,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   const HttpRoute* route_ = nullptr;        // in table_
   std::size_t body_bytes_ = 0;
   std::string idempotency_key_;  // of the request being stored; empty: none
+  std::uint64_t idempotency_ticket_ = 0;
   std::vector<std::pair<std::string, std::string>> extra_headers_;  // for the next answer only
   bool rest_ = false;  // the request is a REST Proxy produce to REST_TOPIC_
   EmbeddedFormat rest_format_ = EmbeddedFormat::kJson;

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <list>
 #include <mutex>
 #include <string>
@@ -11,11 +13,16 @@ namespace tributary::transports::http {
 
 // Remembers the answers to requests that carried an `Idempotency-Key`, so a client's retry
 // of a request that was stored is answered again instead of being stored twice.
-// Bounded: at most MAX_KEYS keys, each for WINDOW; the oldest go first (a key forgotten
-// early only means a retry is stored again: at least once, never lost).
+// A key is remembered with a digest of its request's body: the same key with another body
+// is a client error, not a retry.
+// Bounded: at most MAX_KEYS keys, each for WINDOW; the oldest finished ones go first (a key
+// forgotten early only means a retry is stored again: at least once, never lost). A key
+// still being stored is never forgotten for its age.
 // Threads: any thread.
 class IdempotencyCache {
  public:
+  using Digest = std::array<unsigned char, 32>;
+
   IdempotencyCache(std::chrono::milliseconds window, std::size_t max_keys);
 
   struct Answer {
@@ -26,12 +33,15 @@ class IdempotencyCache {
     kNew,         // not seen: the caller stores the request, then finish() or abandon()
     kRepeat,      // seen and stored: *answer is the first answer
     kInProgress,  // seen, still being stored
+    kMismatch,    // seen with another request body
   };
-  Begin begin(const std::string& key, Answer* answer);
-  // The request under KEY was stored and answered with ANSWER.
-  void finish(const std::string& key, Answer answer);
-  // The request under KEY was not stored: a retry may store it.
-  void abandon(const std::string& key);
+  // REQUEST: a digest of the request's body. With kNew, *TICKET identifies this use of
+  // the key for finish() and abandon().
+  Begin begin(const std::string& key, const Digest& request, Answer* answer, std::uint64_t* ticket);
+  // The request under KEY (TICKET) was stored and answered with ANSWER.
+  void finish(const std::string& key, std::uint64_t ticket, Answer answer);
+  // The request under KEY (TICKET) was not stored: a retry may store it.
+  void abandon(const std::string& key, std::uint64_t ticket);
 
   std::size_t size() const;
 
@@ -39,6 +49,8 @@ class IdempotencyCache {
   using Clock = std::chrono::steady_clock;
   struct Entry {
     bool done = false;
+    Digest request{};
+    std::uint64_t ticket = 0;
     Answer answer;
     Clock::time_point expires;
     std::list<std::string>::iterator order;
@@ -50,6 +62,7 @@ class IdempotencyCache {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
   std::list<std::string> order_;  // oldest first
+  std::uint64_t next_ticket_ = 1;
 };
 
 }  // namespace tributary::transports::http

@@ -93,6 +93,7 @@ class UdpIntake final : public Intake {
   Sink& sink_;
   Stamper& stamper_;
   std::vector<std::unique_ptr<Socket>> sockets_;
+  std::vector<ino_t> socket_inodes_;  // set by start(): their drop counts in /proc/net/udp
   std::atomic<bool> started_{false};
   std::uint16_t bound_port_ = 0;
   UdpCounters counters_;

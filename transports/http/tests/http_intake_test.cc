@@ -461,6 +461,36 @@ TEST(HttpAuth, TokensDecide401Or403AndRotateWithoutRestart) {
   EXPECT_EQ(rotated.status, 200);
 }
 
+TEST(HttpAuth, TheRestProxyApiNeedsItsOwnTokens) {
+  const std::string dir = testing::work_dir("http-rest-auth");
+  testing::write_file(dir + "/rest-tokens", "rest-token\n");
+  testing::write_file(dir + "/route-tokens", "route-token\n");
+  config::SourceConfig c = source();
+  auto& http = std::get<config::HttpSourceConfig>(c.settings);
+  http.rest_proxy_topics = {"t.rest"};
+  http.rest_proxy = auth_route("rest-proxy", "bearer", dir + "/rest-tokens");
+  http.routes.push_back(auth_route("metered", "bearer", dir + "/route-tokens"));
+  OwnIntake own(c);
+  ASSERT_TRUE(own.start());
+  const std::string body = R"({"records":[{"value":{"a":1}}]})";
+  const auto post = [&](const std::string& token) {
+    std::vector<std::pair<std::string, std::string>> headers = {{"Content-Type", "application/vnd.kafka.json.v2+json"}};
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return http_request("127.0.0.1", own.port, "POST", "/topics/t.rest", body, headers);
+  };
+  const auto none = post("");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(json_field(none.body, "error_code"), "40101");
+  EXPECT_EQ(post("route-token").status, 403);  // a route's token is not the API's
+  EXPECT_EQ(own.sink.pending(), 0u);
+  testing::HttpResult ok;
+  std::thread client([&] { ok = post("rest-token"); });
+  ASSERT_TRUE(own.sink.wait_pending(1));
+  EXPECT_EQ(own.sink.release(Status::ok()).topic, "t.rest");
+  client.join();
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
 TEST(HttpIdempotency, ARetriedKeyIsAnsweredAgainWithoutStoringTwice) {
   config::SourceConfig c = source();
   std::get<config::HttpSourceConfig>(c.settings).idempotency_window = std::chrono::seconds(60);
@@ -496,6 +526,11 @@ TEST(HttpIdempotency, ARetriedKeyIsAnsweredAgainWithoutStoringTwice) {
   EXPECT_EQ(own.sink.release(Status::ok()).payload, "later");
   retry.join();
   EXPECT_EQ(retried.status, 200);
+  // The same key with another body is no retry: 422, nothing stored.
+  const auto reused = post("k1", "a different body");
+  EXPECT_EQ(reused.status, 422);
+  EXPECT_EQ(json_field(reused.body, "error"), "idempotency_key_reused");
+  EXPECT_EQ(own.sink.pending(), 0u);
   // Another key, or no key: stored as usual.
   std::thread other([&] { post("k3", "other"); });
   ASSERT_TRUE(own.sink.wait_pending(1));

@@ -243,6 +243,44 @@ TEST_F(UdpFormatTest, DatagramsTheKernelDroppedAreCountedSoNoneIsUnexplained) {
   EXPECT_GT(c.dropped_kernel.load(), 0u) << "the burst did not overflow the buffer";
 }
 
+// The metrics read the kernel's drop count directly, so drops at the very end of a burst,
+// with no datagram after them to carry the count, are still accounted for.
+TEST_F(UdpFormatTest, KernelDropsAtTheEndOfABurstAreInTheMetricsWithoutALaterDatagram) {
+  start(source("raw", "{remote_ip}"));
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> holding{false};
+  for (std::size_t i = 0; i < pool_.size(); ++i) {
+    boost::asio::post(pool_.at(i), [released, &holding] {
+      holding = true;
+      released.wait();
+    });
+  }
+  ASSERT_TRUE(testing::eventually([&] { return holding.load(); }, std::chrono::seconds(5)));
+  std::vector<std::string> burst(3000, std::string(90, 'x'));
+  testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
+  release.set_value();
+  const auto kernel_drops = [&] {
+    metrics::Scrape scrape;
+    intake_->collect(scrape);
+    for (const auto& family : scrape.take()) {
+      if (family.name != "tributary_source_dropped_events_total") continue;
+      for (const auto& m : family.metric) {
+        for (const auto& label : m.label) {
+          if (label.name == "reason" && label.value == "kernel_overflow") return m.counter.value;
+        }
+      }
+    }
+    return -1.0;
+  };
+  const UdpCounters& c = intake_->counters();
+  ASSERT_TRUE(testing::eventually(
+      [&] { return static_cast<double>(c.received.load()) + kernel_drops() == static_cast<double>(burst.size()); },
+      std::chrono::seconds(10)))
+      << "received " << c.received.load() << ", dropped by the kernel (metrics) " << kernel_drops();
+  EXPECT_GT(kernel_drops(), 0) << "the burst did not overflow the buffer";
+}
+
 TEST_F(UdpFormatTest, MalformedDatagramsGoToTheDeadLetterTopicWithTheReasonWhenOneIsSet) {
   start(source("json", "{json:id}", 1, "", "t.meters.dead"));
   send({"{\"id\":\"ok\"}", "{broken"});
