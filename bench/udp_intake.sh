@@ -3,7 +3,7 @@
 # udp sends 200-byte datagrams for 3 s; prints what Tributary accepted, what it counted as
 # dropped by reason, and the CPU seconds it used. Bounded: about 5 s.
 #
-#   bench/udp_intake.sh [SOCKETS] [RATE, 0 = as fast as possible] [SENDER_THREADS] [raw|json]
+#   bench/udp_intake.sh [SOCKETS] [RATE, 0 = as fast as possible] [SENDER_THREADS] [raw|json] [TRIBUTARY_BINARY]
 #
 # With json, every datagram is a 200-byte JSON value the intake validates.
 set -euo pipefail
@@ -22,7 +22,7 @@ kafka: {brokers: "127.0.0.1:1"}
 sources:
   - {name: meters, type: udp, listen: "127.0.0.1:0", topic: bench.udp, key: "{remote_ip}", threads: $SOCKETS, format: $FORMAT}
 YAML
-build/release/app/tributary run -c "$W/tributary.yaml" 2> "$W/tributary.log" &
+"${5:-build/release/app/tributary}" run -c "$W/tributary.yaml" 2> "$W/tributary.log" &
 PID=$!
 trap 'kill "$PID" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q 'source=meters' "$W/tributary.log" && break; sleep 0.1; done
