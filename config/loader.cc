@@ -175,6 +175,28 @@ bool tokens_file_usable(const std::string& path, std::string* why) {
   return false;
 }
 
+// A route's auth (PREFIX ""), or the REST Proxy API's (PREFIX "rest_proxy_"): PREFIXauth,
+// PREFIXtokens_file, PREFIXapi_key_header.
+void read_auth(SectionReader& r, const std::string& prefix, HttpRouteConfig& route) {
+  const std::string auth_key = prefix + "auth";
+  const std::string file_key = prefix + "tokens_file";
+  const std::string header_key = prefix + "api_key_header";
+  const std::string auth = r.choice(auth_key);
+  route.auth = auth == "none" ? "" : auth;
+  route.tokens_file = r.string(file_key);
+  route.api_key_header = r.string(header_key);
+  if (route.auth.empty()) {
+    for (const std::string& key : {file_key, header_key}) {
+      if (r.has(key)) r.error(key, "applies only with " + auth_key + ": bearer or api_key");
+    }
+  } else if (route.tokens_file.empty()) {
+    r.error(auth_key, auth_key + ": " + route.auth + " needs " + file_key);
+  } else if (std::string bad; !tokens_file_usable(route.tokens_file, &bad)) {
+    r.error(file_key, bad);
+  }
+  if (route.auth == "bearer" && r.has(header_key)) r.error(header_key, "applies only with " + auth_key + ": api_key");
+}
+
 HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   HttpSourceConfig http;
   http.max_body = r.size("max_body");
@@ -221,19 +243,7 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
     // The REST Proxy API is checked like a route named "rest-proxy".
     HttpRouteConfig& rest = http.rest_proxy;
     rest.name = "rest-proxy";
-    const std::string auth = r.choice("rest_proxy_auth");
-    rest.auth = auth == "none" ? "" : auth;
-    rest.tokens_file = r.string("rest_proxy_tokens_file");
-    rest.api_key_header = r.string("rest_proxy_api_key_header");
-    if (rest.auth.empty()) {
-      for (const std::string_view key : {"rest_proxy_tokens_file", "rest_proxy_api_key_header"}) {
-        if (r.has(key)) r.error(key, "applies only with rest_proxy_auth: bearer or api_key");
-      }
-    } else if (rest.tokens_file.empty()) {
-      r.error("rest_proxy_auth", "rest_proxy_auth: " + rest.auth + " needs rest_proxy_tokens_file");
-    } else if (std::string bad; !tokens_file_usable(rest.tokens_file, &bad)) {
-      r.error("rest_proxy_tokens_file", bad);
-    }
+    read_auth(r, "rest_proxy_", rest);
     if (!rest.auth.empty() && http.rest_proxy_topics.empty()) {
       r.error("rest_proxy_auth", "applies only with rest_proxy_topics");
     }
@@ -253,22 +263,7 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
     }
     route.topic = rr.topic("topic");
     route.key = rr.key_template("key");
-    const std::string auth = rr.choice("auth");
-    route.auth = auth == "none" ? "" : auth;
-    route.tokens_file = rr.string("tokens_file");
-    route.api_key_header = rr.string("api_key_header");
-    if (route.auth.empty()) {
-      for (const std::string_view key : {"tokens_file", "api_key_header"}) {
-        if (rr.has(key)) rr.error(key, "applies only with auth: bearer or api_key");
-      }
-    } else if (route.tokens_file.empty()) {
-      rr.error("auth", "auth: " + route.auth + " needs tokens_file");
-    } else if (std::string bad; !tokens_file_usable(route.tokens_file, &bad)) {
-      rr.error("tokens_file", bad);
-    }
-    if (route.auth == "bearer" && rr.has("api_key_header")) {
-      rr.error("api_key_header", "applies only with auth: api_key");
-    }
+    read_auth(rr, "", route);
     const std::string signature = rr.choice("signature");
     route.signature = signature == "none" ? "" : signature;
     route.id_header = rr.string("id_header");

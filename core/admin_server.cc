@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "core/log.h"
+#include "core/tcp_listener.h"
 
 namespace tributary {
 
@@ -134,21 +135,9 @@ AdminServer::AdminServer(asio::io_context& io, config::HostPort listen, const me
 AdminServer::~AdminServer() { stop(); }
 
 Status AdminServer::start() {
+  const Status listening = open_tcp_listener(acceptor_, listen_, "metrics", "HTTP");
+  if (!listening.is_ok()) return listening;
   error_code ec;
-  const auto address = asio::ip::make_address(listen_.host, ec);
-  if (ec) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "metrics: listen address '" + listen_.host + "' is not an IP address: " + ec.message());
-  }
-  const asio::ip::tcp::endpoint endpoint(address, listen_.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "metrics: cannot listen on " + listen_.text() + ": " + ec.message());
-  }
   const auto bound = acceptor_.local_endpoint(ec);
   port_ = bound.port();
   log::info("admin listening")

@@ -102,21 +102,9 @@ bool TributaryProcess::running() {
 
 std::optional<std::uint16_t> TributaryProcess::port_of(const std::string& source,
                                                       std::chrono::milliseconds deadline) {
-  std::optional<std::uint16_t> port;
-  const std::string needle = "msg=listening source=" + source + " ";
-  eventually(
-      [&] {
-        const std::string text = log();
-        const auto line = text.find(needle);
-        if (line == std::string::npos) return !running();
-        const auto eol = text.find('\n', line);
-        if (eol == std::string::npos) return false;
-        const std::string l = text.substr(line, eol - line);
-        port = static_cast<std::uint16_t>(std::stoi(l.substr(l.rfind(':') + 1)));
-        return true;
-      },
-      deadline);
-  return port;
+  const auto address = log_value("msg=listening source=" + source + " ", "address", deadline);
+  if (!address || address->rfind(':') == std::string::npos) return std::nullopt;
+  return static_cast<std::uint16_t>(std::stoi(address->substr(address->rfind(':') + 1)));
 }
 
 std::optional<std::string> TributaryProcess::log_value(const std::string& needle, const std::string& key,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/tcp_listener.h"
 #include "transports/http/http_session.h"
 
 namespace tributary::transports::http {
@@ -119,22 +120,9 @@ Status HttpIntake::start() {
     }
     shared_->tls = std::move(tls);
   }
-  const auto address = asio::ip::make_address(listen_.host, ec);
-  if (ec) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "source '" + shared_->source + "': listen address '" + listen_.host +
-                      "' is not an IP address: " + ec.message());
-  }
-  const asio::ip::tcp::endpoint endpoint(address, listen_.port);
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status(StatusCode::kFailedPrecondition, "source '" + shared_->source +
-                                                       "': cannot listen on HTTP " +
-                                                       listen_.text() + ": " + ec.message());
-  }
+  const Status listening = open_tcp_listener(acceptor_, listen_, "source '" + shared_->source + "'",
+                                             shared_->tls ? "HTTPS" : "HTTP");
+  if (!listening.is_ok()) return listening;
   const auto bound = acceptor_.local_endpoint(ec);
   bound_port_ = bound.port();
   log::info("listening")

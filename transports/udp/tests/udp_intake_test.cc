@@ -122,6 +122,26 @@ class UdpFormatTest : public ::testing::Test {
     pool_.start();
     ASSERT_TRUE(intake_->start().is_ok());
   }
+  // Holds every io thread while COUNT 90-byte datagrams are sent, so the small receive
+  // buffer (64 KiB) overflows; the datagrams sent.
+  std::vector<std::string> overflow(std::size_t count) {
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> holding{false};
+    for (std::size_t i = 0; i < pool_.size(); ++i) {
+      boost::asio::post(pool_.at(i), [released, &holding] {
+        holding = true;
+        released.wait();
+      });
+    }
+    const bool held = testing::eventually([&] { return holding.load(); }, std::chrono::seconds(5));
+    std::vector<std::string> burst(count, std::string(90, 'x'));
+    if (held) testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
+    release.set_value();
+    EXPECT_TRUE(held) << "the io threads could not be held";
+    return burst;
+  }
+
   void send(const std::vector<std::string>& payloads) {
     testing::send_datagrams("127.0.0.1", intake_->local_port(), payloads);
   }
@@ -218,20 +238,7 @@ TEST_F(UdpFormatTest, TwoSocketsShareThePortAndEveryDatagramIsTaken) {
 
 TEST_F(UdpFormatTest, DatagramsTheKernelDroppedAreCountedSoNoneIsUnexplained) {
   start(source("raw", "{remote_ip}"));
-  // Hold the socket's io thread so the small receive buffer (64 KiB) overflows.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> holding{false};
-  for (std::size_t i = 0; i < pool_.size(); ++i) {
-    boost::asio::post(pool_.at(i), [released, &holding] {
-      holding = true;
-      released.wait();
-    });
-  }
-  ASSERT_TRUE(testing::eventually([&] { return holding.load(); }, std::chrono::seconds(5)));
-  std::vector<std::string> burst(3000, std::string(90, 'x'));
-  testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
-  release.set_value();
+  const std::vector<std::string> burst = overflow(3000);
   // The drop count rides on the next datagram read after the drops.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   send({"after"});
@@ -247,19 +254,7 @@ TEST_F(UdpFormatTest, DatagramsTheKernelDroppedAreCountedSoNoneIsUnexplained) {
 // with no datagram after them to carry the count, are still accounted for.
 TEST_F(UdpFormatTest, KernelDropsAtTheEndOfABurstAreInTheMetricsWithoutALaterDatagram) {
   start(source("raw", "{remote_ip}"));
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::atomic<bool> holding{false};
-  for (std::size_t i = 0; i < pool_.size(); ++i) {
-    boost::asio::post(pool_.at(i), [released, &holding] {
-      holding = true;
-      released.wait();
-    });
-  }
-  ASSERT_TRUE(testing::eventually([&] { return holding.load(); }, std::chrono::seconds(5)));
-  std::vector<std::string> burst(3000, std::string(90, 'x'));
-  testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
-  release.set_value();
+  const std::vector<std::string> burst = overflow(3000);
   const auto kernel_drops = [&] {
     metrics::Scrape scrape;
     intake_->collect(scrape);
