@@ -6,7 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +21,9 @@
 #include <boost/beast/http/write.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
+#include <functional>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -335,6 +342,60 @@ TEST_F(OperationsTest, SaslPlainWithThePasswordFromAFile) {
   const auto records = read_topic(bootstrap_, topic_, 2, 30s);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].value, "via-sasl-wrong-password");
+}
+
+// The sd_notify protocol as systemd sees it, without systemd: a datagram socket of the
+// test's own in NOTIFY_SOCKET, and WATCHDOG_USEC as a unit's WatchdogSec= would set it.
+TEST_F(OperationsTest, TellsSystemdWhenReadyReloadingAndStoppingAndPingsTheWatchdog) {
+  const std::string path = "/tmp/tributary-notify-" + std::to_string(getpid()) + ".sock";
+  ::unlink(path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  std::vector<std::string> messages;
+  // Collects what arrives until PREDICATE holds or DEADLINE passes.
+  const auto receive_until = [&](const std::function<bool()>& predicate, std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (!predicate() && std::chrono::steady_clock::now() < end) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      std::array<char, 4096> buf{};
+      const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+      if (n > 0) messages.emplace_back(buf.data(), static_cast<std::size_t>(n));
+    }
+    return predicate();
+  };
+  const auto count = [&](const std::string& needle) {
+    return static_cast<std::size_t>(std::count_if(messages.begin(), messages.end(), [&](const std::string& m) {
+      return m.find(needle) != std::string::npos;
+    }));
+  };
+  setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  setenv("WATCHDOG_USEC", "1000000", 1);  // WatchdogSec=1s: a ping every half second
+  start(config(route("orders")));
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+
+  ASSERT_TRUE(receive_until([&] { return count("READY=1") >= 1; }, 10s)) << process_->log();
+  // Ready only once the listeners are bound: the HTTP source answers.
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "GET", "/healthz", "").status, 200);
+  EXPECT_TRUE(receive_until([&] { return count("WATCHDOG=1") >= 3; }, 5s)) << messages.size();
+
+  ASSERT_TRUE(process_->signal(SIGHUP));
+  EXPECT_TRUE(receive_until([&] { return count("RELOADING=1") == 1 && count("READY=1") >= 2; }, 10s));
+  const auto reloading = std::find_if(messages.begin(), messages.end(),
+                                      [](const std::string& m) { return m.find("RELOADING=1") != std::string::npos; });
+  ASSERT_NE(reloading, messages.end());
+  EXPECT_NE(reloading->find("MONOTONIC_USEC="), std::string::npos) << *reloading;
+
+  ASSERT_TRUE(process_->signal(SIGTERM));
+  EXPECT_TRUE(receive_until([&] { return count("STOPPING=1") == 1; }, 10s));
+  EXPECT_EQ(process_->stop(), 0);
+  ::close(fd);
+  ::unlink(path.c_str());
 }
 
 }  // namespace
