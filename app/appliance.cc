@@ -75,9 +75,19 @@ bool applies_live(std::string_view path, const config::AppConfig& running) {
   std::size_t index = 0;
   std::string_view rest;
   if (!split_source_path(path, &index, &rest) || index >= running.sources.size()) return false;
-  if (running.sources[index].type != "http") return false;
+  const std::string& type = running.sources[index].type;
+  if (type == "udp") return rest == "topic" || rest == "key" || rest == "allow" || rest == "dead_letter_topic";
+  if (type == "mqtt") {
+    // subscriptions[N].topic or .key: the Kafka side of a filter (the filter itself is the
+    // broker-side subscription and needs a restart).
+    const std::size_t close = rest.find("].");
+    return rest.starts_with("subscriptions[") && close != std::string_view::npos &&
+           (rest.substr(close + 2) == "topic" || rest.substr(close + 2) == "key");
+  }
+  if (type != "http") return false;
   for (const std::string_view key : {"routes", "max_body", "max_header", "request_timeout", "max_connections",
-                                     "rest_proxy_topics"}) {
+                                     "rest_proxy_topics", "rest_proxy_auth", "rest_proxy_tokens_file",
+                                     "rest_proxy_api_key_header"}) {
     if (rest == key || rest.starts_with(std::string(key) + ".") || rest.starts_with(std::string(key) + "[")) {
       return true;
     }

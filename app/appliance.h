@@ -46,10 +46,11 @@ class Appliance {
   // (they finish writing the answers).
   void stop();
 
-  // Applies a new config (SIGHUP) without dropping sockets or events: logging, and the
-  // routes, auth and limits of HTTP sources. A config that changes anything else (a
-  // listener, the buffer, Kafka, a UDP or MQTT source) is refused as a whole, naming what
-  // would need a restart; the running config stays.
+  // Applies a new config (SIGHUP) without dropping sockets or events: logging; HTTP
+  // routes, auth and limits; a UDP source's topic, key, allow list and dead-letter topic;
+  // an MQTT subscription's Kafka topic and key. A config that changes anything else (a
+  // listener, the buffer, Kafka, a source's format, an MQTT filter) is refused as a whole,
+  // naming what would need a restart; the running config stays.
   Status reload(config::AppConfig next);
 
   // GET /readyz: the ring can take writes, and Kafka is reachable or the ring has room.

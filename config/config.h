@@ -70,7 +70,8 @@ struct UdpSourceConfig {
 
 struct HttpRouteConfig {
   std::string name;
-  std::string topic;
+  std::string topic;                     // empty: only topics from the path
+  std::vector<std::string> path_topics;  // names or prefixes ending in '*' a path may name
   KeyTemplate key;
   // Webhook signature: "" (none), "github" or "hmac-sha256".
   std::string signature;

@@ -175,6 +175,27 @@ bool tokens_file_usable(const std::string& path, std::string* why) {
   return false;
 }
 
+// A comma-separated list of topic names or prefixes ending in '*' (`orders, telemetry.*`).
+std::vector<std::string> read_topic_list(SectionReader& r, std::string_view key) {
+  std::vector<std::string> topics;
+  const std::string list = r.string(key);
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    std::string item = list.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) {
+      std::string why;
+      const std::string name = item.back() == '*' ? item.substr(0, item.size() - 1) : item;
+      if (!name.empty() && !is_valid_topic(name, &why)) r.error(key, "'" + item + "': " + why);
+      topics.push_back(item);
+    }
+    start = comma + 1;
+  }
+  return topics;
+}
+
 // A route's auth (PREFIX ""), or the REST Proxy API's (PREFIX "rest_proxy_"): PREFIXauth,
 // PREFIXtokens_file, PREFIXapi_key_header.
 void read_auth(SectionReader& r, const std::string& prefix, HttpRouteConfig& route) {
@@ -220,25 +241,7 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   }
   http.idempotency_window = r.duration("idempotency_window");
   http.idempotency_max_keys = static_cast<std::size_t>(r.integer("idempotency_max_keys"));
-  {
-    std::string list = r.string("rest_proxy_topics");
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      const std::size_t comma = std::min(list.find(',', start), list.size());
-      std::string item = list.substr(start, comma - start);
-      item.erase(0, item.find_first_not_of(' '));
-      item.erase(item.find_last_not_of(' ') + 1);
-      if (!item.empty()) {
-        std::string why;
-        const std::string name = item.back() == '*' ? item.substr(0, item.size() - 1) : item;
-        if (!name.empty() && !is_valid_topic(name, &why)) {
-          r.error("rest_proxy_topics", "'" + item + "': " + why);
-        }
-        http.rest_proxy_topics.push_back(item);
-      }
-      start = comma + 1;
-    }
-  }
+  http.rest_proxy_topics = read_topic_list(r, "rest_proxy_topics");
   {
     // The REST Proxy API is checked like a route named "rest-proxy".
     HttpRouteConfig& rest = http.rest_proxy;
@@ -262,6 +265,10 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
       rr.error("name", "route '" + route.name + "' is defined twice in this source");
     }
     route.topic = rr.topic("topic");
+    route.path_topics = read_topic_list(rr, "path_topics");
+    if (!rr.has("topic") && route.path_topics.empty()) {
+      rr.error("topic", "a route needs a topic, or path_topics to take it from the path");
+    }
     route.key = rr.key_template("key");
     read_auth(rr, "", route);
     const std::string signature = rr.choice("signature");

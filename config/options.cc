@@ -282,7 +282,13 @@ constexpr std::array kHttpSource = {
 constexpr std::array kHttpRoute = {
     OptionDef{"name", T::kString, "", true,
               "The `{name}` in `POST /v1/events/{name}`; letters, digits, `.`, `_`, `-`."},
-    OptionDef{"topic", T::kTopic, "", true, "Kafka topic the route's events go to."},
+    OptionDef{"topic", T::kTopic, "", false,
+              "Kafka topic the route's events go to (`POST /v1/events/{name}`). Required unless "
+              "path_topics is set."},
+    OptionDef{"path_topics", T::kString, "", false,
+              "Topics a request may name in its path, `POST /v1/events/{name}/{topic}`: "
+              "comma-separated names or prefixes ending in `*` (`app.*, audit`). A topic "
+              "outside the list gets 404. Empty: the path names no topic."},
     OptionDef{"key", T::kTemplate, "", false,
               "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
               "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}, and for "

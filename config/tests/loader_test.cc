@@ -513,6 +513,21 @@ sources:
   EXPECT_THAT(all, HasSubstr("sources[0].routes[1].tokens_file: applies only with auth: bearer or api_key"));
   EXPECT_THAT(all, HasSubstr("sources[0].routes[2].tokens_file: '" + empty + "' holds no token"));
   EXPECT_THAT(all, HasSubstr("sources[0].routes[3].api_key_header: applies only with auth: api_key"));
+  LoadResult topics = load(R"(kafka: {brokers: "b:1"}
+sources:
+  - name: api
+    type: http
+    listen: "127.0.0.1:0"
+    routes:
+      - {name: a, path_topics: "app.*, audit"}
+      - {name: b}
+      - {name: c, topic: t, path_topics: "bad topic*"}
+)");
+  ASSERT_FALSE(topics.config);
+  EXPECT_THAT(topics.diagnostics.format(),
+              HasSubstr("sources[0].routes[1].topic: a route needs a topic, or path_topics to take it from the path"));
+  EXPECT_THAT(topics.diagnostics.format(), HasSubstr("sources[0].routes[2].path_topics: 'bad topic*': "));
+  EXPECT_EQ(topics.diagnostics.format().find("routes[0]"), std::string::npos) << topics.diagnostics.format();
   LoadResult open_rest = load(R"(kafka: {brokers: "b:1"}
 sources:
   - name: api

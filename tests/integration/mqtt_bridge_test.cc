@@ -232,6 +232,32 @@ TEST_F(MqttBridgeTest, MessagesOfEveryQosArriveMappedToTopicKeyAndHeaders) {
   process_.reset();
 }
 
+// SIGHUP with new Kafka topic and key templates for the same filter: applied from the next
+// message on, without a reconnect.
+TEST_F(MqttBridgeTest, AReloadChangesTheKafkaTopicAndKeyWithoutReconnecting) {
+  start(broker_);
+  ASSERT_TRUE(subscribed()) << process_->log();
+  Publisher pub(broker_);
+  ASSERT_TRUE(pub.ok());
+  ASSERT_TRUE(pub.publish(topic("east", "d1"), "before", 1));
+  ASSERT_EQ(read_topic(bootstrap_, prefix_ + ".east", 1, kKafkaDeadline).size(), 1u);
+  std::string text = read_file(config_);
+  const std::string old_topic = "        topic: " + prefix_ + ".{site}";
+  text.replace(text.find(old_topic), old_topic.size(), "        topic: " + prefix_ + ".moved.{site}");
+  text.replace(text.find("key: \"{device}\""), 16, "key: \"{site}-{device}\"");
+  write_file(config_, text);
+  ASSERT_TRUE(process_->signal(SIGHUP));
+  ASSERT_TRUE(eventually([&] { return log_count("msg=\"config reloaded\"") == 1; }, 10s)) << process_->log();
+  ASSERT_TRUE(pub.publish(topic("east", "d2"), "after", 1));
+  const auto moved = read_topic(bootstrap_, prefix_ + ".moved.east", 1, kKafkaDeadline);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].value, "after");
+  EXPECT_EQ(moved[0].key, "east-d2");
+  EXPECT_EQ(log_count("msg=\"mqtt subscribed\""), subscriptions_seen_) << "the reload reconnected";
+  ASSERT_EQ(process_->stop(), 0);
+  process_.reset();
+}
+
 TEST_F(MqttBridgeTest, RetainedReplaysAreSkippedUnlessConfigured) {
   Publisher pub(broker_);
   ASSERT_TRUE(pub.ok());

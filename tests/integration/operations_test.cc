@@ -260,26 +260,35 @@ TEST_F(OperationsTest, SighupReloadAppliesRoutesKeepsConnectionsAndRefusesBadCon
   Connection kept(http_port_);
   ASSERT_EQ(kept.post("/v1/events/orders", "before-2"), 202);
 
-  // A new route: applied, and the open connection serves it.
-  write_file(config_, config(route("orders") + route("refunds")));
+  // A new route and the UDP source's topic: applied, and the open connection serves it.
+  const std::string udp_topic = unique_name("ops.udp.reloaded");
+  write_file(config_, config(route("orders") + route("refunds"), udp_topic));
   ASSERT_TRUE(process_->signal(SIGHUP));
   ASSERT_TRUE(eventually([&] { return count_in_log("msg=\"config reloaded\"") == 1; }, 10s)) << process_->log();
   EXPECT_EQ(kept.post("/v1/events/refunds", "after"), 202);
   EXPECT_EQ(kept.post("/v1/events/orders", "after-2"), 202);
+  const auto udp_port = process_->port_of("meters", 10s);
+  ASSERT_TRUE(udp_port);
+  send_datagrams("127.0.0.1", *udp_port, {"to-the-new-topic"});
+  const auto moved = read_topic(bootstrap_, udp_topic, 1, 30s);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].value, "to-the-new-topic");
 
   // Invalid: refused with its problem, the running routes stay.
   write_file(config_, config(route("orders") + "      - name: broken\n"));
   ASSERT_TRUE(process_->signal(SIGHUP));
   ASSERT_TRUE(eventually([&] { return count_in_log("config reload refused: the file is invalid") == 1; }, 10s));
-  EXPECT_THAT(process_->log(), HasSubstr("sources[0].routes[1].topic: required key is missing"));
+  EXPECT_THAT(process_->log(), HasSubstr("sources[0].routes[1].topic: a route needs a topic"));
   EXPECT_EQ(kept.post("/v1/events/refunds", "still"), 202);
 
-  // A change only a restart can make (the UDP source's topic): refused as a whole, so the
-  // route removed in the same file stays too.
-  write_file(config_, config(route("orders"), "ops.udp.other"));
+  // A change only a restart can make (the node id): refused as a whole, so the route
+  // removed in the same file stays too.
+  std::string renamed = config(route("orders"), udp_topic);
+  renamed.replace(renamed.find("node_id: ops-node"), 17, "node_id: other-node");
+  write_file(config_, renamed);
   ASSERT_TRUE(process_->signal(SIGHUP));
   ASSERT_TRUE(eventually([&] { return count_in_log("msg=\"config reload refused\"") == 1; }, 10s));
-  EXPECT_THAT(process_->log(), HasSubstr("sources[1].topic"));
+  EXPECT_THAT(process_->log(), HasSubstr("only a restart can change (node_id)"));
   EXPECT_EQ(kept.post("/v1/events/refunds", "kept"), 202);
 
   const auto records = read_topic(bootstrap_, topic_, 6, 30s);

@@ -219,7 +219,10 @@ void HttpSession::on_header(beast::error_code ec) {
                               ",\"path\":" + json_string(path)),
                    false);
   }
-  const std::string_view name = path.substr(kEventsPrefix.size());
+  // /v1/events/{route}, or /v1/events/{route}/{topic} for a route with path_topics.
+  const std::string_view after = path.substr(kEventsPrefix.size());
+  const std::string_view name = after.substr(0, after.find('/'));
+  const std::string_view path_topic = name.size() < after.size() ? after.substr(name.size() + 1) : std::string_view();
   const auto route = table_->routes.find(name);
   if (route == table_->routes.end()) {
     counters.client_errors.fetch_add(1, std::memory_order_relaxed);
@@ -236,6 +239,32 @@ void HttpSession::on_header(beast::error_code ec) {
                    json_error("method_not_allowed", "events are sent with POST"), false);
   }
   route_ = &route->second;
+  topic_ = route_->config.topic;
+  if (name.size() < after.size()) {  // a topic in the path
+    std::string why;
+    std::string bad;
+    if (route_->config.path_topics.empty()) {
+      why = "route '" + route_->config.name + "' takes no topic in its path";
+    } else if (!rest_topic_allowed(path_topic, route_->config.path_topics)) {
+      why = "topic '" + std::string(path_topic) + "' is not among the path_topics of route '" +
+            route_->config.name + "'";
+    } else if (!config::is_valid_topic(path_topic, &bad)) {
+      why = "'" + std::string(path_topic) + "' is not a valid Kafka topic: " + bad;
+    }
+    if (!why.empty()) {
+      counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+      return respond(Status_::not_found, json_error("unknown_topic", why, ",\"topic\":" + json_string(path_topic)),
+                     false);
+    }
+    topic_ = std::string(path_topic);
+  } else if (topic_.empty()) {
+    counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    return respond(Status_::not_found,
+                   json_error("unknown_topic", "route '" + route_->config.name +
+                                                   "' takes its topic from the path: /v1/events/" +
+                                                   route_->config.name + "/{topic}"),
+                   false);
+  }
   if (!authorised(*route_)) return;
   if (const auto length = parser_->content_length();
       length && *length > table_->settings.max_body) {
@@ -338,7 +367,7 @@ void HttpSession::offer_event() {
   for (std::size_t i = 0; i < parsed.bodies.size(); ++i) {
     Event event;
     event.origin = origin;
-    event.topic = route_->config.topic;
+    event.topic = topic_;
     if (parsed.docs.empty()) {
       event.key = render_key(route_->config.key, shared_->stamper->node_id(), origin, &lookup);
       event.content_type = std::string(req[bhttp::field::content_type]);
@@ -488,7 +517,7 @@ bool HttpSession::check_idempotency() {
   }
   IdempotencyCache::Digest who{};
   SHA256(reinterpret_cast<const unsigned char*>(credential.data()), credential.size(), who.data());
-  const std::string key = (rest_ ? "/topics/" + rest_topic_ : route_->config.name) + '\n' +
+  const std::string key = (rest_ ? "/topics/" + rest_topic_ : route_->config.name + "/" + topic_) + '\n' +
                           std::string(reinterpret_cast<const char*>(who.data()), who.size()) + '\n' +
                           std::string(header.data(), header.size());
   IdempotencyCache::Digest body{};

@@ -79,6 +79,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::shared_ptr<HttpShared> shared_;
   std::shared_ptr<const HttpTable> table_;  // routes and limits for the request being served
   const HttpRoute* route_ = nullptr;        // in table_
+  std::string topic_;                       // of the request: the route's, or from the path
   std::size_t body_bytes_ = 0;
   std::string idempotency_key_;  // of the request being stored; empty: none
   std::uint64_t idempotency_ticket_ = 0;

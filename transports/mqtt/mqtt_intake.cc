@@ -265,7 +265,16 @@ MqttIntake::MqttIntake(const config::SourceConfig& source, Sink& sink, Stamper& 
       sink_(sink),
       stamper_(stamper),
       persist_dir_(std::move(persist_dir)),
-      route_accepted_(std::make_unique<std::atomic<std::uint64_t>[]>(settings_.subscriptions.size())) {}
+      route_accepted_(std::make_unique<std::atomic<std::uint64_t>[]>(settings_.subscriptions.size())) {
+  mappings_.store(std::make_shared<const std::vector<config::MqttSubscriptionConfig>>(settings_.subscriptions));
+}
+
+void MqttIntake::reconfigure(const config::SourceConfig& source) {
+  // Only the Kafka topic and key templates differ (the filters, and so the subscriptions,
+  // are the same: the caller checked).
+  mappings_.store(std::make_shared<const std::vector<config::MqttSubscriptionConfig>>(
+      std::get<config::MqttSourceConfig>(source.settings).subscriptions));
+}
 
 void MqttIntake::collect(metrics::Scrape& scrape) const {
   const MqttCounters& c = counters_;
@@ -377,10 +386,11 @@ bool MqttIntake::subscribed() const {
          std::all_of(clients_.begin(), clients_.end(), [](const auto& c) { return c->subscribed(); });
 }
 
-const config::MqttSubscriptionConfig* MqttIntake::match(std::string_view topic,
-                                                       std::vector<std::string_view>* levels) const {
+const config::MqttSubscriptionConfig* MqttIntake::match(const std::vector<config::MqttSubscriptionConfig>& subs,
+                                                       std::string_view topic,
+                                                       std::vector<std::string_view>* levels) {
   const std::vector<std::string_view> parts = split_levels(topic);
-  for (const config::MqttSubscriptionConfig& sub : settings_.subscriptions) {
+  for (const config::MqttSubscriptionConfig& sub : subs) {
     const std::vector<std::string_view> filter = split_levels(sub.mqtt_filter);
     bool ok = true;
     std::size_t i = 0;
@@ -406,7 +416,8 @@ void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
   const std::string_view payload(m.get_payload_ref().data(), m.get_payload_ref().size());
   const int qos = m.get_qos();
   std::vector<std::string_view> values;
-  const config::MqttSubscriptionConfig* sub = match(topic, &values);
+  const auto mappings = mappings_.load();  // a reload applies from the next message on
+  const config::MqttSubscriptionConfig* sub = match(*mappings, topic, &values);
   std::string why;
   Datagram parsed;
   std::string kafka_topic;
@@ -485,7 +496,7 @@ void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
     (malformed ? counters_.dead_lettered : counters_.accepted).fetch_add(1, std::memory_order_relaxed);
     if (!malformed) {
       counters_.accepted_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
-      route_accepted_[static_cast<std::size_t>(sub - settings_.subscriptions.data())].fetch_add(
+      route_accepted_[static_cast<std::size_t>(sub - mappings->data())].fetch_add(
           1, std::memory_order_relaxed);
     }
   }

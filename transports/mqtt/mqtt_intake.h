@@ -55,6 +55,8 @@ class MqttIntake final : public Intake {
   Status start() override;
   void stop() override;
   void collect(metrics::Scrape& scrape) const override;
+  // The subscriptions' topic and key templates change live (from the next message on).
+  void reconfigure(const config::SourceConfig& source) override;
 
   const MqttCounters& counters() const { return counters_; }
   // True once every client has connected and subscribed at least once.
@@ -63,7 +65,8 @@ class MqttIntake final : public Intake {
  private:
   class Client;
   // The subscription TOPIC came in on, with the values of its levels; null when none matches.
-  const config::MqttSubscriptionConfig* match(std::string_view topic, std::vector<std::string_view>* levels) const;
+  static const config::MqttSubscriptionConfig* match(const std::vector<config::MqttSubscriptionConfig>& subs,
+                                                     std::string_view topic, std::vector<std::string_view>* levels);
   void on_message(Client& client, const ::mqtt::message& message);
   // Appends ENVELOPE; for QoS 1/2 waits until the ring has it (retrying while it is full).
   // False when it was not stored (QoS 0 while full, refused, or shutting down).
@@ -75,6 +78,8 @@ class MqttIntake final : public Intake {
   Stamper& stamper_;
   std::string persist_dir_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> route_accepted_;  // per subscription, as listed
+  // The subscriptions' Kafka topic and key templates, which a reload may change; taken per message.
+  std::atomic<std::shared_ptr<const std::vector<config::MqttSubscriptionConfig>>> mappings_;
   std::vector<std::unique_ptr<Client>> clients_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_callbacks_{0};  // Paho callbacks running now; stop() waits for none

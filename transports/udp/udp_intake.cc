@@ -80,6 +80,7 @@ struct UdpIntake::Socket {
   std::vector<std::array<char, 64>> controls;  // room for the SO_RXQ_OVFL cmsg
   std::uint32_t kernel_drops_seen = 0;
   Datagram parsed;  // scratch, reused
+  std::shared_ptr<const Route> route;  // taken per batch
   // The sender of the last datagram, as text: senders repeat, inet_ntop need not.
   sockaddr_storage last_sender{};
   Origin origin;
@@ -111,9 +112,7 @@ UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& st
       format_(format_from_name(settings_.format)),
       sink_(sink),
       stamper_(stamper) {
-  for (const auto& part : settings_.key.parts()) {
-    if (part.variable && part.text.starts_with("json:")) key_uses_json_ = true;
-  }
+  route_.store(make_route(settings_));
   if (settings_.format == "frame") {
     tracker_ = std::make_unique<firmware::SequenceTracker>(settings_.dedup_window, settings_.max_devices);
   }
@@ -270,6 +269,7 @@ void UdpIntake::read_batches(Socket& s) {
       s.messages[i].msg_len = 0;
     }
     const int n = ::recvmmsg(fd, s.messages.data(), batch, MSG_DONTWAIT, nullptr);
+    s.route = route_.load();  // a reload applies from the next batch on
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         log::warn("udp receive failed").kv("source", name_).kv("error", std::strerror(errno));
@@ -286,8 +286,24 @@ void UdpIntake::read_batches(Socket& s) {
   }
 }
 
-bool UdpIntake::allowed(const sockaddr_storage& from) const {
-  if (settings_.allow.empty()) return true;
+std::shared_ptr<const UdpIntake::Route> UdpIntake::make_route(const config::UdpSourceConfig& settings) {
+  auto route = std::make_shared<Route>();
+  route->topic = settings.topic;
+  route->key = settings.key;
+  route->allow = settings.allow;
+  route->dead_letter_topic = settings.dead_letter_topic;
+  for (const auto& part : settings.key.parts()) {
+    if (part.variable && part.text.starts_with("json:")) route->key_uses_json = true;
+  }
+  return route;
+}
+
+void UdpIntake::reconfigure(const config::SourceConfig& source) {
+  route_.store(make_route(std::get<config::UdpSourceConfig>(source.settings)));
+}
+
+bool UdpIntake::allowed(const Route& route, const sockaddr_storage& from) const {
+  if (route.allow.empty()) return true;
   const std::uint8_t* address = nullptr;
   bool v6 = false;
   sockaddr_in a4;
@@ -300,7 +316,7 @@ bool UdpIntake::allowed(const sockaddr_storage& from) const {
     address = a6.sin6_addr.s6_addr;
     v6 = true;
   }
-  for (const config::Network& n : settings_.allow) {
+  for (const config::Network& n : route.allow) {
     if (n.contains(address, v6)) return true;
   }
   return false;
@@ -318,7 +334,8 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
     counters_.dropped_oversize.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (!allowed(s.senders[index])) {
+  const Route& route = *s.route;
+  if (!allowed(route, s.senders[index])) {
     counters_.dropped_not_allowed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -326,8 +343,8 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   std::string why;
   firmware::DecodedFrame frame;
   const bool malformed = tracker_ ? !firmware::decode_frame(data, &frame, &why)
-                                  : !parse_datagram(format_, data, &s.parsed, &why, key_uses_json_);
-  if (malformed && settings_.dead_letter_topic.empty()) {
+                                  : !parse_datagram(format_, data, &s.parsed, &why, route.key_uses_json);
+  if (malformed && route.dead_letter_topic.empty()) {
     counters_.dropped_malformed.fetch_add(1, std::memory_order_relaxed);
     log::limited(log::Level::kWarn, "udp datagram dropped: malformed").kv("source", name_).kv("reason", why);
     return;
@@ -340,8 +357,8 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   if (malformed) {
     // To the dead-letter topic, as received, with the reason: never to the source's topic.
     const std::pair<std::string_view, std::string_view> reason[] = {
-        {"tributary_dlq_reason", why}, {"tributary_dlq_topic", settings_.topic}};
-    add_envelope(s, settings_.dead_letter_topic, std::nullopt, data, "", now, reason);
+        {"tributary_dlq_reason", why}, {"tributary_dlq_topic", route.topic}};
+    add_envelope(s, route.dead_letter_topic, std::nullopt, data, "", now, reason);
     ++s.datagrams;
     s.bytes += data.size();
     counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
@@ -354,13 +371,13 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   for (std::size_t i = 0; i < s.parsed.bodies.size(); ++i) {
     std::optional<std::string> key;
     if (s.parsed.docs.empty()) {
-      key = render_key(settings_.key, stamper_.node_id(), s.origin, nullptr);
+      key = render_key(route.key, stamper_.node_id(), s.origin, nullptr);
     } else {
       const nlohmann::json& doc = s.parsed.docs[i];
       const HeaderLookup json = [&doc](std::string_view name) { return json_variable(doc, name); };
-      key = render_key(settings_.key, stamper_.node_id(), s.origin, nullptr, &json);
+      key = render_key(route.key, stamper_.node_id(), s.origin, nullptr, &json);
     }
-    add_envelope(s, settings_.topic, key, s.parsed.bodies[i],
+    add_envelope(s, route.topic, key, s.parsed.bodies[i],
                  format_ == Format::kRaw ? std::string_view() : std::string_view("application/json"), now, {});
   }
   ++s.datagrams;
@@ -376,13 +393,14 @@ void UdpIntake::on_frame(Socket& s, const firmware::DecodedFrame& frame, std::st
     return;
   }
   std::optional<std::string> key;
-  if (settings_.key.empty()) {
+  const Route& route = *s.route;
+  if (route.key.empty()) {
     key = std::string(frame.device_id);
   } else {
     const HeaderLookup device = [&frame](std::string_view name) {
       return name == "device_id" ? std::string(frame.device_id) : std::string();
     };
-    key = render_key(settings_.key, stamper_.node_id(), s.origin, nullptr, &device);
+    key = render_key(route.key, stamper_.node_id(), s.origin, nullptr, &device);
   }
   std::string json;
   std::string_view payload = frame.payload;
@@ -401,7 +419,7 @@ void UdpIntake::on_frame(Socket& s, const firmware::DecodedFrame& frame, std::st
   std::vector<std::pair<std::string_view, std::string_view>> extra = {
       {"tributary_device_id", frame.device_id}, {"tributary_boot_id", boot}, {"tributary_sequence", sequence}};
   if (!time.empty()) extra.emplace_back("tributary_device_time", time);
-  add_envelope(s, settings_.topic, key, payload, content_type, now, extra);
+  add_envelope(s, route.topic, key, payload, content_type, now, extra);
   s.frames.push_back({std::string(frame.device_id), frame.boot_id, frame.sequence});
   ++s.datagrams;
   s.bytes += data.size();

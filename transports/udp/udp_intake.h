@@ -61,6 +61,8 @@ class UdpIntake final : public Intake {
   Status start() override;
   void stop() override;
   void collect(metrics::Scrape& scrape) const override;
+  // topic, key, allow and dead_letter_topic change live (from the next batch on).
+  void reconfigure(const config::SourceConfig& source) override;
 
   const UdpCounters& counters() const { return counters_; }
   // The bound port (useful with port 0); 0 before start().
@@ -82,16 +84,26 @@ class UdpIntake final : public Intake {
                     std::chrono::system_clock::time_point now,
                     std::span<const std::pair<std::string_view, std::string_view>> extra);
   void offer_batch(Socket& s);
-  bool allowed(const sockaddr_storage& from) const;
+  // What a reload may change while the sockets stay open: where events go and who may send.
+  // The socket threads take the current one per recvmmsg batch.
+  struct Route {
+    std::string topic;
+    config::KeyTemplate key;
+    bool key_uses_json = false;  // documents are parsed only when the key looks inside
+    std::vector<config::Network> allow;  // empty: any sender
+    std::string dead_letter_topic;
+  };
+  static std::shared_ptr<const Route> make_route(const config::UdpSourceConfig& settings);
+  bool allowed(const Route& route, const sockaddr_storage& from) const;
 
   std::string name_;
   config::UdpSourceConfig settings_;
   config::HostPort listen_;
   Format format_;
-  bool key_uses_json_ = false;  // documents are parsed only when the key looks inside
   std::unique_ptr<firmware::SequenceTracker> tracker_;  // format frame only
   Sink& sink_;
   Stamper& stamper_;
+  std::atomic<std::shared_ptr<const Route>> route_;
   std::vector<std::unique_ptr<Socket>> sockets_;
   std::vector<ino_t> socket_inodes_;  // set by start(): their drop counts in /proc/net/udp
   std::atomic<bool> started_{false};

@@ -491,6 +491,34 @@ TEST(HttpAuth, TheRestProxyApiNeedsItsOwnTokens) {
   EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
+TEST(HttpPathTopics, ARouteTakesItsTopicFromThePathWithinItsList) {
+  config::SourceConfig c = source();
+  config::HttpRouteConfig multi;
+  multi.name = "multi";
+  multi.path_topics = {"app.*", "audit"};
+  std::get<config::HttpSourceConfig>(c.settings).routes.push_back(multi);
+  OwnIntake own(c);
+  ASSERT_TRUE(own.start());
+  const auto post = [&](const std::string& target) {
+    return http_request("127.0.0.1", own.port, "POST", target, "e", {});
+  };
+  for (const std::string topic : {"app.orders", "audit"}) {
+    testing::HttpResult ok;
+    std::thread client([&] { ok = post("/v1/events/multi/" + topic); });
+    ASSERT_TRUE(own.sink.wait_pending(1));
+    EXPECT_EQ(own.sink.release(Status::ok()).topic, topic);
+    client.join();
+    EXPECT_EQ(ok.status, 200) << ok.body;
+  }
+  for (const std::string target : {"/v1/events/multi/other", "/v1/events/multi", "/v1/events/multi/",
+                                   "/v1/events/orders/app.orders", "/v1/events/multi/app.a/b"}) {
+    const auto refused = post(target);
+    EXPECT_EQ(refused.status, 404) << target;
+    EXPECT_EQ(json_field(refused.body, "error"), "unknown_topic") << target << " " << refused.body;
+  }
+  EXPECT_EQ(own.sink.pending(), 0u);
+}
+
 TEST(HttpIdempotency, ARetriedKeyIsAnsweredAgainWithoutStoringTwice) {
   config::SourceConfig c = source();
   std::get<config::HttpSourceConfig>(c.settings).idempotency_window = std::chrono::seconds(60);
