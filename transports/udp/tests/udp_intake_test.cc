@@ -127,14 +127,16 @@ class UdpFormatTest : public ::testing::Test {
   std::vector<std::string> overflow(std::size_t count) {
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();
-    std::atomic<bool> holding{false};
+    // Shared, not on this stack: a handler may still run after this function returns.
+    auto holding = std::make_shared<std::atomic<std::size_t>>(0);
     for (std::size_t i = 0; i < pool_.size(); ++i) {
-      boost::asio::post(pool_.at(i), [released, &holding] {
-        holding = true;
+      boost::asio::post(pool_.at(i), [released, holding] {
+        holding->fetch_add(1);
         released.wait();
       });
     }
-    const bool held = testing::eventually([&] { return holding.load(); }, std::chrono::seconds(5));
+    const bool held =
+        testing::eventually([&] { return holding->load() == pool_.size(); }, std::chrono::seconds(5));
     std::vector<std::string> burst(count, std::string(90, 'x'));
     if (held) testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
     release.set_value();
