@@ -13,6 +13,25 @@
 #include "buffer/record.h"
 
 namespace tributary::buffer {
+namespace {
+
+// Set while this thread holds a ring's write role, so that a completion that appends again
+// does not try to take the role its own thread already holds.
+thread_local bool t_writing = false;
+
+// The writer thread lets records nobody waits for gather for up to kGather (or until there
+// are kGatherRecords of them) before it writes them.
+constexpr std::chrono::microseconds kGather{1000};
+constexpr std::size_t kGatherRecords = 256;
+
+struct WritingScope {
+  WritingScope() { t_writing = true; }
+  ~WritingScope() { t_writing = false; }
+  WritingScope(const WritingScope&) = delete;
+  WritingScope& operator=(const WritingScope&) = delete;
+};
+
+}  // namespace
 
 Ring::Ring(FileIo& io, RingOptions options)
     : io_(io), options_(std::move(options)), writer_(io, options_.dir), checkpoint_(io, options_.dir) {
@@ -227,19 +246,24 @@ bool Ring::has_room(std::uint64_t frames) {
   return true;
 }
 
-Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done) {
-  return append_many(time_ms, std::span<const std::string_view>(&body, 1), std::move(done));
+Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done, bool caller_waits) {
+  return append_many(time_ms, std::span<const std::string_view>(&body, 1), std::move(done), caller_waits);
 }
 
 Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string_view> bodies,
-                               Done done) {
+                               Done done, bool caller_waits) {
   if (bodies.empty()) return Append::kQueued;
   std::uint64_t frames = 0;
   for (std::string_view body : bodies) frames += kRecordHeaderSize + body.size();
+  bool wake = caller_waits;  // whether the writer thread needs to hear of this append
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
     if (closed_) return Append::kClosed;
     if (!has_room(frames)) return Append::kFull;
+    // The writer sleeps until the queue has records, then, for records nobody waits for,
+    // until kGatherRecords: only those two moments need to wake it.
+    const std::size_t before = queue_.done.size();
+    wake = wake || before == 0 || (before < kGatherRecords && before + bodies.size() >= kGatherRecords);
     // Framed here, in place: the writer writes these bytes as they are.
     if (!queue_.frames) {
       queue_.frames = buffers_.get(batch_reserve_);
@@ -262,9 +286,39 @@ Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string
       });
     }
     pending_bytes_.fetch_add(frames, std::memory_order_relaxed);
+    queue_.awaited = queue_.awaited || caller_waits;
   }
-  wake_.notify_one();
+  after_append(caller_waits, wake);
   return Append::kQueued;
+}
+
+// Under interval and never, an appender that waits for its completion writes the queue
+// itself when nobody holds the write role: a lone appender (an MQTT callback waiting for its record, an HTTP request)
+// gets its completion without two thread hand-offs. Under always the writer thread keeps
+// the role, so that concurrent appends share one fdatasync and no appender blocks in it.
+void Ring::after_append(bool caller_waits, bool wake) {
+  if (caller_waits && options_.fsync != FsyncPolicy::kAlways && !t_writing && !stalled_.load()) {
+    std::unique_lock<std::mutex> role(write_mutex_, std::try_to_lock);
+    if (role.owns_lock()) {
+      const WritingScope scope;
+      write_queued();
+      if (!stalled_.load()) return;  // a failed write is retried by the writer thread
+      wake = true;
+    }
+  }
+  if (wake) wake_.notify_one();
+}
+
+void Ring::write_queued() {
+  if (in_progress_.empty() && !stalled_.load()) {
+    std::lock_guard<std::mutex> lock(append_mutex_);
+    std::swap(in_progress_, queue_);
+  }
+  // While stalled, write_batch also retries the segment (an empty batch is fine).
+  if (!in_progress_.empty() || stalled_.load()) stalled_.store(!write_batch(in_progress_));
+  // While the ring cannot write (disk full, failing disk), new appends are refused, so
+  // memory stays bounded by what was already queued.
+  disk_full_.store(stalled_.load());
 }
 
 // Brings the current segment's size (and the ring's total) up to date after a write.
@@ -422,10 +476,14 @@ bool Ring::write_batch(Batch& batch) {
     durable_seq_.store(writer_.synced_seq());
   }
   written_seq_.store(writer_.next_seq());
-  {
-    std::lock_guard<std::mutex> lock(readable_mutex_);
+  // Wake a reader only if one waits (it registers before it checks written_seq_, and both
+  // are sequentially consistent, so either it sees the new value or we see it waiting).
+  if (readers_waiting_.load() > 0) {
+    {
+      std::lock_guard<std::mutex> lock(readable_mutex_);
+    }
+    readable_.notify_all();
   }
-  readable_.notify_all();
   complete_batch(batch, {});
   return true;
 }
@@ -446,47 +504,56 @@ void Ring::complete_batch(Batch& batch, std::error_code error) {
 }
 
 void Ring::writer_loop() {
-  Batch batch;
-  bool stalled = false;  // the last write failed; retry after retry_interval
   int close_attempts = 0;
-  auto last_sync = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> role(write_mutex_);
+    last_sync_ = std::chrono::steady_clock::now();
+  }
   while (true) {
     bool closing = false;
     {
       std::unique_lock<std::mutex> lock(append_mutex_);
-      const auto wait = stalled ? options_.retry_interval
-                                : std::min(options_.fsync_interval, options_.checkpoint_interval);
-      wake_.wait_for(lock, wait, [&] { return (!queue_.empty() && !stalled) || (closed_ && !stalled); });
-      if (!stalled && batch.empty()) std::swap(batch, queue_);
+      const auto wait = stalled_.load() ? options_.retry_interval
+                                        : std::min(options_.fsync_interval, options_.checkpoint_interval);
+      wake_.wait_for(lock, wait, [&] { return !stalled_.load() && (!queue_.empty() || closed_); });
+      // Nobody waits for these records (UDP datagrams, MQTT QoS 0): give a trickle a moment
+      // to become a batch, so the writer does not wake and write once per record.
+      if (!queue_.empty() && !queue_.awaited && !closed_ && queue_.done.size() < kGatherRecords) {
+        wake_.wait_for(lock, kGather, [&] {
+          return closed_ || queue_.awaited || queue_.done.size() >= kGatherRecords;
+        });
+      }
       closing = closed_;
     }
-    if (!batch.empty() || stalled) stalled = !write_batch(batch);
-    // While the writer cannot write (disk full, failing disk), new appends are refused, so
-    // memory stays bounded by what was already queued.
-    disk_full_.store(stalled);
+    std::lock_guard<std::mutex> role(write_mutex_);
+    const WritingScope scope;
+    write_queued();
     const auto now = std::chrono::steady_clock::now();
-    if (options_.fsync == FsyncPolicy::kInterval && now - last_sync >= options_.fsync_interval) {
-      if (!stalled && writer_.synced_seq() < writer_.next_seq()) {
+    if (options_.fsync == FsyncPolicy::kInterval && now - last_sync_ >= options_.fsync_interval) {
+      if (!stalled_.load() && writer_.synced_seq() < writer_.next_seq()) {
         if (auto ec = writer_.sync()) {
           sync_errors_.fetch_add(1);
           begin_rescue();
-          stalled = !complete_rescue();
+          stalled_.store(!complete_rescue());
+          disk_full_.store(stalled_.load());
         }
         durable_seq_.store(writer_.synced_seq());
       }
-      last_sync = now;
+      last_sync_ = now;
     }
     retire_dropped();
     reclaim_and_checkpoint(false);
     if (closing) {
-      if (stalled && ++close_attempts > 3) break;  // give up: fail what is left (below)
+      if (stalled_.load() && ++close_attempts > 3) break;  // give up: fail what is left (below)
       std::lock_guard<std::mutex> lock(append_mutex_);
-      if (queue_.empty() && batch.empty() && !stalled) break;
+      if (queue_.empty() && in_progress_.empty() && !stalled_.load()) break;
     }
   }
   // Whatever is still queued or stalled when closing could not be written: fail it rather
   // than leave its owner waiting.
-  complete_batch(batch, std::make_error_code(std::errc::io_error));
+  std::lock_guard<std::mutex> role(write_mutex_);
+  const WritingScope scope;
+  complete_batch(in_progress_, std::make_error_code(std::errc::io_error));
   Batch rest;
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
@@ -566,7 +633,7 @@ bool Ring::drop_oldest(std::uint64_t needed) {
   return freed >= needed;
 }
 
-// Writer thread: the files of dropped segments become empty .dropped markers. Renamed
+// Writer: the files of dropped segments become empty .dropped markers. Renamed
 // first, then emptied: a crash in between leaves a marker that still holds data, which
 // recovery treats as dropped all the same.
 void Ring::retire_dropped() {
@@ -601,7 +668,7 @@ void Ring::retire_dropped() {
   io_.sync_dir(options_.dir);
 }
 
-// Writer thread: where the newest segment was last synced (no hint while a rescue is pending).
+// Writer: where the newest segment was last synced (no hint while a rescue is pending).
 TailHint Ring::tail_hint() const {
   if (!writer_.is_open() || writer_.failed() || rescue_.pending) return checkpointed_hint_;
   return TailHint{writer_.first_seq(), writer_.synced_bytes(), writer_.synced_seq()};
@@ -663,11 +730,13 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
 
 void Ring::wait_readable(std::uint64_t from, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(readable_mutex_);
+  readers_waiting_.fetch_add(1);
   readable_.wait_for(lock, timeout, [&] {
     if (written_seq_.load() > from) return true;
     std::lock_guard<std::mutex> append_lock(append_mutex_);
     return closed_;
   });
+  readers_waiting_.fetch_sub(1);
 }
 
 // Reads BYTES (at least) of the open segment from the reader's offset into a buffer nobody

@@ -68,11 +68,15 @@ struct RingStats {
   bool disk_full = false;             // the writer is stalled: disk full or a write error
 };
 
-// The disk ring. Appends come from any thread and are committed in groups by the ring's
-// writer thread: one write (and, under fsync: always, one fdatasync) for every batch that
-// gathered while the previous one was being written. An append's completion fires on the
-// writer thread once the record is accepted under the policy: synced (always), or written
-// to the file (interval, never; interval syncs every fsync_interval).
+// The disk ring. Appends come from any thread and are committed in groups: one write (and,
+// under fsync: always, one fdatasync) for every batch that gathered while the previous one
+// was being written. An append's completion fires once the record is accepted under the
+// policy: synced (always), or written to the file (interval, never; interval syncs every
+// fsync_interval). Under always the ring's writer thread writes and syncs every batch.
+// Under interval and never, an appender that waits for its completion and finds nobody
+// writing writes the queued batch itself (no hand-off to the writer thread and back): its completions, and those of the
+// other records in that batch, then fire on the appending thread before append() returns.
+// So a completion must not take a lock its appender holds while appending.
 //
 // Memory does not grow with the backlog: records live in files; the writer holds only
 // what is waiting to be written.
@@ -99,12 +103,16 @@ class Ring {
 
   // Queues one record. kFull: the ring (max_bytes) or the disk is full: back off. The
   // completion fires exactly once for kQueued, never otherwise.
-  Append append(std::int64_t time_ms, std::string_view body, Done done);
+  // CALLER_WAITS: the appender waits for DONE, so under interval and never it may write the
+  // queue itself right away when nobody else is writing (see above); otherwise the writer
+  // thread writes it, together with what else gathers.
+  Append append(std::int64_t time_ms, std::string_view body, Done done, bool caller_waits = true);
 
   // Queues BODIES as consecutive records, all or none: kFull when they do not all fit.
   // DONE fires once for the group, with the first record's sequence number, once every one
   // of them is accepted under the policy.
-  Append append_many(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done);
+  Append append_many(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done,
+                     bool caller_waits = true);
 
   // Calls VISIT for up to MAX readable records from FROM on, in order; returns the
   // sequence number after the last one visited (or after records lost to corruption,
@@ -139,6 +147,7 @@ class Ring {
     std::shared_ptr<std::string> frames;
     std::vector<Done> done;       // one per record, in sequence order
     std::uint64_t first_seq = 0;
+    bool awaited = false;         // an appender of one of its records waits for it
     std::size_t written = 0;      // bytes of FRAMES already handed to a segment
     std::uint64_t written_records = 0;
     bool counted = false;         // its bytes moved from pending_bytes_ to disk_bytes_
@@ -153,6 +162,8 @@ class Ring {
   Ring(FileIo& io, RingOptions options);
   bool recover(RecoveryReport* report, std::string* error);
   void writer_loop();
+  void write_queued();  // under write_mutex_: takes the queue (unless stalled) and writes it
+  void after_append(bool caller_waits, bool wake);  // writes inline or wakes the writer
   bool write_batch(Batch& batch);
   void complete_batch(Batch& batch, std::error_code error);
   bool ensure_segment();
@@ -180,8 +191,15 @@ class Ring {
   FileIo& io_;
   const RingOptions options_;
   BufferPool buffers_;  // before writer_: it outlives the chunks the writer holds
-  SegmentWriter writer_;  // writer thread only (and recovery)
-  Checkpoint checkpoint_;  // writer thread only (and recovery)
+  // The write role: whoever holds it (the writer thread, or an appender writing inline)
+  // owns everything marked "writer" below. Taken before append_mutex_, never after it.
+  std::mutex write_mutex_;
+  SegmentWriter writer_;  // writer (and recovery)
+  Checkpoint checkpoint_;  // writer (and recovery)
+  Batch in_progress_;      // writer: taken from the queue, not yet wholly written
+  // Writer: the last write failed (disk full, I/O error); the writer thread retries after
+  // retry_interval and nobody writes inline. Read under append_mutex_ by the writer's wait.
+  std::atomic<bool> stalled_{false};
 
   mutable std::mutex append_mutex_;  // the append point: guards queue_, closed_
   std::condition_variable wake_;
@@ -205,6 +223,7 @@ class Ring {
   std::atomic<std::uint64_t> written_seq_{0};
   std::mutex readable_mutex_;  // with readable_: wait_readable() sleeps until written_seq_ moves
   std::condition_variable readable_;
+  std::atomic<int> readers_waiting_{0};  // in wait_readable(): the writer notifies only then
   std::atomic<std::uint64_t> durable_seq_{0};
   std::atomic<std::uint64_t> cursor_{0};
   std::atomic<std::uint64_t> disk_bytes_{0};
@@ -218,11 +237,12 @@ class Ring {
   std::atomic<std::uint64_t> sync_errors_{0};
   std::atomic<std::uint64_t> corrupt_skipped_{0};
   std::atomic<bool> disk_full_{false};
-  std::uint64_t checkpointed_ = 0;  // writer thread only
-  TailHint checkpointed_hint_;      // writer thread only
+  std::uint64_t checkpointed_ = 0;  // writer
+  TailHint checkpointed_hint_;      // writer
   TailHint tail_hint() const;
-  std::chrono::steady_clock::time_point last_checkpoint_{};
-  // Records whose sync failed, on their way into a new segment. Writer thread only.
+  std::chrono::steady_clock::time_point last_checkpoint_{};  // writer
+  std::chrono::steady_clock::time_point last_sync_{};        // writer
+  // Records whose sync failed, on their way into a new segment. Writer only.
   struct Rescue {
     bool pending = false;
     std::uint64_t first = 0;         // first record to rewrite

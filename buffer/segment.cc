@@ -263,11 +263,32 @@ std::error_code SegmentWriter::flush() {
     written_ += chunk.frames.size();
     written_seq_ += chunk.records;
     pending_bytes_ -= chunk.frames.size();
-    if (keep_unsynced_) unsynced_.push_back(std::move(chunk));
+    if (keep_unsynced_) keep_written(std::move(chunk));
     ++written_chunks;
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written_chunks));
   return error;
+}
+
+void SegmentWriter::keep_written(Chunk chunk) {
+  constexpr std::size_t kCopyBelow = 16u << 10;
+  if (chunk.frames.size() >= kCopyBelow) {
+    unsynced_.push_back(std::move(chunk));
+    return;
+  }
+  if (!unsynced_.empty() && !unsynced_.back().owner) {
+    unsynced_.back().copy_len += chunk.frames.size();  // continues the copy before it
+  } else {
+    unsynced_.push_back(Chunk{nullptr, {}, 0, unsynced_copy_.size(), chunk.frames.size()});
+  }
+  unsynced_.back().records += chunk.records;
+  unsynced_copy_.append(chunk.frames);
+}
+
+void SegmentWriter::forget_unsynced() {
+  unsynced_.clear();
+  unsynced_copy_.clear();
+  if (unsynced_copy_.capacity() > (8u << 20)) unsynced_copy_.shrink_to_fit();
 }
 
 std::error_code SegmentWriter::sync() {
@@ -279,14 +300,16 @@ std::error_code SegmentWriter::sync() {
   }
   synced_ = written_;
   synced_seq_ = written_seq_;
-  unsynced_.clear();
+  forget_unsynced();
   return {};
 }
 
 std::string SegmentWriter::take_unsynced() {
   seal_buffer();
   std::string out;
-  for (const Chunk& chunk : unsynced_) out.append(chunk.frames);
+  for (const Chunk& chunk : unsynced_) {
+    out.append(chunk.owner ? chunk.frames : std::string_view(unsynced_copy_).substr(chunk.copy_at, chunk.copy_len));
+  }
   for (const Chunk& chunk : pending_) out.append(chunk.frames);
   drop_buffered();
   return out;
@@ -298,7 +321,7 @@ void SegmentWriter::drop_buffered() {
   buffer_records_ = 0;
   pending_.clear();
   pending_bytes_ = 0;
-  unsynced_.clear();
+  forget_unsynced();
 }
 
 std::error_code SegmentWriter::close() {

@@ -137,18 +137,28 @@ class SegmentWriter {
   std::uint64_t written_seq_ = 0;   // one past the last record in the file
   std::uint64_t synced_seq_ = 0;
   // Framed records, not copied: a slice of a buffer shared with the one who framed them.
+  // In unsynced_, a chunk without an OWNER is a copy: bytes [copy_at, copy_at + copy_len)
+  // of unsynced_copy_.
   struct Chunk {
     std::shared_ptr<const std::string> owner;
     std::string_view frames;
     std::uint64_t records = 0;
+    std::size_t copy_at = 0;
+    std::size_t copy_len = 0;
   };
   void seal_buffer();
   void drop_buffered();
+  void keep_written(Chunk chunk);
+  void forget_unsynced();
   std::string buffer_;              // framed by append(), not yet sealed into a chunk
   std::uint64_t buffer_records_ = 0;
   std::vector<Chunk> pending_;      // not yet written, in order
   std::uint64_t pending_bytes_ = 0;
   std::vector<Chunk> unsynced_;     // written but not yet synced: kept to rewrite elsewhere
+  // Small written chunks are kept as copies here rather than by their owners: a batch of a
+  // few records sits in a buffer sized for large batches, and holding one such buffer per
+  // small write until the next sync would pin megabytes and starve the ring's buffer pool.
+  std::string unsynced_copy_;
   bool keep_unsynced_ = true;
 };
 

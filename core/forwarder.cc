@@ -14,6 +14,10 @@ namespace {
 
 // Tags of dead-letter produces carry this bit; the rest is the ring sequence number.
 constexpr std::uint64_t kDeadLetterTag = 1ull << 63;
+// When records trickle in faster than this apart, the reader waits this long for more of
+// them before reading (unless kGatherRecords are already there).
+constexpr std::chrono::microseconds kGather{1000};
+constexpr std::uint64_t kGatherRecords = 64;
 
 std::string_view view(const flatbuffers::String* s) {
   return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
@@ -177,7 +181,16 @@ void Forwarder::loop() {
       continue;
     }
     if (after == next) {
+      const auto began = std::chrono::steady_clock::now();
       ring_.wait_readable(next, std::chrono::milliseconds(50));
+      const auto waited = std::chrono::steady_clock::now() - began;
+      if (waited < kGather && ring_.written_seq() - next < kGatherRecords) {
+        // Records arrive one by one, less than kGather apart (an MQTT client waiting for each
+        // one): let a few gather instead of waking for every one. This adds at most kGather
+        // to their way to Kafka, where librdkafka holds them for linger.ms anyway.
+        std::unique_lock<std::mutex> lock(wake_mutex_);
+        wake_.wait_for(lock, kGather - waited, [&] { return stopping_.load(); });
+      }
       continue;
     }
     next = after;

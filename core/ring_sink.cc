@@ -34,17 +34,17 @@ Offer RingSink::offer_many(std::vector<Event>&& events, Completion done) {
                            events.front().ingest_time.time_since_epoch())
                            .count();
   return append(time_ms, bodies, std::move(done), std::move(events.front().id),
-                std::move(events.front().topic));
+                std::move(events.front().topic), Waiting::kYes);
 }
 
 Offer RingSink::offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
-                              Completion done) {
+                              Completion done, Waiting waiting) {
   if (envelopes.empty()) return Offer::kRejected;
-  return append(time_ms, envelopes, std::move(done), std::string(), std::string());
+  return append(time_ms, envelopes, std::move(done), std::string(), std::string(), waiting);
 }
 
 Offer RingSink::append(std::int64_t time_ms, std::span<const std::string_view> bodies, Completion done,
-                       std::string id, std::string topic) {
+                       std::string id, std::string topic, Waiting waiting) {
   auto on_written = [this, done = std::move(done), id = std::move(id),
                      topic = std::move(topic)](std::error_code ec, std::uint64_t first) {
     if (!done) return;
@@ -56,7 +56,7 @@ Offer RingSink::append(std::int64_t time_ms, std::span<const std::string_view> b
     done(Status::ok(), Delivery{id.empty() ? event_id(node_id_, first) : id, topic, -1, -1,
                                 static_cast<std::int64_t>(first)});
   };
-  return to_offer(ring_.append_many(time_ms, bodies, std::move(on_written)));
+  return to_offer(ring_.append_many(time_ms, bodies, std::move(on_written), waiting == Waiting::kYes));
 }
 
 }  // namespace tributary

@@ -8,8 +8,9 @@
 namespace tributary {
 
 // The intakes' sink: encodes each event as a FlatBuffers envelope and appends it to the
-// disk ring. The completion fires (on the ring's writer thread) once the ring accepted the
-// record under its fsync policy: that is when a client may be told "accepted".
+// disk ring. The completion fires once the ring accepted the record under its fsync policy
+// (on the ring's writer thread, or on the offering thread when the ring writes inline): that
+// is when a client may be told "accepted". Events offered as Event (HTTP) count as waited for.
 // offer() from any thread.
 class RingSink final : public Sink {
  public:
@@ -18,12 +19,12 @@ class RingSink final : public Sink {
   Offer offer(Event&& event, Completion done) override;
   Offer offer_many(std::vector<Event>&& events, Completion done) override;
   Offer offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
-                      Completion done) override;
+                      Completion done, Waiting waiting) override;
 
  private:
   // Appends BODIES as one group; DONE learns ID (or the ring's event id) and TOPIC.
   Offer append(std::int64_t time_ms, std::span<const std::string_view> bodies, Completion done,
-               std::string id, std::string topic);
+               std::string id, std::string topic, Waiting waiting);
 
   buffer::Ring& ring_;
   const std::string node_id_;

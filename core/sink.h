@@ -12,6 +12,12 @@
 
 namespace tributary {
 
+// Whether the offering thread waits for the completion (an MQTT acknowledgement held back
+// until the record is stored) or goes on (UDP, an MQTT QoS 0 message). A waiting offer may be
+// written on the offering thread at once; the others are left to the ring's writer thread,
+// which writes many of them with one system call.
+enum class Waiting : std::uint8_t { kYes, kNo };
+
 enum class Offer : std::uint8_t {
   kAccepted,  // taken; the completion will fire exactly once
   kBusy,      // no room right now: back off (HTTP 503, UDP counted drop); completion not called
@@ -27,9 +33,11 @@ struct Delivery {
   std::int64_t sequence = -1;   // the ring's sequence number, once the ring has the record
 };
 
-// Fires once per accepted event, on a sink thread: Status ok once the event is safe (in the
-// disk ring under its fsync policy, for RingSink; acknowledged by Kafka, for KafkaSink), or
-// the reason it is not. Must be cheap and must not block: post work to your own thread.
+// Fires once per accepted event: Status ok once the event is safe (in the disk ring under
+// its fsync policy, for RingSink; acknowledged by Kafka, for KafkaSink), or the reason it is
+// not. It may fire on a sink thread or on the offering thread before offer() returns (the
+// ring writes inline when nobody else is writing). Must be cheap, must not block, and must
+// not take a lock the offering code holds: post work to your own thread.
 using Completion = std::function<void(const Status&, const Delivery&)>;
 
 // The core side of the one hand-off between intakes and the rest of Tributary.
@@ -52,7 +60,7 @@ class Sink {
   // only for the call. The default decodes them and calls offer_many (kRejected when one
   // is not a valid envelope).
   virtual Offer offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
-                              Completion done);
+                              Completion done, Waiting waiting);
 };
 
 }  // namespace tributary

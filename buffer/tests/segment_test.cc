@@ -260,3 +260,63 @@ TEST(SegmentWriter, SharedChunksAreWrittenInOrderAndHandedBackAfterAFailedSync) 
 
 }  // namespace
 }  // namespace tributary::buffer
+
+namespace tributary::buffer {
+namespace {
+
+// Small written chunks are kept as copies until the sync (their owners go back at once);
+// large ones by reference. A failed sync hands both back, in order.
+TEST(SegmentWriter, SmallWrittenChunksAreCopiedLargeOnesHeldAndBothHandedBackInOrder) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  std::vector<std::shared_ptr<std::string>> owners;
+  std::uint64_t seq = 0;
+  const auto add = [&](std::size_t body_size) {
+    auto owner = std::make_shared<std::string>();
+    encode_record(seq, 1, RecordType::kEvent, std::string(body_size, static_cast<char>('a' + seq % 26)), *owner);
+    w.append_shared(owner, *owner, 1);
+    owners.push_back(owner);
+    ++seq;
+  };
+  add(100);
+  add(200);
+  ASSERT_FALSE(w.flush());
+  add(40000);  // large
+  add(300);
+  ASSERT_FALSE(w.flush());
+  add(50);
+  ASSERT_FALSE(w.flush());
+  EXPECT_EQ(owners[0].use_count(), 1);  // copied: the owner is free again
+  EXPECT_EQ(owners[1].use_count(), 1);
+  EXPECT_EQ(owners[2].use_count(), 2);  // held until synced
+  EXPECT_EQ(owners[3].use_count(), 1);
+  EXPECT_EQ(owners[4].use_count(), 1);
+  io.fail_next_sync();
+  EXPECT_TRUE(w.sync());
+  std::string expected;
+  for (const auto& owner : owners) expected += *owner;
+  EXPECT_EQ(w.take_unsynced(), expected);
+  EXPECT_EQ(owners[2].use_count(), 1);
+}
+
+TEST(SegmentWriter, ASuccessfulSyncLetsGoOfEverythingKept) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  auto large = std::make_shared<std::string>();
+  encode_record(0, 1, RecordType::kEvent, std::string(40000, 'x'), *large);
+  w.append_shared(large, *large, 1);
+  w.append(1, "small");
+  ASSERT_FALSE(w.flush());
+  EXPECT_EQ(large.use_count(), 2);
+  ASSERT_FALSE(w.sync());
+  EXPECT_EQ(large.use_count(), 1);
+  EXPECT_EQ(w.take_unsynced(), "");
+}
+
+}  // namespace
+}  // namespace tributary::buffer

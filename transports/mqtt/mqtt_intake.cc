@@ -511,7 +511,7 @@ bool MqttIntake::store(Client& client, std::string_view envelope, std::int64_t t
     const std::string_view one[1] = {envelope};
     const Offer offer = sink_.offer_encoded(time_ms, one, [stored](const Status& status, const Delivery&) {
       stored->set_value(status);
-    });
+    }, qos == 0 ? Waiting::kNo : Waiting::kYes);
     if (offer == Offer::kAccepted) {
       if (qos == 0) return true;  // no acknowledgement to hold back
       // Returning from Paho's callback sends the PUBACK/PUBCOMP: only once the ring has it.

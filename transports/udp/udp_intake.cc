@@ -518,7 +518,7 @@ void UdpIntake::offer_batch(Socket& s) {
   };
   s.views.clear();
   for (const auto& [offset, size] : s.spans) s.views.emplace_back(s.arena.data() + offset, size);
-  const Offer offer = sink_.offer_encoded(s.first_time_ms, s.views, std::move(done));
+  const Offer offer = sink_.offer_encoded(s.first_time_ms, s.views, std::move(done), Waiting::kNo);
   s.spans.clear();
   s.arena.clear();
   s.datagrams = 0;
