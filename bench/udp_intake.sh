@@ -20,7 +20,7 @@ io_threads: 2
 buffer: {dir: $W/buffer, fsync: interval, max_size: 8GiB}
 kafka: {brokers: "127.0.0.1:1"}
 sources:
-  - {name: meters, type: udp, listen: "127.0.0.1:0", topic: bench.udp, key: "{remote_ip}", threads: $SOCKETS, format: $FORMAT}
+  - {name: meters, type: udp, listen: "127.0.0.1:0", topic: bench.udp, key: "{remote_ip}", threads: $SOCKETS, format: $FORMAT, receive_buffer: ${RECEIVE_BUFFER:-4MiB}}
 YAML
 "${5:-build/release/app/tributary}" run -c "$W/tributary.yaml" 2> "$W/tributary.log" &
 PID=$!

@@ -26,6 +26,13 @@ class KeyTemplate {
   const std::vector<Part>& parts() const { return parts_; }
   const std::string& text() const { return text_; }
   bool empty() const { return parts_.empty(); }
+  // Whether it reads a field of a JSON body ({json:a.b}): only then is a document built.
+  bool reads_json() const {
+    for (const Part& part : parts_) {
+      if (part.variable && part.text.starts_with("json:")) return true;
+    }
+    return false;
+  }
 
  private:
   std::string text_;

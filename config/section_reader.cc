@@ -239,11 +239,7 @@ std::vector<std::pair<std::string, std::string>> SectionReader::string_map(std::
       continue;
     }
     // Pass-through maps may hold credentials (librdkafka's sasl.password, ssl.key.pem).
-    const bool secret = name.find("password") != std::string::npos ||
-                        name.find("secret") != std::string::npos ||
-                        name.find("key.pem") != std::string::npos ||
-                        name.find("token") != std::string::npos || name.find("oauthbearer") != std::string::npos;
-    diagnostics_.record(path_of(key) + "." + name, secret ? "***" : item.second.Scalar(), false);
+    diagnostics_.record(path_of(key) + "." + name, is_secret_key(name) ? "***" : item.second.Scalar(), false);
     out.emplace_back(name, item.second.Scalar());
   }
   return out;

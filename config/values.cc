@@ -130,6 +130,13 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* erro
   return HostPort{std::string(host), static_cast<std::uint16_t>(value)};
 }
 
+bool is_secret_key(std::string_view name) {
+  for (std::string_view marker : {"password", "secret", "key.pem", "token", "oauthbearer"}) {
+    if (name.find(marker) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 bool is_valid_topic(std::string_view topic, std::string* error) {
   if (topic.empty() || topic.size() > 249) {
     *error = "a Kafka topic name has 1 to 249 characters";

@@ -43,6 +43,10 @@ std::optional<std::vector<Network>> parse_networks(std::string_view text, std::s
 // Kafka's own rule: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
 bool is_valid_topic(std::string_view topic, std::string* error);
 
+// Whether a pass-through property of this name may hold a credential (librdkafka's
+// sasl.password, ssl.key.pem, ...): its value is never printed or logged.
+bool is_secret_key(std::string_view name);
+
 // Route and source names: 1..64 characters of [a-zA-Z0-9._-].
 bool is_valid_name(std::string_view name, std::string* error);
 

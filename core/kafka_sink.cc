@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/values.h"
 #include "core/log.h"
 
 namespace tributary {
@@ -43,10 +44,9 @@ Status set(rd_kafka_conf_t* conf, const std::string& key, const std::string& val
   std::array<char, 512> err{};
   if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err.data(), err.size()) !=
       RD_KAFKA_CONF_OK) {
-    const bool secret = key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-                        key.find("key.pem") != std::string::npos || key.find("oauthbearer") != std::string::npos;
-    return Status(StatusCode::kFailedPrecondition,
-                  "kafka property '" + key + "'='" + (secret ? "***" : value) + "': " + err.data());
+    return Status(StatusCode::kFailedPrecondition, "kafka property '" + key + "'='" +
+                                                       (config::is_secret_key(key) ? "***" : value) +
+                                                       "': " + err.data());
   }
   return Status::ok();
 }

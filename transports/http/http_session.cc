@@ -340,14 +340,55 @@ std::string media_type(beast::string_view value) {
 
 }  // namespace
 
+EncodedBatch& EncodedBatch::of_this_thread() {
+  thread_local EncodedBatch batch;
+  return batch;
+}
+
+void EncodedBatch::clear() {
+  arena_.clear();
+  spans_.clear();
+  views_.clear();
+}
+
+void EncodedBatch::add(const Stamper& stamper, const Origin& origin, std::chrono::system_clock::time_point now,
+                       std::string_view id, std::string_view topic, const std::optional<std::string>& key,
+                       std::string_view content_type, std::string_view traceparent, std::string_view payload) {
+  EnvelopeWriter& w = writer_;
+  stamper.stamp_headers(origin, now, content_type, traceparent,
+                        [&w](std::string_view name, std::string_view value) { w.add_header(name, value); });
+  std::optional<std::string_view> key_view;
+  if (key) key_view = *key;
+  const std::string_view envelope = w.finish(id, topic, key_view, payload, now, origin);
+  spans_.emplace_back(arena_.size(), envelope.size());
+  arena_.append(envelope);
+}
+
+std::span<const std::string_view> EncodedBatch::views() {
+  views_.clear();
+  for (const auto& [offset, size] : spans_) views_.emplace_back(arena_.data() + offset, size);
+  return views_;
+}
+
+namespace {
+
+std::string_view header_view(const beast::http::request<beast::http::string_body>& req, std::string_view name) {
+  const beast::string_view v = req[beast::string_view(name.data(), name.size())];
+  return std::string_view(v.data(), v.size());
+}
+
+}  // namespace
+
 void HttpSession::offer_event() {
   auto& req = parser_->get();
   const std::string type = media_type(req[bhttp::field::content_type]);
   const bool ndjson = type == "application/x-ndjson" || type == "application/ndjson";
-  // An NDJSON body is one event per line, all stored or none.
+  // An NDJSON body is one event per line, all stored or none. Each line is validated; a
+  // document is built only when the key reads a JSON field.
   Datagram parsed;
   std::string why;
-  if (!parse_datagram(ndjson ? Format::kNdjson : Format::kRaw, req.body(), &parsed, &why)) {
+  if (!parse_datagram(ndjson ? Format::kNdjson : Format::kRaw, req.body(), &parsed, &why,
+                      route_->config.key.reads_json())) {
     shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
     return respond(Status_::bad_request,
                    json_error("malformed_ndjson", why + "; nothing was stored"), req.keep_alive());
@@ -362,54 +403,55 @@ void HttpSession::offer_event() {
     return std::string(req[beast::string_view(name.data(), name.size())]);
   };
   const auto now = std::chrono::system_clock::now();
-  std::vector<Event> events;
-  events.reserve(parsed.bodies.size());
+  const std::string_view traceparent = header_view(req, "traceparent");
+  std::string first_id;
+  if (!route_->config.id_header.empty()) {
+    // A webhook's delivery id: redeliveries keep it, so consumers can de-duplicate.
+    first_id = std::string(header_view(req, route_->config.id_header));
+  }
+  const std::string request_type = ndjson ? std::string() : std::string(header_view(req, "Content-Type"));
+  EncodedBatch& batch = EncodedBatch::of_this_thread();
+  batch.clear();
+  std::string id;
   for (std::size_t i = 0; i < parsed.bodies.size(); ++i) {
-    Event event;
-    event.origin = origin;
-    event.topic = topic_;
-    if (parsed.docs.empty()) {
-      event.key = render_key(route_->config.key, shared_->stamper->node_id(), origin, &lookup);
-      event.content_type = std::string(req[bhttp::field::content_type]);
-    } else {
+    std::optional<std::string> key;
+    if (!parsed.docs.empty()) {
       const nlohmann::json& doc = parsed.docs[i];
       const HeaderLookup json = [&doc](std::string_view name) { return json_variable(doc, name); };
-      event.key = render_key(route_->config.key, shared_->stamper->node_id(), origin, &lookup, &json);
-      event.content_type = "application/json";
-    }
-    event.traceparent = std::string(req["traceparent"]);
-    if (!route_->config.id_header.empty()) {
-      // A webhook's delivery id: redeliveries keep it, so consumers can de-duplicate.
-      const beast::string_view id = req[beast::string_view(route_->config.id_header)];
-      if (!id.empty()) event.id = std::string(id) + (ndjson && i > 0 ? "-" + std::to_string(i) : "");
-    }
-    if (ndjson) {
-      event.payload = std::string(parsed.bodies[i]);
+      key = render_key(route_->config.key, shared_->stamper->node_id(), origin, &lookup, &json);
     } else {
-      event.payload = std::move(req.body());  // the whole body: no copy
+      key = render_key(route_->config.key, shared_->stamper->node_id(), origin, &lookup);
     }
-    event.ingest_time = now;
-    shared_->stamper->stamp(event);
-    events.push_back(std::move(event));
+    id = first_id;
+    if (!id.empty() && ndjson && i > 0) id += "-" + std::to_string(i);
+    batch.add(*shared_->stamper, origin, now, id, topic_, key, ndjson ? "application/json" : request_type,
+              traceparent, parsed.bodies[i]);
   }
-  submit(std::move(events));
+  submit(batch, std::move(first_id), topic_, now);
 }
 
-// Offers EVENTS (all or none) and answers at once when the sink refuses them; otherwise
-// on_completion answers.
-void HttpSession::submit(std::vector<Event> events) {
+// Offers the envelopes of BATCH (all or none) and answers at once when the sink refuses them;
+// otherwise on_completion answers. FIRST_ID: the first event's explicit id (a webhook's
+// delivery id), else the ring names it; TOPIC: the events' topic, for the answer.
+void HttpSession::submit(EncodedBatch& batch, std::string first_id, std::string topic,
+                         std::chrono::system_clock::time_point now) {
   const bool keep_alive = parser_->get().keep_alive();
-  batch_ = events.size();
+  const std::span<const std::string_view> envelopes = batch.views();
+  batch_ = envelopes.size();
   shared_->counters.received_events.fetch_add(batch_, std::memory_order_relaxed);
   state_ = State::kWaitingForSink;
   auto self = shared_from_this();
-  auto done = [self](const Status& status, const Delivery& delivery) {
-    // Runs on a sink thread: hop back to this connection's thread.
+  auto done = [self, first_id = std::move(first_id), topic = std::move(topic)](const Status& status,
+                                                                              const Delivery& delivery) {
+    Delivery answer = delivery;
+    if (!first_id.empty()) answer.event_id = first_id;
+    if (answer.topic.empty()) answer.topic = topic;
+    // May run on a sink thread: hop back to this connection's thread.
     asio::post(self->tcp().get_executor(),
-               [self, status, delivery] { self->on_completion(status, delivery); });
+               [self, status, answer = std::move(answer)] { self->on_completion(status, answer); });
   };
-  const Offer offer = events.size() > 1 ? shared_->sink->offer_many(std::move(events), std::move(done))
-                                        : shared_->sink->offer(std::move(events.front()), std::move(done));
+  const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const Offer offer = shared_->sink->offer_encoded(time_ms, envelopes, std::move(done), Waiting::kYes);
   if (offer == Offer::kAccepted) {
     shared_->counters.accepted.fetch_add(batch_, std::memory_order_relaxed);
     return;
@@ -444,21 +486,14 @@ void HttpSession::offer_rest() {
   origin.remote_ip = remote_ip_;
   origin.remote_port = remote_port_;
   const auto now = std::chrono::system_clock::now();
-  std::vector<Event> events;
-  events.reserve(records.size());
-  for (RestRecord& r : records) {
-    Event event;
-    event.origin = origin;
-    event.topic = rest_topic_;
-    event.key = std::move(r.key);
-    event.payload = std::move(r.value);
-    if (rest_format_ == EmbeddedFormat::kJson) event.content_type = "application/json";
-    event.traceparent = std::string(req["traceparent"]);
-    event.ingest_time = now;
-    shared_->stamper->stamp(event);
-    events.push_back(std::move(event));
+  const std::string_view traceparent = header_view(req, "traceparent");
+  EncodedBatch& batch = EncodedBatch::of_this_thread();
+  batch.clear();
+  for (const RestRecord& r : records) {
+    batch.add(*shared_->stamper, origin, now, {}, rest_topic_, r.key,
+              rest_format_ == EmbeddedFormat::kJson ? "application/json" : "", traceparent, r.value);
   }
-  submit(std::move(events));
+  submit(batch, std::string(), rest_topic_, now);
 }
 
 bool HttpSession::authorised(const HttpRoute& route) {

@@ -14,13 +14,36 @@
 #include <string>
 #include <variant>
 
+#include "core/envelope.h"
 #include "core/sink.h"
+#include "core/stamper.h"
 #include "transports/http/http_intake.h"
 #include "transports/http/rest_proxy.h"
 
 namespace tributary::transports::http {
 
 namespace beast = boost::beast;
+
+// The envelopes of one request, stamped and encoded back to back with one reused writer
+// (no Event, no header strings per event). One per io thread: a request's envelopes are
+// needed only until the sink has taken them.
+class EncodedBatch {
+ public:
+  static EncodedBatch& of_this_thread();
+  void clear();
+  // Stamps one event (the common headers, CONTENT_TYPE, TRACEPARENT or a new one) and
+  // appends its envelope. ID empty: the ring names the event.
+  void add(const Stamper& stamper, const Origin& origin, std::chrono::system_clock::time_point now,
+           std::string_view id, std::string_view topic, const std::optional<std::string>& key,
+           std::string_view content_type, std::string_view traceparent, std::string_view payload);
+  std::span<const std::string_view> views();
+
+ private:
+  EnvelopeWriter writer_;
+  std::string arena_;
+  std::vector<std::pair<std::size_t, std::size_t>> spans_;  // offset and size in arena_
+  std::vector<std::string_view> views_;
+};
 
 // One client connection. Lives on one io_context thread; every member is touched only
 // there. Kept alive by the shared_ptr captured in each pending handler.
@@ -58,7 +81,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void read_body();
   void offer_event();
   void offer_rest();
-  void submit(std::vector<Event> events);
+  void submit(EncodedBatch& batch, std::string first_id, std::string topic,
+              std::chrono::system_clock::time_point now);
   void on_completion(const Status& status, const Delivery& delivery);
   // A request's events are in the ring: count them for the source and the route.
   void count_stored(std::uint64_t events);

@@ -292,9 +292,7 @@ std::shared_ptr<const UdpIntake::Route> UdpIntake::make_route(const config::UdpS
   route->key = settings.key;
   route->allow = settings.allow;
   route->dead_letter_topic = settings.dead_letter_topic;
-  for (const auto& part : settings.key.parts()) {
-    if (part.variable && part.text.starts_with("json:")) route->key_uses_json = true;
-  }
+  route->key_uses_json = settings.key.reads_json();
   return route;
 }
 
