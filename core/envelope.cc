@@ -39,7 +39,7 @@ std::string_view EnvelopeWriter::finish(std::string_view id, std::string_view to
                                         const std::optional<std::string_view>& key,
                                         std::string_view payload,
                                         std::chrono::system_clock::time_point ingest_time,
-                                        const Origin& origin) {
+                                        const Origin& origin, const EnvelopeStamp* stamp) {
   if (finished_) {  // no headers this time
     builder_.Clear();
     headers_.clear();
@@ -52,14 +52,37 @@ std::string_view EnvelopeWriter::finish(std::string_view id, std::string_view to
   const flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Header>>> headers(
       b.EndVector(headers_.size()));
   auto text = [&b](std::string_view s) { return b.CreateString(s.data(), s.size()); };
+  // Empty strings are left out (a missing field reads as empty): fewer bytes per event.
+  auto optional_text = [&b](std::string_view s) {
+    return s.empty() ? flatbuffers::Offset<flatbuffers::String>() : b.CreateString(s.data(), s.size());
+  };
   const auto envelope = fb::CreateEnvelope(
-      b, text(id), text(topic), key.has_value(), key ? bytes(b, *key) : 0, bytes(b, payload), headers,
+      b, optional_text(id), text(topic), key.has_value(), key ? bytes(b, *key) : 0, bytes(b, payload), headers,
       std::chrono::duration_cast<std::chrono::milliseconds>(ingest_time.time_since_epoch()).count(),
-      text(origin.transport), text(origin.source), text(origin.route), text(origin.remote_ip),
-      origin.remote_port);
+      text(origin.transport), text(origin.source), optional_text(origin.route), optional_text(origin.remote_ip),
+      origin.remote_port, stamp != nullptr, stamp ? optional_text(stamp->node_id) : 0,
+      stamp ? optional_text(stamp->content_type) : 0, stamp ? optional_text(stamp->traceparent) : 0);
   b.Finish(envelope, fb::EnvelopeIdentifier());
   finished_ = true;
   return std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+}
+
+void envelope_headers(const fb::Envelope& e, CommonHeaderText& text, const AddHeader& add) {
+  const auto view = [](const flatbuffers::String* s) {
+    return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
+  };
+  if (e.stamped()) {
+    const StampFacts facts{view(e.node_id()),      view(e.transport()),   view(e.source()),
+                           e.ingest_time_ms(),     view(e.content_type()), view(e.traceparent()),
+                           view(e.remote_ip()),    e.remote_port()};
+    render_common_headers(facts, text, add);
+  }
+  if (e.headers() == nullptr) return;
+  for (const fb::Header* h : *e.headers()) {
+    const auto* value = h->value();
+    add(view(h->name()), value == nullptr ? std::string_view()
+                                          : std::string_view(reinterpret_cast<const char*>(value->data()), value->size()));
+  }
 }
 
 std::string encode_envelope(const Event& event) {
@@ -79,10 +102,13 @@ bool decode_envelope(std::string_view data, Event* event) {
   out.topic = to_string(e->topic());
   if (e->has_key()) out.key = to_string(e->key());
   out.payload = to_string(e->payload());
-  if (e->headers() != nullptr) {
-    for (const fb::Header* h : *e->headers()) {
-      out.headers.push_back(Header{to_string(h->name()), to_string(h->value())});
-    }
+  CommonHeaderText text;
+  envelope_headers(*e, text, [&out](std::string_view name, std::string_view value) {
+    out.headers.push_back(Header{std::string(name), std::string(value)});
+  });
+  if (e->stamped()) {
+    out.content_type = to_string(e->content_type());
+    out.traceparent = to_string(e->traceparent());
   }
   out.ingest_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(e->ingest_time_ms()));
   out.origin.transport = to_string(e->transport());

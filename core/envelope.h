@@ -10,8 +10,20 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/stamper.h"
 
 namespace tributary {
+namespace fb {
+struct Envelope;
+}
+
+// What a stamped envelope stores to make its common headers from (with its ingest time,
+// transport, source and remote address): see StampFacts.
+struct EnvelopeStamp {
+  std::string_view node_id;
+  std::string_view content_type;
+  std::string_view traceparent;  // a valid one (Stamper::traceparent)
+};
 
 // Builds envelopes one after another with one reused builder: no allocation per envelope
 // once its buffers have grown. Headers first (add_header), then finish(). Not thread-safe:
@@ -22,10 +34,13 @@ class EnvelopeWriter {
 
   void add_header(std::string_view name, std::string_view value);
   // The envelope's bytes, valid until the next add_header() or finish(). ID empty: the
-  // forwarder names the event by node and ring sequence.
+  // forwarder names the event by node and ring sequence. With STAMP, a stamped envelope:
+  // the headers added are what comes after the common ones, which are made at produce
+  // time. Without, the headers added are all of them.
   std::string_view finish(std::string_view id, std::string_view topic,
                           const std::optional<std::string_view>& key, std::string_view payload,
-                          std::chrono::system_clock::time_point ingest_time, const Origin& origin);
+                          std::chrono::system_clock::time_point ingest_time, const Origin& origin,
+                          const EnvelopeStamp* stamp = nullptr);
 
  private:
   flatbuffers::FlatBufferBuilder builder_;
@@ -33,7 +48,11 @@ class EnvelopeWriter {
   bool finished_ = false;
 };
 
-// Encodes EVENT (already stamped) as the FlatBuffers envelope stored in the ring.
+// The Kafka headers of a verified envelope, in order: the common ones made from its facts
+// (stamped envelopes), then the stored ones. Views point into the envelope or TEXT.
+void envelope_headers(const fb::Envelope& envelope, CommonHeaderText& text, const AddHeader& add);
+
+// Encodes EVENT (already stamped: its headers are all of them) as an unstamped envelope.
 std::string encode_envelope(const Event& event);
 
 // Verifies BYTES with the FlatBuffers verifier (the ring's bytes are checked by CRC, but a

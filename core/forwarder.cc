@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "core/envelope.h"
 #include "core/log.h"
 #include "core/stamper.h"
 #include "envelope_generated.h"
@@ -223,12 +224,10 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
   const fb::Envelope* e = fb::GetEnvelope(record.body.data());
   headers_.clear();
   bool has_id = false;
-  if (e->headers() != nullptr) {
-    for (const fb::Header* h : *e->headers()) {
-      headers_.emplace_back(view(h->name()), view(h->value()));
-      has_id = has_id || headers_.back().first == "ce_id";
-    }
-  }
+  envelope_headers(*e, header_text_, [this, &has_id](std::string_view name, std::string_view value) {
+    headers_.emplace_back(name, value);
+    has_id = has_id || name == "ce_id";
+  });
   if (!has_id) {
     const std::string_view explicit_id = view(e->id());
     id_ = explicit_id.empty() ? event_id(options_.node_id, seq) : std::string(explicit_id);

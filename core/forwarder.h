@@ -14,6 +14,7 @@
 
 #include "buffer/ring.h"
 #include "core/kafka_sink.h"
+#include "core/stamper.h"
 
 namespace tributary {
 
@@ -123,6 +124,7 @@ class Forwarder {
   static constexpr std::uint64_t kMaxHeldBytes = 256ull << 20;
   std::vector<HeaderView> headers_;  // scratch for one record
   std::string id_;                   // scratch: this record's ce_id
+  CommonHeaderText header_text_;     // scratch: the common headers' values of this record
   double tokens_ = 0;                // drain cap: bytes that may go now
   std::chrono::steady_clock::time_point tokens_at_{};
   std::mutex give_up_log_mutex_;  // the rate limit of give_up's log line

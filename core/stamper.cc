@@ -50,33 +50,49 @@ void Stamper::stamp(Event& event) const {
                 });
 }
 
+void render_common_headers(const StampFacts& f, CommonHeaderText& text, const AddHeader& add) {
+  add("ce_specversion", "1.0");
+  text.source.assign("/tributary/").append(f.node_id).append("/").append(f.transport).append("/").append(f.source);
+  add("ce_source", text.source);
+  text.type.assign("io.tributary.").append(f.transport);
+  add("ce_type", text.type);
+  add("ce_time", Stamper::rfc3339(std::chrono::system_clock::time_point(std::chrono::milliseconds(f.ingest_time_ms)),
+                                  text.time));
+  if (!f.content_type.empty()) add("content-type", f.content_type);
+  add("traceparent", f.traceparent);
+  if (!f.remote_ip.empty()) {
+    const bool v6 = f.remote_ip.find(':') != std::string_view::npos;
+    text.remote.clear();
+    if (v6) text.remote.push_back('[');
+    text.remote.append(f.remote_ip);
+    if (v6) text.remote.push_back(']');
+    text.remote.push_back(':');
+    char port[8];
+    const auto end = std::to_chars(port, port + sizeof port, f.remote_port).ptr;
+    text.remote.append(port, static_cast<std::size_t>(end - port));
+    add("tributary_remote", text.remote);
+  }
+}
+
+std::string_view Stamper::traceparent(std::string_view incoming, std::array<char, 55>& out) {
+  return is_valid_traceparent(incoming) ? incoming : new_traceparent(out);
+}
+
 void Stamper::stamp_headers(const Origin& o, std::chrono::system_clock::time_point ingest_time,
                             std::string_view content_type, std::string_view traceparent,
                             const AddHeader& add) const {
   // Built in reused per-thread buffers: no allocation per event once they have grown.
-  thread_local std::string text;
-  add("ce_specversion", "1.0");
-  text.assign("/tributary/").append(node_id_).append("/").append(o.transport).append("/").append(o.source);
-  add("ce_source", text);
-  text.assign("io.tributary.").append(o.transport);
-  add("ce_type", text);
-  std::array<char, 32> time;
-  add("ce_time", rfc3339(ingest_time, time));
-  if (!content_type.empty()) add("content-type", content_type);
+  thread_local CommonHeaderText text;
   std::array<char, 55> trace;
-  add("traceparent", is_valid_traceparent(traceparent) ? traceparent : new_traceparent(trace));
-  if (!o.remote_ip.empty()) {
-    const bool v6 = o.remote_ip.find(':') != std::string::npos;
-    text.clear();
-    if (v6) text.push_back('[');
-    text.append(o.remote_ip);
-    if (v6) text.push_back(']');
-    text.push_back(':');
-    char port[8];
-    const auto end = std::to_chars(port, port + sizeof port, o.remote_port).ptr;
-    text.append(port, static_cast<std::size_t>(end - port));
-    add("tributary_remote", text);
-  }
+  const StampFacts facts{node_id_,
+                         o.transport,
+                         o.source,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(ingest_time.time_since_epoch()).count(),
+                         content_type,
+                         Stamper::traceparent(traceparent, trace),
+                         o.remote_ip,
+                         o.remote_port};
+  render_common_headers(facts, text, add);
 }
 
 bool Stamper::is_valid_traceparent(std::string_view v) {

@@ -354,12 +354,11 @@ void EncodedBatch::clear() {
 void EncodedBatch::add(const Stamper& stamper, const Origin& origin, std::chrono::system_clock::time_point now,
                        std::string_view id, std::string_view topic, const std::optional<std::string>& key,
                        std::string_view content_type, std::string_view traceparent, std::string_view payload) {
-  EnvelopeWriter& w = writer_;
-  stamper.stamp_headers(origin, now, content_type, traceparent,
-                        [&w](std::string_view name, std::string_view value) { w.add_header(name, value); });
   std::optional<std::string_view> key_view;
   if (key) key_view = *key;
-  const std::string_view envelope = w.finish(id, topic, key_view, payload, now, origin);
+  std::array<char, 55> trace;
+  const EnvelopeStamp stamp{stamper.node_id(), content_type, Stamper::traceparent(traceparent, trace)};
+  const std::string_view envelope = writer_.finish(id, topic, key_view, payload, now, origin, &stamp);
   spans_.emplace_back(arena_.size(), envelope.size());
   arena_.append(envelope);
 }

@@ -474,8 +474,6 @@ void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
   if (content_type.empty() && settings_.format == "json" && !malformed) content_type = "application/json";
   const auto now = std::chrono::system_clock::now();
   EnvelopeWriter& w = client.writer();
-  stamper_.stamp_headers(origin, now, content_type, traceparent,
-                         [&w](std::string_view name, std::string_view value) { w.add_header(name, value); });
   w.add_header("mqtt_topic", topic);
   const char qos_text[2] = {static_cast<char>('0' + qos), '\0'};
   w.add_header("mqtt_qos", qos_text);
@@ -489,8 +487,10 @@ void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
   }
   std::optional<std::string_view> key_view;
   if (key && !malformed) key_view = *key;
+  std::array<char, 55> trace;
+  const EnvelopeStamp stamp{stamper_.node_id(), content_type, Stamper::traceparent(traceparent, trace)};
   const std::string_view envelope =
-      w.finish({}, malformed ? settings_.dead_letter_topic : kafka_topic, key_view, payload, now, origin);
+      w.finish({}, malformed ? settings_.dead_letter_topic : kafka_topic, key_view, payload, now, origin, &stamp);
   const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   if (store(client, envelope, time_ms, qos)) {
     (malformed ? counters_.dead_lettered : counters_.accepted).fetch_add(1, std::memory_order_relaxed);

@@ -423,18 +423,19 @@ void UdpIntake::on_frame(Socket& s, const firmware::DecodedFrame& frame, std::st
   s.bytes += data.size();
 }
 
-// Stamps and encodes one event straight into the batch's arena.
+// Stamps and encodes one event straight into the batch's arena (the common headers are
+// made from the envelope's facts when it is produced).
 void UdpIntake::add_envelope(Socket& s, std::string_view topic, const std::optional<std::string>& key,
                              std::string_view payload, std::string_view content_type,
                              std::chrono::system_clock::time_point now,
                              std::span<const std::pair<std::string_view, std::string_view>> extra) {
   EnvelopeWriter& w = s.writer;
-  stamper_.stamp_headers(s.origin, now, content_type, {},
-                         [&w](std::string_view name, std::string_view value) { w.add_header(name, value); });
   for (const auto& [name, value] : extra) w.add_header(name, value);
   std::optional<std::string_view> key_view;
   if (key) key_view = *key;
-  const std::string_view envelope = w.finish({}, topic, key_view, payload, now, s.origin);
+  std::array<char, 55> trace;
+  const EnvelopeStamp stamp{stamper_.node_id(), content_type, Stamper::traceparent({}, trace)};
+  const std::string_view envelope = w.finish({}, topic, key_view, payload, now, s.origin, &stamp);
   if (s.spans.empty()) {
     s.first_time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   }
