@@ -13,7 +13,7 @@ KAFKA_JARS="${KAFKA_JARS:-$ROOT/build/kafka-jars}"
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev librdkafka-dev libpaho-mqttpp-dev libpaho-mqtt-dev
-  libflatbuffers-dev flatbuffers-compiler prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
+  libflatbuffers-dev flatbuffers-compiler prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev
   libgtest-dev libgmock-dev libssl-dev libxxhash-dev
   mosquitto mosquitto-clients kafkacat curl procps iproute2 python3
   xfsprogs e2fsprogs mount
