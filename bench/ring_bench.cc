@@ -66,7 +66,8 @@ Figures run(const std::string& dir, FsyncPolicy policy, unsigned appenders, std:
     for (unsigned t = 0; t < appenders; ++t) {
       threads.emplace_back([&, t] {
         // Closed loop per appender under `always` (as a client waiting for its answer);
-        // open loop otherwise, backing off only when the ring is full.
+        // open loop otherwise, backing off only when the ring is full: nobody waits for a
+        // record (caller_waits false, as for UDP), so the writer thread writes in groups.
         for (std::uint64_t i = t; i < records; i += appenders) {
           if (policy == FsyncPolicy::kAlways) {
             std::atomic<bool> ok{false};
@@ -77,8 +78,8 @@ Figures run(const std::string& dir, FsyncPolicy policy, unsigned appenders, std:
             while (!ok.load()) std::this_thread::yield();
             done.fetch_add(1);
           } else {
-            while (ring->append(0, body, [&](std::error_code, std::uint64_t) { done.fetch_add(1); }) !=
-                   Ring::Append::kQueued) {
+            while (ring->append(0, body, [&](std::error_code, std::uint64_t) { done.fetch_add(1); },
+                                /*caller_waits=*/false) != Ring::Append::kQueued) {
               std::this_thread::yield();
             }
           }
