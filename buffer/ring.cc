@@ -293,20 +293,41 @@ Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string
 }
 
 // Under interval and never, an appender that waits for its completion writes the queue
-// itself when nobody holds the write role: a lone appender (an MQTT callback waiting for its record, an HTTP request)
-// gets its completion without two thread hand-offs. Under always the writer thread keeps
-// the role, so that concurrent appends share one fdatasync and no appender blocks in it.
+// itself when nobody holds the write role: a lone appender (an MQTT callback waiting for its
+// record, an HTTP request) gets its completion without two thread hand-offs. Under always the
+// writer thread keeps the role, so that concurrent appends share one fdatasync and no
+// appender blocks in it.
 void Ring::after_append(bool caller_waits, bool wake) {
   if (caller_waits && options_.fsync != FsyncPolicy::kAlways && !t_writing && !stalled_.load()) {
     std::unique_lock<std::mutex> role(write_mutex_, std::try_to_lock);
     if (role.owns_lock()) {
       const WritingScope scope;
-      write_queued();
-      if (!stalled_.load()) return;  // a failed write is retried by the writer thread
-      wake = true;
+      if (write_inline()) return;
+      wake = true;  // left to the writer thread
     }
   }
   if (wake) wake_.notify_one();
+}
+
+// Under the write role, on an appender's thread: writes the queue only when that is one
+// plain write — the ring is healthy (no stall, no failed segment, no rescue) and the queue
+// fits the open segment (a roll syncs the old segment and creates a new one, a rescue
+// rewrites and syncs: such work stays on the writer thread, never on an io or Paho thread).
+// False: the queue is left to the writer thread.
+bool Ring::write_inline() {
+  if (stalled_.load() || rescue_.pending || !writer_.is_open() || writer_.failed() || !in_progress_.empty()) {
+    return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(append_mutex_);
+    if (queue_.empty()) return true;  // written already by whoever held the role
+    const std::uint64_t bytes = queue_.frames ? queue_.frames->size() : 0;
+    if (writer_.size() + bytes > options_.segment_bytes) return false;
+    std::swap(in_progress_, queue_);
+  }
+  stalled_.store(!write_batch(in_progress_));
+  disk_full_.store(stalled_.load());
+  return !stalled_.load();  // a failed write is retried by the writer thread
 }
 
 void Ring::write_queued() {

@@ -74,7 +74,8 @@ struct RingStats {
 // policy: synced (always), or written to the file (interval, never; interval syncs every
 // fsync_interval). Under always the ring's writer thread writes and syncs every batch.
 // Under interval and never, an appender that waits for its completion and finds nobody
-// writing writes the queued batch itself (no hand-off to the writer thread and back): its completions, and those of the
+// writing writes the queued batch itself when that is one plain write (the ring is healthy
+// and the batch fits the open segment; rolls, syncs and rescues stay on the writer thread) (no hand-off to the writer thread and back): its completions, and those of the
 // other records in that batch, then fire on the appending thread before append() returns.
 // So a completion must not take a lock its appender holds while appending.
 //
@@ -163,6 +164,7 @@ class Ring {
   bool recover(RecoveryReport* report, std::string* error);
   void writer_loop();
   void write_queued();  // under write_mutex_: takes the queue (unless stalled) and writes it
+  bool write_inline();  // the same on an appender's thread, only when it is one plain write
   void after_append(bool caller_waits, bool wake);  // writes inline or wakes the writer
   bool write_batch(Batch& batch);
   void complete_batch(Batch& batch, std::error_code error);

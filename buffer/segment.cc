@@ -287,8 +287,11 @@ void SegmentWriter::keep_written(Chunk chunk) {
 
 void SegmentWriter::forget_unsynced() {
   unsynced_.clear();
+  // Give back a large copy buffer only when this interval used little of it, so that a
+  // steady rate does not free and grow it again at every sync.
+  const bool mostly_unused = unsynced_copy_.size() * 4 < unsynced_copy_.capacity();
   unsynced_copy_.clear();
-  if (unsynced_copy_.capacity() > (8u << 20)) unsynced_copy_.shrink_to_fit();
+  if (unsynced_copy_.capacity() > (8u << 20) && mostly_unused) unsynced_copy_.shrink_to_fit();
 }
 
 std::error_code SegmentWriter::sync() {

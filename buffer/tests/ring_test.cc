@@ -528,6 +528,35 @@ TEST(RingInline, AWaitingAppenderUnderIntervalIsCompletedBeforeAppendReturns) {
   EXPECT_EQ(read_all(*ring, 0).size(), 20u);
 }
 
+// An inline write is one plain write: an append whose queue does not fit the open segment
+// (a roll syncs the full segment and creates the next) is left to the writer thread, so an
+// io or Paho thread never blocks in a sync, not even under never.
+TEST(RingInline, SegmentRollsAreLeftToTheWriterThread) {
+  for (const FsyncPolicy policy : {FsyncPolicy::kInterval, FsyncPolicy::kNever}) {
+    testing::TestDir dir;
+    PosixFileIo io;
+    auto ring = open_ring(io, options(dir.path(), policy));  // 4 KiB segments
+    const std::thread::id self = std::this_thread::get_id();
+    int elsewhere = 0;
+    for (int i = 0; i < 20; ++i) {
+      std::atomic<bool> done{false};
+      std::atomic<bool> on_this_thread{false};
+      ASSERT_EQ(ring->append(i, std::string(1000, 'r'), [&](std::error_code ec, std::uint64_t) {
+        EXPECT_FALSE(ec);
+        on_this_thread = std::this_thread::get_id() == self;
+        done = true;
+      }), Ring::Append::kQueued);
+      for (int w = 0; w < 5000 && !done.load(); ++w) std::this_thread::sleep_for(1ms);
+      ASSERT_TRUE(done.load());
+      if (!on_this_thread.load()) ++elsewhere;
+    }
+    // Three 1,000-byte records fit a 4 KiB segment: 20 records need 6 rolls.
+    EXPECT_GE(elsewhere, 6);
+    EXPECT_GE(ring->stats().segments, 7u);
+    EXPECT_EQ(read_all(*ring, 0).size(), 20u);
+  }
+}
+
 // Under always, the writer thread writes and syncs; appenders never block in a sync.
 TEST(RingInline, UnderAlwaysTheWriterThreadCompletes) {
   testing::TestDir dir;

@@ -346,6 +346,12 @@ EncodedBatch& EncodedBatch::of_this_thread() {
 }
 
 void EncodedBatch::clear() {
+  // One large request must not keep its size allocated on this thread for good.
+  constexpr std::size_t kKeep = 1u << 20;
+  if (arena_.capacity() > kKeep) {
+    std::string().swap(arena_);
+    writer_ = EnvelopeWriter();
+  }
   arena_.clear();
   spans_.clear();
   views_.clear();
