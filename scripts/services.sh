@@ -79,9 +79,21 @@ resume_kafka() {
   local port
   port=$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
   local started; started=$(date +%s)
-  launch_kafka "$dir" "$port" || die "kafka did not come back; see $dir/server.log"
-  echo "KAFKA_BOOTSTRAP=127.0.0.1:$port" > "$1/kafka.env"
-  log "kafka back on 127.0.0.1:$port in $(( $(date +%s) - started ))s"
+  # A restarted broker can fail where a fresh one would not (a port of its taken for a
+  # moment by another process's outgoing connection, a JVM that dies starting): say why
+  # and try again, up to three times, on the same ports and data.
+  for attempt in 1 2 3; do
+    if launch_kafka "$dir" "$port"; then
+      echo "KAFKA_BOOTSTRAP=127.0.0.1:$port" > "$1/kafka.env"
+      log "kafka back on 127.0.0.1:$port in $(( $(date +%s) - started ))s"
+      return 0
+    fi
+    log "kafka did not come back (attempt $attempt); last lines of its logs:"
+    tail -n 5 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null || true
+    stop_pid "$dir/kafka.pid" kafka
+    sleep 2
+  done
+  die "kafka did not come back; see $dir/server.log"
 }
 
 start_kafka() {

@@ -143,6 +143,27 @@ TEST_F(ForwarderMockTest, RetriableProduceErrorsAreRetriedWithoutLossOrReorder) 
   EXPECT_EQ(forwarder_->rejected(), 0u);
   EXPECT_EQ(forwarder_->dead_lettered(), 0u);
   const auto records = read_topic(cluster_.bootstrap(), "events", 300, 20s, 500ms);
+  if (records.size() != 300u) {  // say where the difference is
+    std::map<std::string, int> seen;
+    std::map<std::int32_t, std::size_t> per_partition;
+    for (const auto& r : records) {
+      ++seen[r.value];
+      ++per_partition[r.partition];
+    }
+    std::string missing;
+    for (int i = 0; i < 300; ++i) {
+      if (seen.count("retry-" + std::to_string(i)) == 0) missing += " " + std::to_string(i);
+    }
+    std::string partitions;
+    const auto marks = high_watermarks(cluster_.bootstrap(), "events");
+    for (std::size_t p = 0; p < marks.size(); ++p) {
+      partitions += " p" + std::to_string(p) + " read " + std::to_string(per_partition[static_cast<std::int32_t>(p)]) +
+                    " of high watermark " + std::to_string(marks[p]) + ";";
+    }
+    ADD_FAILURE() << "missing:" << missing << "\npartitions:" << partitions
+                  << "\nforwarder: delivered " << forwarder_->delivered() << ", retried "
+                  << forwarder_->retried();
+  }
   ASSERT_EQ(records.size(), 300u);  // nothing lost, nothing twice (idempotent producer)
   // Per key, in order.
   std::map<std::string, int> last;

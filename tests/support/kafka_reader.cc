@@ -124,6 +124,20 @@ std::vector<KafkaRecord> read_topic(const std::string& bootstrap, const std::str
   return records;
 }
 
+std::vector<std::int64_t> high_watermarks(const std::string& bootstrap, const std::string& topic) {
+  std::vector<std::int64_t> marks;
+  KafkaHandle rk = make(RD_KAFKA_CONSUMER, bootstrap);
+  if (!rk) return marks;
+  const int partitions = partitions_of(rk.get(), topic, std::chrono::seconds(10));
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high, 5000);
+    marks.push_back(high);
+  }
+  return marks;
+}
+
 bool delete_records(const std::string& bootstrap, const std::string& topic, std::int32_t partition,
                     std::int64_t before_offset) {
   KafkaHandle rk = make(RD_KAFKA_PRODUCER, bootstrap);

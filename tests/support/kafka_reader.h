@@ -28,6 +28,10 @@ std::vector<KafkaRecord> read_topic(const std::string& bootstrap, const std::str
                                     std::size_t expected, std::chrono::milliseconds deadline,
                                     std::chrono::milliseconds settle = std::chrono::milliseconds(300));
 
+// The high watermark (next offset) of each partition of TOPIC, by partition; empty when
+// the broker cannot be asked. For saying where records went when a read comes up short.
+std::vector<std::int64_t> high_watermarks(const std::string& bootstrap, const std::string& topic);
+
 // Deletes the records of TOPIC/PARTITION below BEFORE_OFFSET (Kafka's DeleteRecords), as
 // a broken path would lose them. True when the broker confirmed.
 bool delete_records(const std::string& bootstrap, const std::string& topic, std::int32_t partition,
