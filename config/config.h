@@ -64,6 +64,7 @@ struct UdpSourceConfig {
   int threads = 1;
   int batch = 64;
   std::uint64_t receive_buffer = 4u << 20;
+  bool gro = false;  // accept datagrams the kernel coalesced (UDP_GRO)
   std::vector<Network> allow;  // empty: any sender
   std::string dead_letter_topic;  // empty: malformed datagrams are dropped
 };

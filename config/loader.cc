@@ -134,6 +134,7 @@ UdpSourceConfig read_udp(SectionReader& r) {
   udp.threads = static_cast<int>(r.integer("threads"));
   udp.batch = static_cast<int>(r.integer("batch"));
   udp.receive_buffer = r.size("receive_buffer");
+  udp.gro = r.boolean("gro");
   udp.dead_letter_topic = r.topic("dead_letter_topic");
   const std::string allow = r.string("allow");
   std::string why;

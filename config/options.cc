@@ -218,6 +218,13 @@ constexpr std::array kUdpSource = {
               "Socket receive buffer (SO_RCVBUF). The kernel caps it at net.core.rmem_max; "
               "the size granted is logged at start.",
               64 * kKiB, 1024 * kMiB},
+    OptionDef{"gro", T::kBool, "false", false,
+              "Let the kernel hand over datagrams of one sender that arrive together as one "
+              "coalesced message (UDP_GRO), split again here: each is still one event, "
+              "checked on its own, and the CPU cost per datagram falls by about 40%. The "
+              "price: when the receive buffer overflows, the kernel counts a dropped "
+              "coalesced message as one drop, so kernel_overflow then undercounts the "
+              "datagrams lost. Each of the `batch` read buffers is at least 64 KiB."},
     OptionDef{"allow", T::kString, "", false,
               "Comma-separated source networks allowed to send (`10.0.0.0/8, ::1/128`); "
               "datagrams from elsewhere are dropped and counted. Empty: any sender."},

@@ -18,13 +18,27 @@ bool is_lower_hex(std::string_view s) {
 
 bool all_zero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }
 
-// DIGITS (a multiple of 16) random lower-case hex digits into OUT.
+// A byte as two lower-case hex digits.
+constexpr std::array<std::array<char, 2>, 256> kHexPairs = [] {
+  constexpr std::string_view digits = "0123456789abcdef";
+  std::array<std::array<char, 2>, 256> pairs{};
+  for (std::size_t b = 0; b < 256; ++b) pairs[b] = {digits[b >> 4], digits[b & 0xF]};
+  return pairs;
+}();
+
+// DIGITS (a multiple of 16) random lower-case hex digits into OUT. Trace ids need to be
+// unique, not secret: SplitMix64 (one add and three multiply-xorshifts per 64 bits, full
+// period, seeded per thread from the system's random source) rather than a Mersenne
+// Twister, which cost as much as the rest of a UDP datagram's stamping.
 void random_hex(char* out, std::size_t digits) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr std::string_view kHex = "0123456789abcdef";
+  thread_local std::uint64_t state = (static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
+                                     std::random_device{}();
   for (std::size_t i = 0; i < digits; i += 16) {
-    std::uint64_t bits = rng();
-    for (std::size_t n = 0; n < 16; ++n, bits >>= 4) out[i + n] = kHex[bits & 0xF];
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    for (std::size_t n = 0; n < 8; ++n, z >>= 8) std::memcpy(out + i + 2 * n, kHexPairs[z & 0xFF].data(), 2);
   }
 }
 

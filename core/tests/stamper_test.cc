@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <set>
+#include <string>
+#include <thread>
 
 namespace tributary {
 namespace {
@@ -86,6 +89,40 @@ TEST(Stamper, ReplacesAnInvalidClientTraceparent) {
 
 TEST(Stamper, GeneratedTraceparentsDiffer) {
   EXPECT_NE(Stamper::new_traceparent(), Stamper::new_traceparent());
+}
+
+TEST(Stamper, GeneratedTraceparentsAreUniqueAndUseEveryDigitEverywhere) {
+  std::set<std::string> seen;
+  std::array<std::array<int, 16>, 55> counts{};  // by position, by digit
+  constexpr int kCount = 20000;
+  for (int i = 0; i < kCount; ++i) {
+    const std::string t = Stamper::new_traceparent();
+    ASSERT_TRUE(Stamper::is_valid_traceparent(t)) << t;
+    seen.insert(t.substr(3, 32));
+    for (std::size_t p = 0; p < t.size(); ++p) {
+      const char c = t[p];
+      if (c >= '0' && c <= '9') ++counts[p][static_cast<std::size_t>(c - '0')];
+      if (c >= 'a' && c <= 'f') ++counts[p][static_cast<std::size_t>(c - 'a' + 10)];
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kCount)) << "a trace id repeated";
+  // Each random position shows each digit about kCount / 16 = 1250 times.
+  for (std::size_t p = 3; p < 52; ++p) {
+    if (p == 35) continue;  // the dash between trace id and parent id
+    for (int d = 0; d < 16; ++d) {
+      EXPECT_GT(counts[p][static_cast<std::size_t>(d)], 1000) << "position " << p << " digit " << d;
+      EXPECT_LT(counts[p][static_cast<std::size_t>(d)], 1500) << "position " << p << " digit " << d;
+    }
+  }
+}
+
+TEST(Stamper, EachThreadGeneratesItsOwnTraceIds) {
+  std::string a, b;
+  std::thread first([&] { a = Stamper::new_traceparent(); });
+  std::thread second([&] { b = Stamper::new_traceparent(); });
+  first.join();
+  second.join();
+  EXPECT_NE(a.substr(3, 32), b.substr(3, 32));
 }
 
 }  // namespace

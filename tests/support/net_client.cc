@@ -1,5 +1,8 @@
 #include "tests/support/net_client.h"
 
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -64,6 +67,20 @@ std::uint16_t send_datagrams(const std::string& host, std::uint16_t port,
   socket.bind(asio::ip::udp::endpoint(to.protocol(), 0));
   for (const std::string& p : payloads) socket.send_to(asio::buffer(p), to);
   return socket.local_endpoint().port();
+}
+
+bool send_coalesced(const std::string& host, std::uint16_t port, const std::vector<std::string>& payloads) {
+  if (payloads.empty()) return false;
+  asio::io_context io;
+  const asio::ip::udp::endpoint to(asio::ip::make_address(host), port);
+  asio::ip::udp::socket socket(io, to.protocol());
+  const int segment = static_cast<int>(payloads.front().size());
+  if (::setsockopt(socket.native_handle(), SOL_UDP, UDP_SEGMENT, &segment, sizeof segment) != 0) return false;
+  std::string buffer;
+  for (const std::string& p : payloads) buffer += p;
+  beast::error_code ec;
+  socket.send_to(asio::buffer(buffer), to, 0, ec);
+  return !ec;
 }
 
 std::uint16_t closed_tcp_port() {

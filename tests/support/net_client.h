@@ -20,6 +20,11 @@ HttpResult http_request(const std::string& host, std::uint16_t port, const std::
                         const std::string& target, const std::string& body,
                         const std::vector<std::pair<std::string, std::string>>& headers = {});
 
+// Sends PAYLOADS (all SEGMENT bytes long but the last, which may be shorter) to HOST:PORT as
+// one UDP GSO send (UDP_SEGMENT): the kernel may hand them to a receiver that accepts
+// coalesced datagrams (UDP_GRO) as one message. False when the kernel refused the send.
+bool send_coalesced(const std::string& host, std::uint16_t port, const std::vector<std::string>& payloads);
+
 // Sends one UDP datagram per payload to HOST:PORT from one socket; the sender's port.
 std::uint16_t send_datagrams(const std::string& host, std::uint16_t port,
                              const std::vector<std::string>& payloads);

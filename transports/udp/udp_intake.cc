@@ -1,7 +1,10 @@
 #include "transports/udp/udp_intake.h"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <boost/asio/dispatch.hpp>
@@ -11,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <future>
 
@@ -26,21 +30,38 @@ using boost::system::error_code;
 namespace {
 
 constexpr int kMaxBatchesPerWakeup = 16;  // then let the io_context serve others
+constexpr std::size_t kGroMessage = 65536;  // the most a coalesced message holds
 
-// The kernel's running count of datagrams this socket dropped, when the message carries it
-// (SO_RXQ_OVFL: only once there has been a drop). The CMSG macros are C.
+// The kernel's running count of datagrams socket FD dropped (its sk_drops, from SO_MEMINFO):
+// asked once per wake-up rather than carried on every datagram read (SO_RXQ_OVFL), which
+// costs a control message per datagram.
+std::optional<std::uint32_t> socket_drops(int fd) {
+  std::array<std::uint32_t, SK_MEMINFO_VARS> info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, info.data(), &len) != 0 ||
+      len < (SK_MEMINFO_DROPS + 1) * sizeof(std::uint32_t)) {
+    return std::nullopt;
+  }
+  return info[SK_MEMINFO_DROPS];
+}
+
+// The segment size of a datagram the kernel coalesced (UDP_GRO): the message holds several
+// datagrams of that size back to back, the last one possibly shorter. 0: one datagram. The
+// CMSG macros are C.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 #pragma GCC diagnostic ignored "-Wsign-conversion"
 #pragma GCC diagnostic ignored "-Wconversion"
-bool overflow_count(msghdr& m, std::uint32_t* count) {
+std::size_t gro_segment(msghdr& m) {
+  if (m.msg_controllen == 0) return 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-      std::memcpy(count, CMSG_DATA(c), sizeof *count);
-      return true;
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int size = 0;
+      std::memcpy(&size, CMSG_DATA(c), sizeof size);
+      return size > 0 ? static_cast<std::size_t>(size) : 0;
     }
   }
-  return false;
+  return 0;
 }
 #pragma GCC diagnostic pop
 
@@ -77,13 +98,19 @@ struct UdpIntake::Socket {
   std::vector<mmsghdr> messages;
   std::vector<iovec> iovecs;
   std::vector<sockaddr_storage> senders;
-  std::vector<std::array<char, 64>> controls;  // room for the SO_RXQ_OVFL cmsg
-  std::uint32_t kernel_drops_seen = 0;
+  std::vector<std::array<char, 32>> controls;  // room for the UDP_GRO control message
+  bool gro = false;                      // the kernel may hand over coalesced datagrams
+  std::vector<char> aligned;             // a frame copied to an aligned address
+  std::uint32_t kernel_drops_seen = 0;  // the socket's drop count when last asked
   Datagram parsed;  // scratch, reused
   std::shared_ptr<const Route> route;  // taken per batch
   // The sender of the last datagram, as text: senders repeat, inet_ntop need not.
   sockaddr_storage last_sender{};
   Origin origin;
+  // The key of the last sender's events when the key template reads no JSON (it then
+  // depends on the sender alone), and the route it was made for.
+  std::optional<std::string> sender_key;
+  std::shared_ptr<const Route> sender_key_route;
   // The events of the datagrams read by one recvmmsg call, encoded as envelopes back to back
   // in ARENA and offered together: one trip to the ring's append point (and one wake-up of
   // its writer) per batch, not per datagram. Nothing here is allocated per event once the
@@ -122,6 +149,9 @@ UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& st
     s->origin.transport = "udp";
     s->origin.source = name_;
     s->slot = settings_.max_datagram + 1;  // one byte more: an oversized datagram is seen
+    // Coalesced datagrams (UDP_GRO) arrive as one message of up to 64 KiB: each slot must
+    // hold one whole, or its tail would be cut off.
+    if (settings_.gro) s->slot = std::max<std::size_t>(s->slot, kGroMessage);
     // A frame's doubles and longs are read in place: they must be aligned in memory.
     s->stride = (s->slot + 15) / 16 * 16;
     s->data.resize(batch * s->stride);
@@ -161,7 +191,9 @@ Status UdpIntake::start() {
       socklen_t len = sizeof granted;
       ::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &len);
       granted /= 2;  // the kernel reports twice what it grants for data (bookkeeping)
-      ::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+      // Datagrams of one flow that arrive together may be handed over as one message
+      // (fewer trips through the stack per datagram); kernels without it read them singly.
+      s->gro = settings_.gro && ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
       s->socket.non_blocking(true, ec);
     }
     if (!ec) s->socket.bind(endpoint, ec);
@@ -206,7 +238,8 @@ void UdpIntake::stop() {
     auto done = std::make_shared<std::promise<void>>();
     closed.push_back(done->get_future());
     Socket* socket = s.get();
-    asio::dispatch(socket->io, [socket, done] {
+    asio::dispatch(socket->io, [this, socket, done] {
+      count_kernel_drops(*socket);  // up to the last moment
       error_code ignored;
       socket->socket.close(ignored);
       done->set_value();
@@ -217,6 +250,7 @@ void UdpIntake::stop() {
   log::info("udp source stopped")
       .kv("source", name_)
       .kv("received", c.received.load())
+      .kv("coalesced_messages", c.coalesced.load())
       .kv("accepted", c.accepted.load())
       .kv("dropped_kernel", c.dropped_kernel.load())
       .kv("dropped_oversize", c.dropped_oversize.load())
@@ -247,6 +281,7 @@ void UdpIntake::wait_readable(Socket& s) {
       log::warn("udp wait failed").kv("source", name_).kv("error", ec.message());
     } else {
       read_batches(s);
+      count_kernel_drops(s);
     }
     wait_readable(s);
   });
@@ -264,8 +299,10 @@ void UdpIntake::read_batches(Socket& s) {
       h.msg_namelen = sizeof(sockaddr_storage);
       h.msg_iov = &s.iovecs[i];
       h.msg_iovlen = 1;
-      h.msg_control = s.controls[i].data();
-      h.msg_controllen = s.controls[i].size();
+      if (s.gro) {
+        h.msg_control = s.controls[i].data();
+        h.msg_controllen = s.controls[i].size();
+      }
       s.messages[i].msg_len = 0;
     }
     const int n = ::recvmmsg(fd, s.messages.data(), batch, MSG_DONTWAIT, nullptr);
@@ -276,13 +313,42 @@ void UdpIntake::read_batches(Socket& s) {
       }
       return;
     }
-    counters_.received.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+    // One time for the batch: its datagrams were read by one system call.
+    const auto now = std::chrono::system_clock::now();
+    std::uint64_t datagrams = 0;
     std::uint64_t bytes = 0;
-    for (int i = 0; i < n; ++i) bytes += s.messages[static_cast<std::size_t>(i)].msg_len;
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+      msghdr& h = s.messages[i].msg_hdr;
+      const char* message = s.data.data() + i * s.stride;
+      const std::size_t length = s.messages[i].msg_len;
+      const bool truncated = (h.msg_flags & MSG_TRUNC) != 0;
+      const std::size_t segment = s.gro && !truncated ? gro_segment(h) : 0;
+      bytes += length;
+      if (segment == 0) {
+        ++datagrams;
+        on_datagram(s, i, std::string_view(message, length), truncated, now);
+        continue;
+      }
+      counters_.coalesced.fetch_add(1, std::memory_order_relaxed);
+      for (std::size_t at = 0; at < length; at += segment) {
+        ++datagrams;
+        on_datagram(s, i, std::string_view(message + at, std::min(segment, length - at)), false, now);
+      }
+    }
+    counters_.received.fetch_add(datagrams, std::memory_order_relaxed);
     counters_.received_bytes.fetch_add(bytes, std::memory_order_relaxed);
-    for (int i = 0; i < n; ++i) on_datagram(s, static_cast<std::size_t>(i));
     offer_batch(s);
     if (static_cast<unsigned>(n) < batch) return;  // the socket is empty for now
+  }
+}
+
+void UdpIntake::count_kernel_drops(Socket& s) {
+  const std::optional<std::uint32_t> drops = socket_drops(s.socket.native_handle());
+  if (drops && *drops != s.kernel_drops_seen) {
+    // Unsigned arithmetic: right across the counter's wrap as well.
+    counters_.dropped_kernel.fetch_add(static_cast<std::uint32_t>(*drops - s.kernel_drops_seen),
+                                       std::memory_order_relaxed);
+    s.kernel_drops_seen = *drops;
   }
 }
 
@@ -320,15 +386,9 @@ bool UdpIntake::allowed(const Route& route, const sockaddr_storage& from) const 
   return false;
 }
 
-void UdpIntake::on_datagram(Socket& s, std::size_t index) {
-  mmsghdr& m = s.messages[index];
-  std::uint32_t kernel_drops = 0;
-  if (overflow_count(m.msg_hdr, &kernel_drops) && kernel_drops != s.kernel_drops_seen) {
-    counters_.dropped_kernel.fetch_add(kernel_drops - s.kernel_drops_seen, std::memory_order_relaxed);
-    s.kernel_drops_seen = kernel_drops;
-  }
-  const std::size_t bytes = m.msg_len;
-  if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0 || bytes > settings_.max_datagram) {
+void UdpIntake::on_datagram(Socket& s, std::size_t index, std::string_view data, bool truncated,
+                            std::chrono::system_clock::time_point now) {
+  if (truncated || data.size() > settings_.max_datagram) {
     counters_.dropped_oversize.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -337,7 +397,12 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
     counters_.dropped_not_allowed.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  const std::string_view data(s.data.data() + index * s.stride, bytes);
+  if (tracker_ && reinterpret_cast<std::uintptr_t>(data.data()) % 8 != 0) {
+    // A frame's doubles and longs are read in place, which not every CPU can do at any
+    // address: a frame from inside a coalesced message is copied to an aligned place.
+    s.aligned.assign(data.begin(), data.end());
+    data = std::string_view(s.aligned.data(), s.aligned.size());
+  }
   std::string why;
   firmware::DecodedFrame frame;
   const bool malformed = tracker_ ? !firmware::decode_frame(data, &frame, &why)
@@ -350,8 +415,8 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
   if (std::memcmp(&s.senders[index], &s.last_sender, sizeof(sockaddr_storage)) != 0) {
     s.last_sender = s.senders[index];
     sender_of(s.last_sender, &s.origin.remote_ip, &s.origin.remote_port);
+    s.sender_key_route.reset();
   }
-  const auto now = std::chrono::system_clock::now();
   if (malformed) {
     // To the dead-letter topic, as received, with the reason: never to the source's topic.
     const std::pair<std::string_view, std::string_view> reason[] = {
@@ -366,16 +431,18 @@ void UdpIntake::on_datagram(Socket& s, std::size_t index) {
     on_frame(s, frame, data, now);
     return;
   }
+  if (s.parsed.docs.empty() && s.sender_key_route != s.route) {
+    s.sender_key = render_key(route.key, stamper_.node_id(), s.origin, nullptr);
+    s.sender_key_route = s.route;
+  }
+  std::optional<std::string> json_key;
   for (std::size_t i = 0; i < s.parsed.bodies.size(); ++i) {
-    std::optional<std::string> key;
-    if (s.parsed.docs.empty()) {
-      key = render_key(route.key, stamper_.node_id(), s.origin, nullptr);
-    } else {
+    if (!s.parsed.docs.empty()) {
       const nlohmann::json& doc = s.parsed.docs[i];
       const HeaderLookup json = [&doc](std::string_view name) { return json_variable(doc, name); };
-      key = render_key(route.key, stamper_.node_id(), s.origin, nullptr, &json);
+      json_key = render_key(route.key, stamper_.node_id(), s.origin, nullptr, &json);
     }
-    add_envelope(s, route.topic, key, s.parsed.bodies[i],
+    add_envelope(s, route.topic, s.parsed.docs.empty() ? s.sender_key : json_key, s.parsed.bodies[i],
                  format_ == Format::kRaw ? std::string_view() : std::string_view("application/json"), now, {});
   }
   ++s.datagrams;
@@ -444,7 +511,7 @@ void UdpIntake::add_envelope(Socket& s, std::string_view topic, const std::optio
 }
 
 // The kernel's drop count (sk_drops) of the sockets with INODES, from /proc/net/udp and
-// udp6: current at any moment, while SO_RXQ_OVFL only tells it with the next datagram read.
+// udp6: current at any moment, while the intake asks the socket only when it wakes up.
 static std::uint64_t kernel_drops_now(const std::vector<ino_t>& inodes) {
   std::uint64_t total = 0;
   for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {

@@ -6,11 +6,13 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,10 +33,11 @@ struct UdpCounters {
   std::atomic<std::uint64_t> received{0};             // datagrams read from the sockets
   std::atomic<std::uint64_t> accepted{0};             // events taken by the sink
   std::atomic<std::uint64_t> received_bytes{0};       // of the datagrams read
+  std::atomic<std::uint64_t> coalesced{0};            // messages that held several datagrams (UDP_GRO)
   std::atomic<std::uint64_t> accepted_bytes{0};       // of the datagrams taken (dead letters included)
   std::atomic<std::uint64_t> delivered{0};            // events whose completion fired ok
   std::atomic<std::uint64_t> delivery_failed{0};      // completion fired with an error
-  std::atomic<std::uint64_t> dropped_kernel{0};       // lost in the socket's receive buffer (SO_RXQ_OVFL)
+  std::atomic<std::uint64_t> dropped_kernel{0};       // lost in the socket's receive buffer (SO_MEMINFO)
   std::atomic<std::uint64_t> dropped_oversize{0};     // larger than max_datagram
   std::atomic<std::uint64_t> dropped_malformed{0};    // not valid under the source's format
   std::atomic<std::uint64_t> dead_lettered{0};        // malformed, sent to dead_letter_topic
@@ -76,7 +79,11 @@ class UdpIntake final : public Intake {
   struct Socket;
   void wait_readable(Socket& s);
   void read_batches(Socket& s);
-  void on_datagram(Socket& s, std::size_t index);
+  void count_kernel_drops(Socket& s);  // on the socket's io thread
+  // DATA: one datagram of message INDEX (all of it, or one of the datagrams the kernel
+  // coalesced into it); TRUNCATED: the kernel cut it to fit; NOW: when its batch was read.
+  void on_datagram(Socket& s, std::size_t index, std::string_view data, bool truncated,
+                   std::chrono::system_clock::time_point now);
   void on_frame(Socket& s, const firmware::DecodedFrame& frame, std::string_view data,
                 std::chrono::system_clock::time_point now);
   void add_envelope(Socket& s, std::string_view topic, const std::optional<std::string>& key,
