@@ -20,6 +20,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -98,7 +99,13 @@ void warm_up(KafkaSink& kafka, const std::string& topic) {
   r.value = value;
   const std::uint64_t before = kafka.delivered();
   kafka.produce(r, (1ull << 62));
-  wait_until([&] { return kafka.delivered() > before; });
+  // A broker that never answers (a wrong address) ends the run instead of hanging it.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  wait_until([&] { return kafka.delivered() > before || std::chrono::steady_clock::now() > give_up; });
+  if (kafka.delivered() == before) {
+    std::fprintf(stderr, "forwarder_bench: no delivery to %s within 60 s; is Kafka there?\n", topic.c_str());
+    std::exit(1);
+  }
 }
 
 ForwarderOptions bench_options() {
