@@ -8,10 +8,13 @@
 # first record written to the last (the segment files growing). About a minute.
 #
 #   bench/mqtt_bridge.sh [COUNT] [CLIENTS] [fsync policy]
+#
+# ROUNDS (default 3) rounds of bare subscriber then bridge per QoS: single runs on this kind
+# of machine vary by 20% and more, so the median of the per-round ratios is the figure.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-COUNT="${1:-100000}"; CLIENTS="${2:-1}"; FSYNC="${3:-interval}"
+COUNT="${1:-100000}"; CLIENTS="${2:-1}"; FSYNC="${3:-interval}"; ROUNDS="${ROUNDS:-3}"
 cmake --preset release > /dev/null
 cmake --build --preset release --target tributary tributary-load mqtt_count > /dev/null
 B=build/release
@@ -40,9 +43,13 @@ backlog() { "$B/app/tributary" buffer inspect "$W/buffer" 2>/dev/null | sed -n '
 
 echo "mqtt_bridge: $COUNT messages of 200 bytes, bridge clients: $CLIENTS, fsync: $FSYNC"
 for QOS in 0 1; do
+ ratios=()
+ for ROUND in $(seq "$ROUNDS"); do
   "$B/bench/mqtt_count" "$URI" bench-bare "bare$QOS/+/data" "$QOS" prepare
   publish "$QOS" "bare$QOS"
-  echo "QoS $QOS bare subscriber: $("$B/bench/mqtt_count" "$URI" bench-bare "bare$QOS/+/data" "$QOS" "$COUNT" 120)"
+  bare=$("$B/bench/mqtt_count" "$URI" bench-bare "bare$QOS/+/data" "$QOS" "$COUNT" 120)
+  echo "QoS $QOS round $ROUND bare subscriber: $bare"
+  bare_rate=$(printf '%s\n' "$bare" | grep -o '[0-9]* messages/s' | cut -d' ' -f1)
 
   rm -rf "$W/buffer"
   cat > "$W/tributary.yaml" <<YAML
@@ -88,7 +95,11 @@ PY
   span=$(cat "$W/span")
   n=$(backlog); n=${n:-0}
   kill -TERM "$PID"; wait "$PID" || true; PID=""
-  awk -v n="$n" -v d="$span" -v q="$QOS" \
-    'BEGIN { printf "QoS %d bridge into the ring: %d messages in %.3f s: %.0f messages/s\n", q, n, d, (d > 0 ? n / d : 0) }'
+  bridge_rate=$(awk -v n="$n" -v d="$span" 'BEGIN { printf "%.0f", (d > 0 ? n / d : 0) }')
+  echo "QoS $QOS round $ROUND bridge into the ring: $n messages in $span s: $bridge_rate messages/s"
   grep 'mqtt source stopped' "$W/tributary.log" | sed 's/.*received=/  counters: received=/'
+  ratios+=("$(awk -v a="$bridge_rate" -v b="${bare_rate:-0}" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')")
+ done
+ median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ r[NR] = $1 } END { print r[int((NR + 1) / 2)] }')
+ echo "QoS $QOS bridge / bare, per round: ${ratios[*]} (%); median: ${median}%"
 done
