@@ -224,7 +224,9 @@ constexpr std::array kUdpSource = {
               "checked on its own, and the CPU cost per datagram falls by about 40%. The "
               "price: when the receive buffer overflows, the kernel counts a dropped "
               "coalesced message as one drop, so kernel_overflow then undercounts the "
-              "datagrams lost. Each of the `batch` read buffers is at least 64 KiB."},
+              "datagrams lost. Each of the `batch` read buffers is then at least 64 KiB: "
+              "threads x batch x 64 KiB in all (4 MiB per socket with the defaults, the same "
+              "as with the default max_datagram)."},
     OptionDef{"allow", T::kString, "", false,
               "Comma-separated source networks allowed to send (`10.0.0.0/8, ::1/128`); "
               "datagrams from elsewhere are dropped and counted. Empty: any sender."},

@@ -132,8 +132,8 @@ std::vector<std::int64_t> high_watermarks(const std::string& bootstrap, const st
   for (int p = 0; p < partitions; ++p) {
     std::int64_t low = -1;
     std::int64_t high = -1;
-    rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high, 5000);
-    marks.push_back(high);
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high, 5000);
+    marks.push_back(err == RD_KAFKA_RESP_ERR_NO_ERROR ? high : -1);
   }
   return marks;
 }

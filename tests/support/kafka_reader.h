@@ -28,8 +28,9 @@ std::vector<KafkaRecord> read_topic(const std::string& bootstrap, const std::str
                                     std::size_t expected, std::chrono::milliseconds deadline,
                                     std::chrono::milliseconds settle = std::chrono::milliseconds(300));
 
-// The high watermark (next offset) of each partition of TOPIC, by partition; empty when
-// the broker cannot be asked. For saying where records went when a read comes up short.
+// The high watermark (next offset) of each partition of TOPIC, by partition (-1 for a
+// partition the broker did not answer for); empty when the topic cannot be found. For
+// saying where records went when a read comes up short.
 std::vector<std::int64_t> high_watermarks(const std::string& bootstrap, const std::string& topic);
 
 // Deletes the records of TOPIC/PARTITION below BEFORE_OFFSET (Kafka's DeleteRecords), as

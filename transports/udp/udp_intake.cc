@@ -99,6 +99,7 @@ struct UdpIntake::Socket {
   std::vector<iovec> iovecs;
   std::vector<sockaddr_storage> senders;
   std::vector<std::array<char, 32>> controls;  // room for the UDP_GRO control message
+  std::vector<std::size_t> segments;           // per message read: its UDP_GRO segment size, or 0
   bool gro = false;                      // the kernel may hand over coalesced datagrams
   std::vector<char> aligned;             // a frame copied to an aligned address
   std::uint32_t kernel_drops_seen = 0;  // the socket's drop count when last asked
@@ -159,6 +160,7 @@ UdpIntake::UdpIntake(const config::SourceConfig& source, Sink& sink, Stamper& st
     s->iovecs.resize(batch);
     s->senders.resize(batch);
     s->controls.resize(batch);
+    s->segments.resize(batch);
     sockets_.push_back(std::move(s));
   }
 }
@@ -194,6 +196,11 @@ Status UdpIntake::start() {
       // Datagrams of one flow that arrive together may be handed over as one message
       // (fewer trips through the stack per datagram); kernels without it read them singly.
       s->gro = settings_.gro && ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
+      if (settings_.gro && !s->gro) {
+        log::warn("udp gro not available; datagrams are read one by one")
+            .kv("source", name_)
+            .kv("error", std::strerror(errno));
+      }
       s->socket.non_blocking(true, ec);
     }
     if (!ec) s->socket.bind(endpoint, ec);
@@ -239,6 +246,8 @@ void UdpIntake::stop() {
     closed.push_back(done->get_future());
     Socket* socket = s.get();
     asio::dispatch(socket->io, [this, socket, done] {
+      // What the kernel already queued for the socket is taken, not lost with it.
+      read_batches(*socket);
       count_kernel_drops(*socket);  // up to the last moment
       error_code ignored;
       socket->socket.close(ignored);
@@ -313,30 +322,36 @@ void UdpIntake::read_batches(Socket& s) {
       }
       return;
     }
-    // One time for the batch: its datagrams were read by one system call.
-    const auto now = std::chrono::system_clock::now();
+    // Counted as received before any is handled (and perhaps counted as dropped), so that
+    // the counters never show more taken or dropped than received.
     std::uint64_t datagrams = 0;
     std::uint64_t bytes = 0;
     for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
       msghdr& h = s.messages[i].msg_hdr;
+      const std::size_t length = s.messages[i].msg_len;
+      const std::size_t segment = s.gro && (h.msg_flags & MSG_TRUNC) == 0 ? gro_segment(h) : 0;
+      s.segments[i] = segment;
+      datagrams += segment == 0 ? 1 : (length + segment - 1) / segment;
+      bytes += length;
+    }
+    counters_.received.fetch_add(datagrams, std::memory_order_relaxed);
+    counters_.received_bytes.fetch_add(bytes, std::memory_order_relaxed);
+    // One time for the batch: its datagrams were read by one system call.
+    const auto now = std::chrono::system_clock::now();
+    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
       const char* message = s.data.data() + i * s.stride;
       const std::size_t length = s.messages[i].msg_len;
-      const bool truncated = (h.msg_flags & MSG_TRUNC) != 0;
-      const std::size_t segment = s.gro && !truncated ? gro_segment(h) : 0;
-      bytes += length;
+      const std::size_t segment = s.segments[i];
       if (segment == 0) {
-        ++datagrams;
-        on_datagram(s, i, std::string_view(message, length), truncated, now);
+        on_datagram(s, i, std::string_view(message, length), (s.messages[i].msg_hdr.msg_flags & MSG_TRUNC) != 0,
+                    now);
         continue;
       }
       counters_.coalesced.fetch_add(1, std::memory_order_relaxed);
       for (std::size_t at = 0; at < length; at += segment) {
-        ++datagrams;
         on_datagram(s, i, std::string_view(message + at, std::min(segment, length - at)), false, now);
       }
     }
-    counters_.received.fetch_add(datagrams, std::memory_order_relaxed);
-    counters_.received_bytes.fetch_add(bytes, std::memory_order_relaxed);
     offer_batch(s);
     if (static_cast<unsigned>(n) < batch) return;  // the socket is empty for now
   }
