@@ -9,15 +9,6 @@
 namespace tributary {
 namespace {
 
-std::string to_string(const flatbuffers::String* s) {
-  return s == nullptr ? std::string() : std::string(s->c_str(), s->size());
-}
-
-std::string to_string(const flatbuffers::Vector<std::uint8_t>* v) {
-  return v == nullptr ? std::string()
-                      : std::string(reinterpret_cast<const char*>(v->data()), v->size());
-}
-
 flatbuffers::Offset<flatbuffers::Vector<std::uint8_t>> bytes(flatbuffers::FlatBufferBuilder& b,
                                                              std::string_view s) {
   return b.CreateVector(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
@@ -68,20 +59,15 @@ std::string_view EnvelopeWriter::finish(std::string_view id, std::string_view to
 }
 
 void envelope_headers(const fb::Envelope& e, CommonHeaderText& text, const AddHeader& add) {
-  const auto view = [](const flatbuffers::String* s) {
-    return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
-  };
   if (e.stamped()) {
-    const StampFacts facts{view(e.node_id()),      view(e.transport()),   view(e.source()),
-                           e.ingest_time_ms(),     view(e.content_type()), view(e.traceparent()),
-                           view(e.remote_ip()),    e.remote_port()};
+    const StampFacts facts{fb_view(e.node_id()),      fb_view(e.transport()),    fb_view(e.source()),
+                           e.ingest_time_ms(),        fb_view(e.content_type()), fb_view(e.traceparent()),
+                           fb_view(e.remote_ip()),    e.remote_port()};
     render_common_headers(facts, text, add);
   }
   if (e.headers() == nullptr) return;
   for (const fb::Header* h : *e.headers()) {
-    const auto* value = h->value();
-    add(view(h->name()), value == nullptr ? std::string_view()
-                                          : std::string_view(reinterpret_cast<const char*>(value->data()), value->size()));
+    add(fb_view(h->name()), fb_view(h->value()));
   }
 }
 
@@ -98,23 +84,23 @@ bool decode_envelope(std::string_view data, Event* event) {
   if (!fb::VerifyEnvelopeBuffer(verifier)) return false;
   const fb::Envelope* e = fb::GetEnvelope(data.data());
   Event out;
-  out.id = to_string(e->id());
-  out.topic = to_string(e->topic());
-  if (e->has_key()) out.key = to_string(e->key());
-  out.payload = to_string(e->payload());
+  out.id = std::string(fb_view(e->id()));
+  out.topic = std::string(fb_view(e->topic()));
+  if (e->has_key()) out.key = std::string(fb_view(e->key()));
+  out.payload = std::string(fb_view(e->payload()));
   CommonHeaderText text;
   envelope_headers(*e, text, [&out](std::string_view name, std::string_view value) {
     out.headers.push_back(Header{std::string(name), std::string(value)});
   });
   if (e->stamped()) {
-    out.content_type = to_string(e->content_type());
-    out.traceparent = to_string(e->traceparent());
+    out.content_type = std::string(fb_view(e->content_type()));
+    out.traceparent = std::string(fb_view(e->traceparent()));
   }
   out.ingest_time = std::chrono::system_clock::time_point(std::chrono::milliseconds(e->ingest_time_ms()));
-  out.origin.transport = to_string(e->transport());
-  out.origin.source = to_string(e->source());
-  out.origin.route = to_string(e->route());
-  out.origin.remote_ip = to_string(e->remote_ip());
+  out.origin.transport = std::string(fb_view(e->transport()));
+  out.origin.source = std::string(fb_view(e->source()));
+  out.origin.route = std::string(fb_view(e->route()));
+  out.origin.remote_ip = std::string(fb_view(e->remote_ip()));
   out.origin.remote_port = e->remote_port();
   *event = std::move(out);
   return true;

@@ -48,6 +48,15 @@ class EnvelopeWriter {
   bool finished_ = false;
 };
 
+// The bytes of a FlatBuffers string or byte vector of a verified buffer, as a view into it;
+// empty for an absent field.
+inline std::string_view fb_view(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
+}
+inline std::string_view fb_view(const flatbuffers::Vector<std::uint8_t>* v) {
+  return v == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
+}
+
 // The Kafka headers of a verified envelope, in order: the common ones made from its facts
 // (stamped envelopes), then the stored ones. Views point into the envelope or TEXT.
 void envelope_headers(const fb::Envelope& envelope, CommonHeaderText& text, const AddHeader& add);

@@ -20,15 +20,6 @@ constexpr std::uint64_t kDeadLetterTag = 1ull << 63;
 constexpr std::chrono::microseconds kGather{1000};
 constexpr std::uint64_t kGatherRecords = 64;
 
-std::string_view view(const flatbuffers::String* s) {
-  return s == nullptr ? std::string_view() : std::string_view(s->c_str(), s->size());
-}
-
-std::string_view view(const flatbuffers::Vector<std::uint8_t>* v) {
-  return v == nullptr ? std::string_view()
-                      : std::string_view(reinterpret_cast<const char*>(v->data()), v->size());
-}
-
 }  // namespace
 
 Forwarder::Forwarder(buffer::Ring& ring, KafkaSink& kafka, ForwarderOptions options)
@@ -229,14 +220,14 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
     has_id = has_id || name == "ce_id";
   });
   if (!has_id) {
-    const std::string_view explicit_id = view(e->id());
+    const std::string_view explicit_id = fb_view(e->id());
     id_ = explicit_id.empty() ? event_id(options_.node_id, seq) : std::string(explicit_id);
     headers_.emplace_back("ce_id", id_);
   }
   OutRecord out;
   out.topic = e->topic() != nullptr ? e->topic()->c_str() : "";
-  if (e->has_key()) out.key = view(e->key());
-  out.value = view(e->payload());
+  if (e->has_key()) out.key = fb_view(e->key());
+  out.value = fb_view(e->payload());
   out.headers = headers_;
   throttle(out.value.size());
   const auto bytes = static_cast<std::int64_t>(out.value.size());
