@@ -126,6 +126,18 @@ class UdpFormatTest : public ::testing::Test {
   // Holds every io thread while COUNT 90-byte datagrams are sent, so the small receive
   // buffer (64 KiB) overflows; the datagrams sent.
   std::vector<std::string> overflow(std::size_t count) {
+    bool held = false;
+    std::promise<void> release = hold_io_threads(&held);
+    std::vector<std::string> burst(count, std::string(90, 'x'));
+    if (held) testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
+    release.set_value();
+    EXPECT_TRUE(held) << "the io threads could not be held";
+    return burst;
+  }
+
+  // Makes every io thread wait in a handler until the promise returned is set; *HELD says
+  // whether all of them got there.
+  std::promise<void> hold_io_threads(bool* held) {
     std::promise<void> release;
     std::shared_future<void> released = release.get_future().share();
     // Shared, not on this stack: a handler may still run after this function returns.
@@ -136,13 +148,8 @@ class UdpFormatTest : public ::testing::Test {
         released.wait();
       });
     }
-    const bool held =
-        testing::eventually([&] { return holding->load() == pool_.size(); }, std::chrono::seconds(5));
-    std::vector<std::string> burst(count, std::string(90, 'x'));
-    if (held) testing::send_datagrams("127.0.0.1", intake_->local_port(), burst);
-    release.set_value();
-    EXPECT_TRUE(held) << "the io threads could not be held";
-    return burst;
+    *held = testing::eventually([&] { return holding->load() == pool_.size(); }, std::chrono::seconds(5));
+    return release;
   }
 
   void send(const std::vector<std::string>& payloads) {
@@ -481,16 +488,10 @@ TEST_F(UdpFormatTest, ByDefaultCoalescedSendsArriveOneByOne) {
 // asked, so the stop runs before the read the socket's readiness would have started.
 TEST_F(UdpFormatTest, DatagramsQueuedWhenTheIntakeStopsAreTakenNotLost) {
   start(source("raw"));
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  auto holding = std::make_shared<std::atomic<std::size_t>>(0);
-  for (std::size_t i = 0; i < pool_.size(); ++i) {
-    boost::asio::post(pool_.at(i), [released, holding] {
-      holding->fetch_add(1);
-      released.wait();
-    });
-  }
-  ASSERT_TRUE(testing::eventually([&] { return holding->load() == pool_.size(); }, std::chrono::seconds(5)));
+  bool held = false;
+  std::promise<void> release = hold_io_threads(&held);
+  if (!held) release.set_value();
+  ASSERT_TRUE(held) << "the io threads could not be held";
   std::vector<std::string> queued;
   for (int i = 0; i < 50; ++i) queued.push_back("q" + std::to_string(i));
   testing::send_datagrams("127.0.0.1", intake_->local_port(), queued);
