@@ -7,8 +7,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
-#include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -46,6 +46,13 @@ std::vector<std::string_view> split_levels(std::string_view topic) {
   }
   return levels;
 }
+
+// What the ring says about one QoS 1/2 message, for the callback that waits for it.
+struct StoreResult {
+  std::mutex mu;
+  std::condition_variable ready;
+  std::optional<Status> status;
+};
 
 }  // namespace
 
@@ -506,16 +513,32 @@ bool MqttIntake::store(Client& client, std::string_view envelope, std::int64_t t
   bool waited = false;
   auto pause = 5ms;
   while (true) {
-    auto stored = std::make_shared<std::promise<Status>>();
-    std::future<Status> result = stored->get_future();
     const std::string_view one[1] = {envelope};
+    if (qos == 0) {  // no acknowledgement to hold back: nobody waits for the ring
+      const Offer offer = sink_.offer_encoded(time_ms, one, [](const Status&, const Delivery&) {}, Waiting::kNo);
+      if (offer == Offer::kAccepted) return true;
+      if (offer == Offer::kRejected) {
+        counters_.dropped_rejected.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        counters_.dropped_busy.fetch_add(1, std::memory_order_relaxed);
+      }
+      return false;
+    }
+    // Not a std::promise: its set_value makes a futex system call every time (call_once),
+    // one per message on Paho's receive thread. The ring usually completes the append before
+    // offer_encoded returns, and then nothing here sleeps or wakes anyone.
+    auto stored = std::make_shared<StoreResult>();
     const Offer offer = sink_.offer_encoded(time_ms, one, [stored](const Status& status, const Delivery&) {
-      stored->set_value(status);
-    }, qos == 0 ? Waiting::kNo : Waiting::kYes);
+      {
+        std::lock_guard lock(stored->mu);
+        stored->status = status;
+      }
+      stored->ready.notify_one();
+    }, Waiting::kYes);
     if (offer == Offer::kAccepted) {
-      if (qos == 0) return true;  // no acknowledgement to hold back
       // Returning from Paho's callback sends the PUBACK/PUBCOMP: only once the ring has it.
-      while (result.wait_for(50ms) != std::future_status::ready) {
+      std::unique_lock lock(stored->mu);
+      while (!stored->ready.wait_for(lock, 50ms, [&] { return stored->status.has_value(); })) {
         if (stopping_ && !client.connected()) {
           // The ring has not confirmed it (a stalled disk) and we are stopping: the session
           // is closed, so returning sends no acknowledgement; the broker keeps the message.
@@ -524,14 +547,12 @@ bool MqttIntake::store(Client& client, std::string_view envelope, std::int64_t t
           return false;
         }
       }
-      const Status status = result.get();
+      const Status status = *stored->status;
+      lock.unlock();
       if (status.is_ok()) return true;
       log::limited(log::Level::kWarn, "mqtt message not stored, retrying").kv("source", name_).kv("error", status.message());
     } else if (offer == Offer::kRejected) {
       counters_.dropped_rejected.fetch_add(1, std::memory_order_relaxed);
-      return false;
-    } else if (qos == 0) {
-      counters_.dropped_busy.fetch_add(1, std::memory_order_relaxed);
       return false;
     } else if (!waited) {
       waited = true;
