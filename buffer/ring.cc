@@ -458,6 +458,11 @@ bool Ring::write_batch(Batch& batch) {
     std::size_t end = batch.written;
     std::uint64_t n = 0;
     std::uint64_t size = writer_.size();
+    if (size + (frames.size() - end) <= options_.segment_bytes) {
+      // The rest fits the open segment (the usual case): no need to walk its records.
+      n = records - batch.written_records;
+      end = frames.size();
+    }
     while (batch.written_records + n < records) {
       const std::size_t frame =
           kRecordHeaderSize + peek_body_length(std::string_view(frames).substr(end, kRecordHeaderSize));
