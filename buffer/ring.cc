@@ -26,6 +26,7 @@ thread_local bool t_writing = false;
 // thread with 256.
 constexpr std::chrono::microseconds kGather{1000};
 constexpr std::size_t kGatherRecords = 1024;
+constexpr std::uint64_t kWritebackBytes = 4u << 20;
 
 struct WritingScope {
   WritingScope() { t_writing = true; }
@@ -39,6 +40,9 @@ struct WritingScope {
 Ring::Ring(FileIo& io, RingOptions options)
     : io_(io), options_(std::move(options)), writer_(io, options_.dir), checkpoint_(io, options_.dir) {
   writer_.set_keep_unsynced(options_.fsync != FsyncPolicy::kNever);
+  // Under interval, a sync of everything written in the last interval could hold the write
+  // role for tens of milliseconds; started early, most of it is on the disk by then.
+  if (options_.fsync == FsyncPolicy::kInterval) writer_.set_writeback_bytes(kWritebackBytes);
 }
 
 std::shared_ptr<std::string> Ring::BufferPool::get(std::size_t reserve) {

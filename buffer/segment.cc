@@ -193,7 +193,7 @@ std::error_code SegmentWriter::create(std::uint64_t first_seq, std::int64_t now_
   }
   name_ = name;
   first_seq_ = next_seq_ = written_seq_ = synced_seq_ = first_seq;
-  written_ = synced_ = kSegmentHeaderSize;
+  written_ = synced_ = writeback_from_ = kSegmentHeaderSize;
   failed_ = false;
   drop_buffered();
   return {};
@@ -212,7 +212,7 @@ std::error_code SegmentWriter::reopen(const std::string& name, std::uint64_t fir
   }
   first_seq_ = first_seq;
   next_seq_ = written_seq_ = synced_seq_ = next_seq;
-  written_ = synced_ = valid_end;
+  written_ = synced_ = writeback_from_ = valid_end;
   failed_ = false;
   drop_buffered();
   return {};
@@ -267,6 +267,11 @@ std::error_code SegmentWriter::flush() {
     ++written_chunks;
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written_chunks));
+  if (writeback_bytes_ > 0 && written_ - writeback_from_ >= writeback_bytes_) {
+    // A hint: a failure here changes nothing, the sync reports what matters.
+    io_.start_writeback(fd_, writeback_from_, written_ - writeback_from_);
+    writeback_from_ = written_;
+  }
   return error;
 }
 

@@ -110,6 +110,10 @@ class SegmentWriter {
   // fails (the default). Off under fsync: never, which promises nothing across a crash and
   // syncs only when a segment is closed: keeping them would hold a whole segment in memory.
   void set_keep_unsynced(bool keep) { keep_unsynced_ = keep; }
+  // Once BYTES more are written, start writing them to the disk (FileIo::start_writeback)
+  // without waiting, so that a sync has little left to write and holds the writer briefly.
+  // 0: never (the default).
+  void set_writeback_bytes(std::uint64_t bytes) { writeback_bytes_ = bytes; }
   std::error_code sync();
   std::error_code close();
 
@@ -160,6 +164,8 @@ class SegmentWriter {
   // small write until the next sync would pin megabytes and starve the ring's buffer pool.
   std::string unsynced_copy_;
   bool keep_unsynced_ = true;
+  std::uint64_t writeback_bytes_ = 0;
+  std::uint64_t writeback_from_ = 0;  // file offset up to which writeback was started
 };
 
 }  // namespace tributary::buffer

@@ -223,6 +223,35 @@ TEST(SegmentWriter, FailedSyncIsFatalAndHandsBackWhatIsNotDurable) {
 
 // Shared chunks (framed elsewhere, not copied) and append()ed records keep their order in
 // the file, a failed write keeps them all for the retry, and a failed sync hands them back.
+// Under fsync: interval the ring asks the segment writer to start writeback as it writes, so
+// that the interval's sync has little left to do. The hint changes nothing in the file.
+TEST(SegmentWriter, StartsWritebackOnceEnoughIsWrittenAndOnlyIfAsked) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  const std::string payload(100, 'x');
+  const std::uint64_t frame = kRecordHeaderSize + payload.size();
+  w.set_writeback_bytes(3 * frame);
+  for (std::uint64_t i = 0; i < 7; ++i) {
+    w.append(1, payload);
+    ASSERT_FALSE(w.flush());
+    EXPECT_EQ(io.writebacks(), (i + 1) / 3) << "after record " << i;  // every third record
+  }
+  ASSERT_FALSE(w.sync());
+  SegmentScan scan = scan_segment(io, dir.file(w.name()));
+  EXPECT_EQ(scan.records, 7u);
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+
+  SegmentWriter quiet(io, dir.path());  // not asked: never
+  ASSERT_FALSE(quiet.create(100, 1));
+  const std::uint64_t before = io.writebacks();
+  for (std::uint64_t i = 0; i < 20; ++i) quiet.append(1, payload);
+  ASSERT_FALSE(quiet.flush());
+  EXPECT_EQ(io.writebacks(), before);
+}
+
 TEST(SegmentWriter, SharedChunksAreWrittenInOrderAndHandedBackAfterAFailedSync) {
   testing::TestDir dir;
   PosixFileIo real;
