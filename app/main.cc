@@ -4,8 +4,10 @@
 #include <vector>
 
 #include "app/cli.h"
+#include "core/allocator.h"
 
 int main(int argc, char** argv) {
+  tributary::tune_allocator();
   try {
     return tributary::app::run_cli(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const std::exception& e) {

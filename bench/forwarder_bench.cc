@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "buffer/ring.h"
+#include "core/allocator.h"
 #include "core/envelope.h"
 #include "core/forwarder.h"
 #include "core/kafka_sink.h"
@@ -393,6 +394,7 @@ void latency(const std::string& brokers, const std::string& dir, double rate, co
 }  // namespace
 
 int main(int argc, char** argv) {
+  tributary::tune_allocator();  // as the appliance does (app/main.cc)
   if (argc < 2) {
     std::fprintf(stderr, "usage: forwarder_bench BROKERS [DIR] [--records N]\n");
     return 2;
