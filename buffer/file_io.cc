@@ -142,13 +142,19 @@ std::error_code FaultyFileIo::close(int fd) {
 
 std::error_code FaultyFileIo::datasync(int fd) {
   ++syncs_;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (holding_ && paths_[fd].ends_with(hold_suffix_)) {
+      ++held_;
+      released_.wait(lock, [this] { return !holding_; });
+      --held_;
+    }
+  }
   if (fail_sync_.load()) {
     std::lock_guard<std::mutex> lock(mutex_);
-    const std::string& path = paths_[fd];
-    const std::string& suffix = fail_sync_suffix_;
-    const bool match = path.size() >= suffix.size() &&
-                       path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
-    if (match && fail_sync_.exchange(false)) return std::make_error_code(std::errc::io_error);
+    if (paths_[fd].ends_with(fail_sync_suffix_) && fail_sync_.exchange(false)) {
+      return std::make_error_code(std::errc::io_error);
+    }
   }
   return real_.datasync(fd);
 }

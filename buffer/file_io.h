@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -76,6 +77,22 @@ class FaultyFileIo final : public FileIo {
     fail_sync_suffix_ = std::move(file_suffix);
     fail_sync_ = true;
   }
+  // Syncs of files whose path ends in FILE_SUFFIX wait, as on a slow disk, until
+  // release_syncs(); syncs_held() says how many wait now. A held sync fails on release if
+  // fail_next_sync() was asked for meanwhile.
+  void hold_syncs(std::string file_suffix) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    hold_suffix_ = std::move(file_suffix);
+    holding_ = true;
+  }
+  void release_syncs() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      holding_ = false;
+    }
+    released_.notify_all();
+  }
+  int syncs_held() const { return held_.load(); }
   // While full, a write that would grow the file fails with ENOSPC and stores nothing;
   // overwriting bytes the file already has still works, as on a real full disk.
   void set_disk_full(bool full) { disk_full_ = full; }
@@ -114,8 +131,12 @@ class FaultyFileIo final : public FileIo {
   std::atomic<int> write_error_{0};
   std::atomic<std::size_t> short_write_{0};
   std::atomic<bool> fail_sync_{false};
-  std::mutex mutex_;  // guards fail_sync_suffix_ and paths_
+  std::mutex mutex_;  // guards fail_sync_suffix_, paths_, holding_ and hold_suffix_
   std::string fail_sync_suffix_;
+  bool holding_ = false;
+  std::string hold_suffix_;
+  std::condition_variable released_;
+  std::atomic<int> held_{0};
   std::map<int, std::string> paths_;  // open files
   std::atomic<bool> disk_full_{false};
   std::atomic<std::uint64_t> writes_{0};

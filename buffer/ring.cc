@@ -558,24 +558,36 @@ void Ring::writer_loop() {
       }
       closing = closed_;
     }
-    std::lock_guard<std::mutex> role(write_mutex_);
-    const WritingScope scope;
-    write_queued();
     const auto now = std::chrono::steady_clock::now();
-    if (options_.fsync == FsyncPolicy::kInterval && now - last_sync_ >= options_.fsync_interval) {
-      if (!stalled_.load() && writer_.synced_seq() < writer_.next_seq()) {
-        if (auto ec = writer_.sync()) {
-          sync_errors_.fetch_add(1);
-          begin_rescue();
-          stalled_.store(!complete_rescue());
-          disk_full_.store(stalled_.load());
-        }
-        durable_seq_.store(writer_.synced_seq());
-      }
-      last_sync_ = now;
+    const bool sync_due = options_.fsync == FsyncPolicy::kInterval && now - last_sync_ >= options_.fsync_interval;
+    std::optional<SegmentWriter::SyncMark> sync;
+    TailHint hint;
+    {
+      std::lock_guard<std::mutex> role(write_mutex_);
+      const WritingScope scope;
+      write_queued();
+      if (sync_due && !stalled_.load()) sync = writer_.begin_sync();
+      hint = tail_hint();
     }
+    if (sync) {
+      // The interval's sync runs without the write role: appenders keep writing (inline)
+      // meanwhile; only what was written before it began becomes durable by it.
+      const std::error_code result = io_.datasync(sync->fd);
+      std::lock_guard<std::mutex> role(write_mutex_);
+      const WritingScope scope;
+      if (auto ec = writer_.finish_sync(*sync, result)) {
+        sync_errors_.fetch_add(1);
+        begin_rescue();
+        stalled_.store(!complete_rescue());
+        disk_full_.store(stalled_.load());
+      }
+      durable_seq_.store(writer_.synced_seq());
+      hint = tail_hint();
+    }
+    if (sync_due) last_sync_ = now;
+    // Files other than the open segment: no need to keep appenders waiting.
     retire_dropped();
-    reclaim_and_checkpoint(false);
+    reclaim_and_checkpoint(false, hint);
     if (closing) {
       if (stalled_.load() && ++close_attempts > 3) break;  // give up: fail what is left (below)
       std::lock_guard<std::mutex> lock(append_mutex_);
@@ -596,7 +608,7 @@ void Ring::writer_loop() {
   if (options_.fsync != FsyncPolicy::kNever) writer_.sync();
   durable_seq_.store(writer_.synced_seq());
   retire_dropped();
-  reclaim_and_checkpoint(true);
+  reclaim_and_checkpoint(true, tail_hint());
 }
 
 void Ring::ack_range(std::uint64_t from, std::uint64_t to) {
@@ -707,9 +719,8 @@ TailHint Ring::tail_hint() const {
   return TailHint{writer_.first_seq(), writer_.synced_bytes(), writer_.synced_seq()};
 }
 
-void Ring::reclaim_and_checkpoint(bool force) {
+void Ring::reclaim_and_checkpoint(bool force, const TailHint& hint) {
   const std::uint64_t cursor = cursor_.load();
-  const TailHint hint = tail_hint();
   if (cursor == checkpointed_ && hint == checkpointed_hint_) return;
   const auto now = std::chrono::steady_clock::now();
   if (!force && now - last_checkpoint_ < options_.checkpoint_interval) return;

@@ -75,9 +75,13 @@ struct RingStats {
 // fsync_interval). Under always the ring's writer thread writes and syncs every batch.
 // Under interval and never, an appender that waits for its completion and finds nobody
 // writing writes the queued batch itself when that is one plain write (the ring is healthy
-// and the batch fits the open segment; rolls, syncs and rescues stay on the writer thread) (no hand-off to the writer thread and back): its completions, and those of the
-// other records in that batch, then fire on the appending thread before append() returns.
-// So a completion must not take a lock its appender holds while appending.
+// and the batch fits the open segment; rolls, syncs and rescues stay on the writer thread;
+// no hand-off to the writer thread and back): its completions, and those of the other
+// records in that batch, then fire on the appending thread before append() returns. So a
+// completion must not take a lock its appender holds while appending. The interval's
+// fdatasync runs on the writer thread without the write role, so inline writes go on
+// during it (SegmentWriter::begin_sync / finish_sync); so do the checkpoint and the
+// retiring of dropped or acknowledged segments.
 //
 // Memory does not grow with the backlog: records live in files; the writer holds only
 // what is waiting to be written.
@@ -173,7 +177,7 @@ class Ring {
   void account_written();
   void begin_rescue();
   bool complete_rescue();
-  void reclaim_and_checkpoint(bool force);
+  void reclaim_and_checkpoint(bool force, const TailHint& hint);  // HINT: tail_hint() taken under the role
   bool drop_oldest(std::uint64_t needed);
   bool has_room(std::uint64_t frames);  // under append_mutex_; counts a refusal
   void retire_dropped();

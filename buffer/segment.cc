@@ -281,16 +281,38 @@ void SegmentWriter::keep_written(Chunk chunk) {
     unsynced_.push_back(std::move(chunk));
     return;
   }
-  if (!unsynced_.empty() && !unsynced_.back().owner) {
+  if (!unsynced_.empty() && !unsynced_.back().owner && !copy_sealed_) {
     unsynced_.back().copy_len += chunk.frames.size();  // continues the copy before it
   } else {
     unsynced_.push_back(Chunk{nullptr, {}, 0, unsynced_copy_.size(), chunk.frames.size()});
   }
   unsynced_.back().records += chunk.records;
   unsynced_copy_.append(chunk.frames);
+  copy_sealed_ = false;
+}
+
+// Forgets the first BYTES of what is kept unsynced (a chunk boundary: begin_sync() keeps
+// later writes out of the chunks it covers); the rest moves to the front.
+void SegmentWriter::forget_unsynced_prefix(std::uint64_t bytes) {
+  std::size_t chunks = 0;
+  std::size_t copied = 0;  // bytes of unsynced_copy_ the forgotten chunks used
+  while (chunks < unsynced_.size() && bytes > 0) {
+    const Chunk& chunk = unsynced_[chunks];
+    const std::uint64_t size = chunk.owner ? chunk.frames.size() : chunk.copy_len;
+    if (size > bytes) break;  // cannot happen: marks fall between chunks
+    if (!chunk.owner) copied = chunk.copy_at + chunk.copy_len;
+    bytes -= size;
+    ++chunks;
+  }
+  unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<std::ptrdiff_t>(chunks));
+  unsynced_copy_.erase(0, copied);
+  for (Chunk& chunk : unsynced_) {
+    if (!chunk.owner) chunk.copy_at -= copied;
+  }
 }
 
 void SegmentWriter::forget_unsynced() {
+  copy_sealed_ = false;
   unsynced_.clear();
   // Give back a large copy buffer only when this interval used little of it, so that a
   // steady rate does not free and grow it again at every sync.
@@ -301,14 +323,31 @@ void SegmentWriter::forget_unsynced() {
 
 std::error_code SegmentWriter::sync() {
   if (failed_) return std::make_error_code(std::errc::io_error);
-  if (synced_ == written_) return {};
-  if (auto ec = io_.datasync(fd_)) {
+  const std::optional<SyncMark> mark = begin_sync();
+  if (!mark) return {};
+  return finish_sync(*mark, io_.datasync(mark->fd));
+}
+
+std::optional<SegmentWriter::SyncMark> SegmentWriter::begin_sync() {
+  if (failed_ || fd_ < 0 || synced_ == written_) return std::nullopt;
+  copy_sealed_ = true;  // what is written from now on is kept apart from what this sync covers
+  return SyncMark{fd_, written_, written_seq_};
+}
+
+std::error_code SegmentWriter::finish_sync(const SyncMark& mark, std::error_code result) {
+  if (result) {
     failed_ = true;  // never assume that what failed to sync is on disk
-    return ec;
+    return result;
   }
-  synced_ = written_;
-  synced_seq_ = written_seq_;
-  forget_unsynced();
+  if (failed_) return std::make_error_code(std::errc::io_error);
+  if (mark.bytes <= synced_) return {};
+  if (mark.bytes == written_) {
+    forget_unsynced();
+  } else {
+    forget_unsynced_prefix(mark.bytes - synced_);
+  }
+  synced_ = mark.bytes;
+  synced_seq_ = mark.seq;
   return {};
 }
 

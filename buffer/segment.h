@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -115,6 +116,20 @@ class SegmentWriter {
   // 0: never (the default).
   void set_writeback_bytes(std::uint64_t bytes) { writeback_bytes_ = bytes; }
   std::error_code sync();
+  // A sync in two steps, so that others can go on writing while the disk works (the ring
+  // under fsync: interval): begin_sync() notes what the file holds now; the caller syncs
+  // MARK.fd with FileIo::datasync without holding the writer, then hands the result to
+  // finish_sync() under the writer's owner again. Only what was written before begin_sync()
+  // becomes durable; a failure is fatal for the segment, as with sync(). In between, the
+  // writer may be flushed but not closed (the fd is being synced). nullopt: nothing to sync,
+  // or the segment failed already.
+  struct SyncMark {
+    int fd = -1;
+    std::uint64_t bytes = 0;  // file size when the sync began
+    std::uint64_t seq = 0;    // one past the last record written when the sync began
+  };
+  std::optional<SyncMark> begin_sync();
+  std::error_code finish_sync(const SyncMark& mark, std::error_code result);
   std::error_code close();
 
   bool is_open() const { return fd_ >= 0; }
@@ -154,6 +169,7 @@ class SegmentWriter {
   void drop_buffered();
   void keep_written(Chunk chunk);
   void forget_unsynced();
+  void forget_unsynced_prefix(std::uint64_t bytes);
   std::string buffer_;              // framed by append(), not yet sealed into a chunk
   std::uint64_t buffer_records_ = 0;
   std::vector<Chunk> pending_;      // not yet written, in order
@@ -163,6 +179,7 @@ class SegmentWriter {
   // few records sits in a buffer sized for large batches, and holding one such buffer per
   // small write until the next sync would pin megabytes and starve the ring's buffer pool.
   std::string unsynced_copy_;
+  bool copy_sealed_ = false;  // the next small chunk starts a new copy (a sync began in between)
   bool keep_unsynced_ = true;
   std::uint64_t writeback_bytes_ = 0;
   std::uint64_t writeback_from_ = 0;  // file offset up to which writeback was started

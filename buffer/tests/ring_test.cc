@@ -528,6 +528,42 @@ TEST(RingInline, AWaitingAppenderUnderIntervalIsCompletedBeforeAppendReturns) {
   EXPECT_EQ(read_all(*ring, 0).size(), 20u);
 }
 
+// Under interval the writer thread syncs without the write role: while the disk is slow
+// to sync, waiting appenders still write inline and are answered, and the sync counts as
+// durable only what was written before it began. A sync that then fails rewrites the
+// records written during it too: nothing is lost either way.
+TEST(RingInline, AppendersAreAnsweredWhileTheIntervalSyncIsSlow) {
+  for (const bool fail : {false, true}) {
+    SCOPED_TRACE(fail ? "the held sync fails" : "the held sync succeeds");
+    testing::TestDir dir;
+    PosixFileIo real;
+    FaultyFileIo io(real);
+    auto ring = open_ring(io, options(dir.path(), FsyncPolicy::kInterval));
+    io.hold_syncs(".seg");
+    append_all(*ring, 0, 5);
+    for (int i = 0; i < 5000 && io.syncs_held() == 0; ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(io.syncs_held(), 1);  // the writer thread is in the interval's sync
+    const std::uint64_t durable = ring->stats().durable_seq;
+    EXPECT_LE(durable, 5u);
+    EXPECT_EQ(append_all(*ring, 5, 5), (std::vector<std::uint64_t>{5, 6, 7, 8, 9}));  // answered meanwhile
+    EXPECT_EQ(io.syncs_held(), 1);
+    EXPECT_EQ(ring->stats().durable_seq, durable);
+    if (fail) io.fail_next_sync(".seg");
+    io.release_syncs();
+    for (int i = 0; i < 5000 && ring->stats().durable_seq < 10; ++i) std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(ring->stats().durable_seq, 10u);
+    EXPECT_EQ(ring->stats().sync_errors, fail ? 1u : 0u);
+    const auto bodies = read_all(*ring, 0);
+    ASSERT_EQ(bodies.size(), 10u);
+    for (std::uint64_t i = 0; i < 10; ++i) EXPECT_EQ(bodies[i], body(i));
+    ring.reset();
+    RecoveryReport report;
+    auto again = open_ring(io, options(dir.path(), FsyncPolicy::kInterval), &report);
+    EXPECT_EQ(report.next_seq, 10u);
+    EXPECT_EQ(read_all(*again, 0).size(), 10u);
+  }
+}
+
 // An inline write is one plain write: an append whose queue does not fit the open segment
 // (a roll syncs the full segment and creates the next) is left to the writer thread, so an
 // io or Paho thread never blocks in a sync, not even under never.

@@ -252,6 +252,59 @@ TEST(SegmentWriter, StartsWritebackOnceEnoughIsWrittenAndOnlyIfAsked) {
   EXPECT_EQ(io.writebacks(), before);
 }
 
+// The ring's interval sync runs while appenders keep writing (begin_sync, datasync without
+// the writer, finish_sync): only what was written before the sync began becomes durable,
+// what came after stays kept for a rescue, and a failed sync hands everything back.
+TEST(SegmentWriter, ASyncCoversOnlyWhatWasWrittenBeforeItBegan) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  SegmentWriter w(io, dir.path());
+  ASSERT_FALSE(w.create(0, 1));
+  auto large = std::make_shared<std::string>();
+  encode_record(0, 1, RecordType::kEvent, std::string(20000, 'L'), *large);  // held, not copied
+  w.append_shared(large, *large, 1);
+  w.append(1, body(1));  // small: copied
+  ASSERT_FALSE(w.flush());
+  const std::uint64_t at_mark = w.size();
+  const std::optional<SegmentWriter::SyncMark> mark = w.begin_sync();
+  ASSERT_TRUE(mark.has_value());
+  EXPECT_EQ(mark->bytes, at_mark);
+  EXPECT_EQ(mark->seq, 2u);
+  w.append(1, body(2));  // written during the sync: would join record 1's copy without the mark
+  ASSERT_FALSE(w.flush());
+  ASSERT_FALSE(w.finish_sync(*mark, io.datasync(mark->fd)));
+  EXPECT_EQ(w.synced_seq(), 2u);
+  EXPECT_EQ(w.synced_bytes(), at_mark);
+  EXPECT_EQ(w.next_seq(), 3u);
+  std::string expected;
+  encode_record(2, 1, RecordType::kEvent, body(2), expected);
+  EXPECT_EQ(w.take_unsynced(), expected);  // exactly the record the sync did not cover
+
+  SegmentWriter f(io, dir.path());
+  ASSERT_FALSE(f.create(10, 1));
+  f.append(1, body(10));
+  f.append(1, body(11));
+  ASSERT_FALSE(f.flush());
+  const std::optional<SegmentWriter::SyncMark> failing = f.begin_sync();
+  ASSERT_TRUE(failing.has_value());
+  f.append(1, body(12));
+  ASSERT_FALSE(f.flush());
+  EXPECT_TRUE(f.finish_sync(*failing, std::make_error_code(std::errc::io_error)));
+  EXPECT_TRUE(f.failed());
+  EXPECT_EQ(f.synced_seq(), 10u);
+  EXPECT_FALSE(f.begin_sync().has_value());  // a failed segment is never synced again
+  const std::string unsynced = f.take_unsynced();
+  SegmentWriter next(io, dir.path());
+  ASSERT_FALSE(next.create(10, 2));
+  next.append_framed(unsynced, 3);
+  ASSERT_FALSE(next.flush());
+  ASSERT_FALSE(next.sync());
+  SegmentScan scan;
+  EXPECT_EQ(sequences(io, dir.file(next.name()), &scan), (std::vector<std::uint64_t>{10, 11, 12}));
+  EXPECT_EQ(scan.tail, SegmentScan::Tail::kClean);
+}
+
 TEST(SegmentWriter, SharedChunksAreWrittenInOrderAndHandedBackAfterAFailedSync) {
   testing::TestDir dir;
   PosixFileIo real;
