@@ -10,6 +10,7 @@
 #include <openssl/sha.h>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -26,6 +27,10 @@ namespace bhttp = boost::beast::http;
 using Status_ = bhttp::status;
 
 namespace {
+
+// The connection whose events this thread is offering to the sink right now, if any: a
+// completion that fires inline for it needs no hop back to its thread.
+thread_local const HttpSession* t_submitting = nullptr;
 
 constexpr std::string_view kEventsPrefix = "/v1/events/";
 constexpr std::string_view kTopicsPrefix = "/topics/";  // the REST Proxy v2 produce API
@@ -451,14 +456,27 @@ void HttpSession::submit(EncodedBatch& batch, std::string first_id, std::string 
     Delivery answer = delivery;
     if (!first_id.empty()) answer.event_id = first_id;
     if (answer.topic.empty()) answer.topic = topic;
-    // May run on a sink thread: hop back to this connection's thread.
+    if (t_submitting == self.get()) {
+      // Completed inline, inside offer_encoded below, on this connection's thread: answered
+      // when the offer returns, without a trip through the io_context's queue.
+      self->inline_answer_.emplace(status, std::move(answer));
+      return;
+    }
+    // On a sink thread, or inside another connection's offer: hop back to this one's thread.
     asio::post(self->tcp().get_executor(),
                [self, status, answer = std::move(answer)] { self->on_completion(status, answer); });
   };
   const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  t_submitting = this;
   const Offer offer = shared_->sink->offer_encoded(time_ms, envelopes, std::move(done), Waiting::kYes);
+  t_submitting = nullptr;
   if (offer == Offer::kAccepted) {
     shared_->counters.accepted.fetch_add(batch_, std::memory_order_relaxed);
+    if (inline_answer_) {
+      const std::pair<Status, Delivery> answer = std::move(*inline_answer_);
+      inline_answer_.reset();
+      on_completion(answer.first, answer.second);
+    }
     return;
   }
   shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
@@ -671,29 +689,41 @@ void HttpSession::respond(Status_ status, std::string body, bool keep_alive,
   settle_idempotency(code, body, code >= 200 && code < 300);
   state_ = State::kWriting;
   const unsigned version = parser_ ? parser_->get().version() : 11;
-  response_ = std::make_shared<bhttp::response<bhttp::string_body>>(status, version);
-  response_->set(bhttp::field::server, "tributary");
-  response_->set(bhttp::field::content_type, beast::string_view(content_type.data(), content_type.size()));
-  if (!retry_after.empty()) response_->set(bhttp::field::retry_after, beast::string_view(retry_after.data(), retry_after.size()));
-  for (const auto& [name, value] : extra_headers_) response_->set(name, value);
-  extra_headers_.clear();
   keep_alive = keep_alive && !closing_;
-  response_->keep_alive(keep_alive);
-  response_->body() = std::move(body);
-  response_->prepare_payload();
+  // The answer is serialised here, into one reused buffer, and written with one call: the
+  // fields are few and fixed, and beast's response serializer (a field list allocated per
+  // answer, walked as a concatenation of buffer sequences) cost more than the rest of an
+  // answer's user-space work under load.
+  std::string& out = response_;
+  out.clear();
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  out.append(std::to_string(code));
+  out.push_back(' ');
+  const beast::string_view reason = bhttp::obsolete_reason(status);
+  out.append(reason.data(), reason.size());
+  out.append("\r\nServer: tributary\r\nContent-Type: ");
+  out.append(content_type);
+  if (!retry_after.empty()) out.append("\r\nRetry-After: ").append(retry_after);
+  for (const auto& [name, value] : extra_headers_) out.append("\r\n").append(name).append(": ").append(value);
+  extra_headers_.clear();
+  if (version == 10 && keep_alive) out.append("\r\nConnection: keep-alive");
+  if (version != 10 && !keep_alive) out.append("\r\nConnection: close");
+  out.append("\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
+  out.append(body);
   tcp().expires_after(table_->settings.request_timeout);
   std::visit(
       [this, keep_alive](auto& stream) {
-        bhttp::async_write(stream, *response_,
-                           [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                             self->on_written(ec, keep_alive);
-                           });
+        asio::async_write(stream, asio::buffer(response_),
+                          [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                            self->on_written(ec, keep_alive);
+                          });
       },
       stream_);
 }
 
 void HttpSession::on_written(beast::error_code ec, bool keep_alive) {
-  response_.reset();
+  // A large answer (a REST Proxy batch's offsets) must not keep its size for good.
+  if (response_.capacity() > 64u << 10) std::string().swap(response_);
   if (state_ == State::kClosed) return;
   if (ec) return close();
   if (!keep_alive || closing_) return finish();

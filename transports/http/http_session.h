@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "core/envelope.h"
@@ -99,7 +100,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
-  std::shared_ptr<beast::http::response<beast::http::string_body>> response_;
+  std::string response_;  // the answer being written, serialised (see respond())
   std::shared_ptr<HttpShared> shared_;
   std::shared_ptr<const HttpTable> table_;  // routes and limits for the request being served
   const HttpRoute* route_ = nullptr;        // in table_
@@ -114,6 +115,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::size_t batch_ = 0;  // events in the request being answered (an NDJSON body: its lines)
   std::string remote_ip_;
   std::uint16_t remote_port_ = 0;
+  // The sink's answer when it completed the offer inline (see submit()).
+  std::optional<std::pair<Status, Delivery>> inline_answer_;
   State state_ = State::kReading;
   bool closing_ = false;
   std::array<char, 4096> discard_{};
