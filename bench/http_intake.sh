@@ -73,6 +73,10 @@ run() {  # BATCH
     "$1" "$CONNS" "$rps" "$(awk -v r="$rps" -v b="$1" -v n="$non2xx" -v t="${total:-0}" 'BEGIN {print (t > 0 ? r * b * (t - n) / t : 0)}')" \
     "$p50" "$p99" "$non2xx" "$before" "$during" "$after"
 }
+# Warm-up, not counted: Kafka's first seconds after its start go to its JIT compiler, on the
+# same two cores.
+BATCH=1 wrk -t1 -c"$CONNS" -d5s -s bench/wrk_post.lua "$URL" > "$W/wrk-warm.txt"
+echo "warm-up (not counted): $(awk '/Requests\/sec/ {print $2}' "$W/wrk-warm.txt") requests/s"
 run 1
 run 100
 run 1000
