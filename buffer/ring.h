@@ -199,9 +199,11 @@ class Ring {
   BufferPool buffers_;  // before writer_: it outlives the chunks the writer holds
   // The write role: whoever holds it (the writer thread, or an appender writing inline)
   // owns everything marked "writer" below. Taken before append_mutex_, never after it.
+  // Marked "writer thread": touched by the writer thread alone, with or without the role
+  // (never by an inline appender).
   std::mutex write_mutex_;
   SegmentWriter writer_;  // writer (and recovery)
-  Checkpoint checkpoint_;  // writer (and recovery)
+  Checkpoint checkpoint_;  // writer thread (and recovery)
   Batch in_progress_;      // writer: taken from the queue, not yet wholly written
   // Writer: the last write failed (disk full, I/O error); the writer thread retries after
   // retry_interval and nobody writes inline. Read under append_mutex_ by the writer's wait.
@@ -243,11 +245,11 @@ class Ring {
   std::atomic<std::uint64_t> sync_errors_{0};
   std::atomic<std::uint64_t> corrupt_skipped_{0};
   std::atomic<bool> disk_full_{false};
-  std::uint64_t checkpointed_ = 0;  // writer
-  TailHint checkpointed_hint_;      // writer
-  TailHint tail_hint() const;
-  std::chrono::steady_clock::time_point last_checkpoint_{};  // writer
-  std::chrono::steady_clock::time_point last_sync_{};        // writer
+  std::uint64_t checkpointed_ = 0;  // writer thread
+  TailHint checkpointed_hint_;      // writer thread
+  TailHint tail_hint() const;       // writer thread, under the role (it reads writer_)
+  std::chrono::steady_clock::time_point last_checkpoint_{};  // writer thread
+  std::chrono::steady_clock::time_point last_sync_{};        // writer thread
   // Records whose sync failed, on their way into a new segment. Writer only.
   struct Rescue {
     bool pending = false;

@@ -291,24 +291,27 @@ void SegmentWriter::keep_written(Chunk chunk) {
   copy_sealed_ = false;
 }
 
-// Forgets the first BYTES of what is kept unsynced (a chunk boundary: begin_sync() keeps
-// later writes out of the chunks it covers); the rest moves to the front.
-void SegmentWriter::forget_unsynced_prefix(std::uint64_t bytes) {
+// Forgets the first BYTES of what is kept unsynced, if they end between two kept chunks
+// (begin_sync() keeps later writes out of the chunks it covers); the rest moves to the
+// front. False (nothing forgotten) otherwise.
+bool SegmentWriter::forget_unsynced_prefix(std::uint64_t bytes) {
   std::size_t chunks = 0;
   std::size_t copied = 0;  // bytes of unsynced_copy_ the forgotten chunks used
   while (chunks < unsynced_.size() && bytes > 0) {
     const Chunk& chunk = unsynced_[chunks];
     const std::uint64_t size = chunk.owner ? chunk.frames.size() : chunk.copy_len;
-    if (size > bytes) break;  // cannot happen: marks fall between chunks
+    if (size > bytes) break;
     if (!chunk.owner) copied = chunk.copy_at + chunk.copy_len;
     bytes -= size;
     ++chunks;
   }
+  if (bytes > 0) return false;
   unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<std::ptrdiff_t>(chunks));
   unsynced_copy_.erase(0, copied);
   for (Chunk& chunk : unsynced_) {
     if (!chunk.owner) chunk.copy_at -= copied;
   }
+  return true;
 }
 
 void SegmentWriter::forget_unsynced() {
@@ -331,10 +334,11 @@ std::error_code SegmentWriter::sync() {
 std::optional<SegmentWriter::SyncMark> SegmentWriter::begin_sync() {
   if (failed_ || fd_ < 0 || synced_ == written_) return std::nullopt;
   copy_sealed_ = true;  // what is written from now on is kept apart from what this sync covers
-  return SyncMark{fd_, written_, written_seq_};
+  return SyncMark{fd_, first_seq_, written_, written_seq_};
 }
 
 std::error_code SegmentWriter::finish_sync(const SyncMark& mark, std::error_code result) {
+  if (mark.fd != fd_ || mark.first_seq != first_seq_) return {};  // another segment's (closed since)
   if (result) {
     failed_ = true;  // never assume that what failed to sync is on disk
     return result;
@@ -343,8 +347,8 @@ std::error_code SegmentWriter::finish_sync(const SyncMark& mark, std::error_code
   if (mark.bytes <= synced_) return {};
   if (mark.bytes == written_) {
     forget_unsynced();
-  } else {
-    forget_unsynced_prefix(mark.bytes - synced_);
+  } else if (!forget_unsynced_prefix(mark.bytes - synced_)) {
+    return {};  // the mark is not between two kept chunks: claim nothing, the next sync will
   }
   synced_ = mark.bytes;
   synced_seq_ = mark.seq;

@@ -125,6 +125,7 @@ class SegmentWriter {
   // or the segment failed already.
   struct SyncMark {
     int fd = -1;
+    std::uint64_t first_seq = 0;  // of the segment: a mark of another one is ignored
     std::uint64_t bytes = 0;  // file size when the sync began
     std::uint64_t seq = 0;    // one past the last record written when the sync began
   };
@@ -169,7 +170,7 @@ class SegmentWriter {
   void drop_buffered();
   void keep_written(Chunk chunk);
   void forget_unsynced();
-  void forget_unsynced_prefix(std::uint64_t bytes);
+  bool forget_unsynced_prefix(std::uint64_t bytes);
   std::string buffer_;              // framed by append(), not yet sealed into a chunk
   std::uint64_t buffer_records_ = 0;
   std::vector<Chunk> pending_;      // not yet written, in order
