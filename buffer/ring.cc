@@ -495,6 +495,8 @@ bool Ring::write_batch(Batch& batch) {
     write_errors_.fetch_add(1);
     return false;
   }
+  // Counted in the file first, then taken off the pending count: for a moment the batch is
+  // counted twice, so an append near max_bytes may be refused early, never admitted past it.
   account_written();
   if (!batch.counted) {  // once, even if the sync below fails and the batch is retried
     pending_bytes_.fetch_sub(frames.size());
