@@ -17,6 +17,7 @@
 // writes all day; the first is printed so that nobody mistakes it for one.
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <csignal>
@@ -45,8 +46,23 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+// This process's CPU time (user + system, all threads) and minor page faults so far.
+struct Usage {
+  double cpu_seconds = 0;
+  long faults = 0;
+};
+Usage usage_now() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return {static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+              static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6,
+          u.ru_minflt};
+}
+
 struct Figures {
   double append_rate = 0;
+  double append_cpu_ns = 0;     // CPU per record while appending (appenders and writer)
+  double append_faults = 0;     // minor page faults per 1,000 records while appending
   double read_rate = 0;
   double recovery_ms = 0;
 };
@@ -69,6 +85,7 @@ Figures run(const std::string& dir, FsyncPolicy policy, unsigned appenders, std:
       return f;
     }
     std::atomic<std::uint64_t> done{0};
+    const Usage before = usage_now();
     const auto start = Clock::now();
     std::vector<std::thread> threads;
     for (unsigned t = 0; t < appenders; ++t) {
@@ -97,6 +114,9 @@ Figures run(const std::string& dir, FsyncPolicy policy, unsigned appenders, std:
     for (auto& t : threads) t.join();
     while (done.load() < records) std::this_thread::sleep_for(std::chrono::microseconds(200));
     f.append_rate = static_cast<double>(records) / seconds_since(start);
+    const Usage after = usage_now();
+    f.append_cpu_ns = (after.cpu_seconds - before.cpu_seconds) * 1e9 / static_cast<double>(records);
+    f.append_faults = static_cast<double>(after.faults - before.faults) * 1000.0 / static_cast<double>(records);
 
     const auto read_start = Clock::now();
     std::uint64_t next = 0;
@@ -254,8 +274,8 @@ int main(int argc, char** argv) {
   const double frame = 256 + kRecordHeaderSize;
   std::printf("ring_bench: 256-byte events (%.0f-byte frames), 64 MiB segments, dir %s\n", frame,
               dir.c_str());
-  std::printf("%-9s %-9s %10s %14s %9s %16s %12s\n", "fsync", "appenders", "records", "append rec/s",
-              "MB/s", "read rec/s", "recovery ms");
+  std::printf("%-9s %-9s %10s %14s %9s %10s %10s %16s %12s\n", "fsync", "appenders", "records",
+              "append rec/s", "MB/s", "cpu ns/rec", "faults/1k", "read rec/s", "recovery ms");
   struct Case {
     FsyncPolicy policy;
     const char* name;
@@ -275,9 +295,9 @@ int main(int argc, char** argv) {
     const int runs = c.policy == FsyncPolicy::kInterval ? 2 : 1;
     for (int r = 0; r < runs; ++r) {
       const Figures f = run(dir, c.policy, c.appenders, c.records);
-      std::printf("%-9s %-9u %10llu %14.0f %9.1f %16.0f %12.2f%s\n", c.name, c.appenders,
+      std::printf("%-9s %-9u %10llu %14.0f %9.1f %10.0f %10.1f %16.0f %12.2f%s\n", c.name, c.appenders,
                   static_cast<unsigned long long>(c.records), f.append_rate,
-                  f.append_rate * frame / 1e6, f.read_rate, f.recovery_ms,
+                  f.append_rate * frame / 1e6, f.append_cpu_ns, f.append_faults, f.read_rate, f.recovery_ms,
                   runs == 1 ? "" : r == 0 ? "  (first run)" : "  (again at once)");
       if (c.policy == FsyncPolicy::kInterval) best_interval = std::max(best_interval, f.append_rate);
     }

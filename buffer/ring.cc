@@ -27,6 +27,9 @@ thread_local bool t_writing = false;
 constexpr std::chrono::microseconds kGather{1000};
 constexpr std::size_t kGatherRecords = 1024;
 constexpr std::uint64_t kWritebackBytes = 4u << 20;
+// A queued batch is sealed at this size and the next one starts in a buffer of its own
+// (no larger than what the buffer pool keeps for reuse).
+constexpr std::size_t kBatchBytes = 1u << 20;
 
 struct WritingScope {
   WritingScope() { t_writing = true; }
@@ -267,6 +270,10 @@ Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string
     std::lock_guard<std::mutex> lock(append_mutex_);
     if (closed_) return Append::kClosed;
     if (!has_room(frames)) return Append::kFull;
+    if (queue_.frames && !queue_.empty() && queue_.frames->size() + frames > kBatchBytes) {
+      sealed_.push_back(std::move(queue_));
+      queue_ = Batch{};
+    }
     // The writer sleeps until the queue has records, then, for records nobody waits for,
     // until kGatherRecords: only those two moments need to wake it.
     const std::size_t before = queue_.done.size();
@@ -327,23 +334,41 @@ bool Ring::write_inline() {
   }
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
-    if (queue_.empty()) return true;  // written already by whoever held the role
+    if (queue_.empty() && sealed_.empty()) return true;  // written already by whoever held the role
+    if (!sealed_.empty()) return false;                  // a backlog: the writer thread's work
     const std::uint64_t bytes = queue_.frames ? queue_.frames->size() : 0;
     if (writer_.size() + bytes > options_.segment_bytes) return false;
-    std::swap(in_progress_, queue_);
+    in_progress_.push_back(std::move(queue_));
+    queue_ = Batch{};
   }
-  stalled_.store(!write_batch(in_progress_));
+  stalled_.store(!write_batch(in_progress_.front()));
+  if (!stalled_.load()) in_progress_.pop_front();
   disk_full_.store(stalled_.load());
   return !stalled_.load();  // a failed write is retried by the writer thread
 }
 
 void Ring::write_queued() {
-  if (in_progress_.empty() && !stalled_.load()) {
+  if (!stalled_.load()) {
     std::lock_guard<std::mutex> lock(append_mutex_);
-    std::swap(in_progress_, queue_);
+    for (Batch& batch : sealed_) in_progress_.push_back(std::move(batch));
+    sealed_.clear();
+    if (!queue_.empty()) {
+      in_progress_.push_back(std::move(queue_));
+      queue_ = Batch{};
+    }
   }
-  // While stalled, write_batch also retries the segment (an empty batch is fine).
-  if (!in_progress_.empty() || stalled_.load()) stalled_.store(!write_batch(in_progress_));
+  if (in_progress_.empty() && stalled_.load()) {
+    Batch none;  // while stalled, write_batch also retries the segment (an empty batch is fine)
+    stalled_.store(!write_batch(none));
+  }
+  while (!in_progress_.empty()) {
+    if (!write_batch(in_progress_.front())) {
+      stalled_.store(true);  // the batch remembers how far it got; the rest waits behind it
+      break;
+    }
+    stalled_.store(false);
+    in_progress_.pop_front();
+  }
   // While the ring cannot write (disk full, failing disk), new appends are refused, so
   // memory stays bounded by what was already queued.
   disk_full_.store(stalled_.load());
@@ -550,10 +575,12 @@ void Ring::writer_loop() {
       std::unique_lock<std::mutex> lock(append_mutex_);
       const auto wait = stalled_.load() ? options_.retry_interval
                                         : std::min(options_.fsync_interval, options_.checkpoint_interval);
-      wake_.wait_for(lock, wait, [&] { return !stalled_.load() && (!queue_.empty() || closed_); });
+      wake_.wait_for(lock, wait,
+                     [&] { return !stalled_.load() && (!queue_.empty() || !sealed_.empty() || closed_); });
       // Nobody waits for these records (UDP datagrams, MQTT QoS 0): give a trickle a moment
       // to become a batch, so the writer does not wake and write once per record.
-      if (!queue_.empty() && !queue_.awaited && !closed_ && queue_.done.size() < kGatherRecords) {
+      if (!queue_.empty() && sealed_.empty() && !queue_.awaited && !closed_ &&
+          queue_.done.size() < kGatherRecords) {
         wake_.wait_for(lock, kGather, [&] {
           return closed_ || queue_.awaited || queue_.done.size() >= kGatherRecords;
         });
@@ -593,20 +620,23 @@ void Ring::writer_loop() {
     if (closing) {
       if (stalled_.load() && ++close_attempts > 3) break;  // give up: fail what is left (below)
       std::lock_guard<std::mutex> lock(append_mutex_);
-      if (queue_.empty() && in_progress_.empty() && !stalled_.load()) break;
+      if (queue_.empty() && sealed_.empty() && in_progress_.empty() && !stalled_.load()) break;
     }
   }
   // Whatever is still queued or stalled when closing could not be written: fail it rather
   // than leave its owner waiting.
   std::lock_guard<std::mutex> role(write_mutex_);
   const WritingScope scope;
-  complete_batch(in_progress_, std::make_error_code(std::errc::io_error));
-  Batch rest;
+  for (Batch& batch : in_progress_) complete_batch(batch, std::make_error_code(std::errc::io_error));
+  in_progress_.clear();
+  std::deque<Batch> rest;
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
-    std::swap(rest, queue_);
+    rest.swap(sealed_);
+    rest.push_back(std::move(queue_));
+    queue_ = Batch{};
   }
-  complete_batch(rest, std::make_error_code(std::errc::operation_canceled));
+  for (Batch& batch : rest) complete_batch(batch, std::make_error_code(std::errc::operation_canceled));
   if (options_.fsync != FsyncPolicy::kNever) writer_.sync();
   durable_seq_.store(writer_.synced_seq());
   retire_dropped();

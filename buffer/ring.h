@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -204,7 +205,7 @@ class Ring {
   std::mutex write_mutex_;
   SegmentWriter writer_;  // writer (and recovery)
   Checkpoint checkpoint_;  // writer thread (and recovery)
-  Batch in_progress_;      // writer: taken from the queue, not yet wholly written
+  std::deque<Batch> in_progress_;  // writer: taken from the queue, not yet wholly written
   // Writer: the last write failed (disk full, I/O error); the writer thread retries after
   // retry_interval and nobody writes inline. Read under append_mutex_ by the writer's wait.
   std::atomic<bool> stalled_{false};
@@ -212,6 +213,10 @@ class Ring {
   mutable std::mutex append_mutex_;  // the append point: guards queue_, closed_
   std::condition_variable wake_;
   Batch queue_;
+  // Batches that reached kBatchBytes, in order, ahead of queue_: a backlog (the writer busy
+  // with a segment roll, a slow write) becomes a list of pooled buffers instead of one buffer
+  // that doubles, copies itself and touches fresh pages on every growth.
+  std::deque<Batch> sealed_;
   std::size_t batch_reserve_ = 4096;  // capacity for the next queue_ (the largest batch's, capped)
   std::vector<Done> spare_done_;         // a written batch's vector, reused by the next one
   bool closed_ = false;

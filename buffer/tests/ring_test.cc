@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
 #include <vector>
 
@@ -569,6 +570,69 @@ TEST(RingInline, AppendersAreAnsweredWhileTheIntervalSyncIsSlow) {
     auto again = open_ring(io, options(dir.path(), FsyncPolicy::kInterval), &report);
     EXPECT_EQ(report.next_seq, 10u);
     EXPECT_EQ(read_all(*again, 0).size(), 10u);
+  }
+}
+
+// While the writer is busy (here: held in a sync under always), appends queue up; past a
+// megabyte the queue goes on in further batches. When the writer is free again, every
+// batch is written in order, each completion fires once with its own sequence number, and
+// with the held sync failing the rescue keeps all of them.
+TEST(Ring, ABacklogQueuedInSeveralBatchesIsWrittenInOrder) {
+  for (const bool fail : {false, true}) {
+    SCOPED_TRACE(fail ? "the held sync fails" : "the held sync succeeds");
+    testing::TestDir dir;
+    PosixFileIo real;
+    FaultyFileIo io(real);
+    RingOptions o = options(dir.path(), FsyncPolicy::kAlways);
+    o.segment_bytes = 16u << 20;
+    o.max_bytes = 64u << 20;
+    auto ring = open_ring(io, o);
+    io.hold_syncs(".seg");
+    std::mutex mutex;
+    std::vector<std::uint64_t> completed;  // sequence numbers in completion order
+    std::atomic<int> errors{0};
+    auto record = [&](std::error_code ec, std::uint64_t seq) {
+      if (ec) ++errors;
+      std::lock_guard<std::mutex> lock(mutex);
+      completed.push_back(seq);
+    };
+    ASSERT_EQ(ring->append(0, body(0), record), Ring::Append::kQueued);
+    for (int i = 0; i < 5000 && io.syncs_held() == 0; ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(io.syncs_held(), 1);  // the writer thread is in the first record's sync
+    constexpr std::uint64_t kCount = 3001;  // about 3 MiB of 1,000-byte bodies behind it
+    for (std::uint64_t i = 1; i < kCount; ++i) {
+      const std::string b = body(i) + std::string(1000 - body(i).size(), 'b');
+      ASSERT_EQ(ring->append(static_cast<std::int64_t>(i), b, record, /*caller_waits=*/i % 2 == 0),
+                Ring::Append::kQueued);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      EXPECT_TRUE(completed.empty());  // nothing is durable yet
+    }
+    if (fail) io.fail_next_sync(".seg");
+    io.release_syncs();
+    for (int i = 0; i < 10000 && ring->stats().durable_seq < kCount; ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(ring->stats().durable_seq, kCount);
+    for (int i = 0; i < 5000; ++i) {
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (completed.size() >= kCount) break;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      ASSERT_EQ(completed.size(), kCount);
+      for (std::uint64_t i = 0; i < kCount; ++i) ASSERT_EQ(completed[i], i);
+    }
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(ring->stats().sync_errors, fail ? 1u : 0u);
+    ring.reset();
+    auto again = open_ring(io, o);
+    const auto bodies = read_all(*again, 0);
+    ASSERT_EQ(bodies.size(), kCount);
+    EXPECT_EQ(bodies[0], body(0));
+    for (std::uint64_t i = 1; i < kCount; ++i) ASSERT_EQ(bodies[i].substr(0, body(i).size()), body(i)) << i;
   }
 }
 
