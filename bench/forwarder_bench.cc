@@ -15,6 +15,7 @@
 //    report, p50/p90/p99/max; and the same for the bare producer (produce call to report).
 
 #include <librdkafka/rdkafka.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -115,6 +116,15 @@ ForwarderOptions bench_options() {
   return o;  // the appliance's defaults otherwise
 }
 
+// This process's CPU seconds (all threads, user + system) and minor page faults so far.
+std::pair<double, long> usage_now() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return {static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+              static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6,
+          u.ru_minflt};
+}
+
 double drain(const std::string& brokers, const std::string& dir, std::uint64_t records,
              const std::string& topic) {
   std::filesystem::remove_all(dir);
@@ -133,10 +143,14 @@ double drain(const std::string& brokers, const std::string& dir, std::uint64_t r
   Forwarder forwarder(*ring, kafka, bench_options());
   if (!kafka.start().is_ok()) return 0;
   warm_up(kafka, topic);
+  const auto before = usage_now();
   const auto start = Clock::now();
   forwarder.start();
   wait_until([&] { return ring->cursor() >= records; });
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto after = usage_now();
+  std::printf("  (forwarder: %.0f ns of CPU per event, %ld minor faults)\n",
+              (after.first - before.first) * 1e9 / static_cast<double>(records), after.second - before.second);
   forwarder.stop();
   kafka.stop();
   ring.reset();
@@ -221,6 +235,7 @@ double bare_producer(const std::string& brokers, std::uint64_t records, const st
   for (std::uint64_t i = 0; i < records; ++i) events.push_back(make_event(stamper, topic, i));
   bare.produce(events[0], UINTPTR_MAX);  // warm up, as for the forwarder
   while (bare.delivered.load() < 1) rd_kafka_poll(bare.rk, 10);
+  const auto before = usage_now();
   const auto start = Clock::now();
   for (const Event& e : events) {
     bare.produce(e, UINTPTR_MAX);
@@ -228,6 +243,9 @@ double bare_producer(const std::string& brokers, std::uint64_t records, const st
   }
   while (bare.delivered.load() < records + 1) rd_kafka_poll(bare.rk, 10);
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  const auto after = usage_now();
+  std::printf("  (bare producer: %.0f ns of CPU per event, %ld minor faults)\n",
+              (after.first - before.first) * 1e9 / static_cast<double>(records), after.second - before.second);
   return static_cast<double>(records) / secs;
 }
 
