@@ -2,6 +2,8 @@
 // (bench/forwarder.sh starts one).
 //
 //   build/release/bench/forwarder_bench BROKERS [DIR] [--records N] [--drain-only]
+//                                       [--latency-only RATE] [--fsync interval|always|never]
+//                                       [--waiting-appends]
 //
 // 1. Drain: a ring pre-filled with N stamped 256-byte events (100 keys) is drained into
 //    Kafka by the Forwarder and KafkaSink, as the appliance does; rate from the first offer
@@ -13,6 +15,8 @@
 // 4. Latency: events appended to the ring at 70% of the sustained rate for 5 s, then at
 //    10,000 events/s; time from the append's completion (acceptance) to Kafka's delivery
 //    report, p50/p90/p99/max; and the same for the bare producer (produce call to report).
+//    Both appending runs use the same pre-encoded envelopes, and by default nobody waits for
+//    an append (see g_appender_waits); --fsync sets the ring's policy for all runs.
 
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
@@ -77,10 +81,17 @@ std::string ring_envelope(const Event& e) {
   return std::string(writer.finish(e.id, e.topic, e.key, e.payload, e.ingest_time, e.origin, &stamp));
 }
 
+buffer::FsyncPolicy g_fsync = buffer::FsyncPolicy::kInterval;  // --fsync
+// Whether the appender of the sustained and latency runs waits for each append (as one HTTP
+// request or MQTT QoS 1 message does: under interval it then writes each record itself, one
+// pwrite per record) or not (as UDP datagrams, MQTT QoS 0 and NDJSON batches, the intakes
+// that reach such rates: the ring's writer writes them in groups). --waiting-appends.
+bool g_appender_waits = false;
+
 std::unique_ptr<buffer::Ring> open_ring(buffer::FileIo& io, const std::string& dir) {
   buffer::RingOptions o;
   o.dir = dir;
-  o.fsync = buffer::FsyncPolicy::kInterval;
+  o.fsync = g_fsync;
   o.max_bytes = 4ull << 30;
   std::string error;
   auto ring = buffer::Ring::open(io, o, nullptr, &error);
@@ -300,12 +311,14 @@ void bare_latency(const std::string& brokers, double rate, const std::string& to
   std::thread poller([&] {
     while (!done.load()) rd_kafka_poll(bare.rk, 100);
   });
+  // Events made beforehand, as for the ring side: the pacing thread only produces.
+  std::vector<Event> events;
+  for (std::uint64_t i = 0; i < 1000; ++i) events.push_back(make_event(stamper, topic, i));
   bare.times = &delivered;
   bare.start = Clock::now();
   paced(total, rate, bare.start, [&](std::uint64_t i) {
-    const Event e = make_event(stamper, topic, i);
     sent[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - bare.start).count();
-    bare.produce(e, i);
+    bare.produce(events[i % events.size()], i);
   });
   wait_until([&] { return bare.delivered.load() >= total + 1; });
   done = true;
@@ -342,7 +355,7 @@ double end_to_end_max(const std::string& brokers, const std::string& dir, const 
     }
     // Do not let the backlog grow without bound: this measures a sustained rate.
     while (ring->stats().next_seq > ring->cursor() + 200'000) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    while (ring->append(0, envelopes[i % envelopes.size()], {}) != buffer::Ring::Append::kQueued) {
+    while (ring->append(0, envelopes[i % envelopes.size()], {}, g_appender_waits) != buffer::Ring::Append::kQueued) {
       std::this_thread::yield();
     }
   }
@@ -378,13 +391,17 @@ void latency(const std::string& brokers, const std::string& dir, double rate, co
   });
   if (!kafka.start().is_ok()) return;
   warm_up(kafka, topic);
+  // Envelopes encoded beforehand, as for the sustained rate this one is 70% of: encoding
+  // each on the pacing thread made the appending side heavier here than there.
+  std::vector<std::string> envelopes;
+  for (std::uint64_t i = 0; i < 1000; ++i) envelopes.push_back(ring_envelope(make_event(stamper, topic, i)));
   forwarder.start();
   start = Clock::now();
   paced(total, rate, start, [&](std::uint64_t i) {
-    const std::string envelope = ring_envelope(make_event(stamper, topic, i));
+    const std::string& envelope = envelopes[i % envelopes.size()];
     while (ring->append(0, envelope, [&](std::error_code ec, std::uint64_t seq) {
              if (!ec && seq < total) accepted[seq] = since_start();
-           }) != buffer::Ring::Append::kQueued) {
+           }, g_appender_waits) != buffer::Ring::Append::kQueued) {
       std::this_thread::yield();
     }
   });
@@ -421,10 +438,25 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/tributary-forwarder-bench";
   std::uint64_t records = 1'000'000;
   bool drain_only = false;  // for a profiler
+  double latency_only = 0;  // > 0: only the latency run at this rate (for a profiler)
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--drain-only") {
       drain_only = true;
+    } else if (a == "--latency-only" && i + 1 < argc) {
+      latency_only = std::stod(argv[++i]);
+    } else if (a == "--waiting-appends") {
+      g_appender_waits = true;
+    } else if (a == "--fsync" && i + 1 < argc) {
+      const std::string policy = argv[++i];
+      if (policy == "always") {
+        g_fsync = buffer::FsyncPolicy::kAlways;
+      } else if (policy == "never") {
+        g_fsync = buffer::FsyncPolicy::kNever;
+      } else if (policy != "interval") {
+        std::fprintf(stderr, "forwarder_bench: --fsync takes interval, always or never\n");
+        return 2;
+      }
     } else if (a == "--records" && i + 1 < argc) {
       records = std::stoull(argv[++i]);
     } else {
@@ -434,12 +466,20 @@ int main(int argc, char** argv) {
   log::set_level(log::Level::kWarn);
   const std::string run = std::to_string(::getpid());
   std::printf("forwarder_bench: %llu events of 256 bytes, 100 keys, lz4, linger 5 ms, acks=all, "
-              "idempotent\n", static_cast<unsigned long long>(records));
+              "idempotent; ring fsync: %s; appends %s\n", static_cast<unsigned long long>(records),
+              g_fsync == buffer::FsyncPolicy::kAlways ? "always"
+              : g_fsync == buffer::FsyncPolicy::kNever ? "never" : "interval",
+              g_appender_waits ? "waited for one by one" : "not waited for (written in groups)");
   // Three rounds, forwarder and bare producer in turn: Kafka shares this machine's cores,
   // so single runs vary; the medians are compared. Kafka's first seconds are slow (its JIT
   // warms up), and the rates rose from round to round, so a warm-up produce that is not
   // measured comes first, and the order alternates (round 2 starts with the bare producer):
   // neither side always gets the colder slot.
+  if (latency_only > 0) {
+    latency(brokers, dir, latency_only, "bench.latency." + run);
+    bare_latency(brokers, latency_only, "bench.bare-latency." + run);
+    return 0;
+  }
   std::vector<double> forwarder_rates;
   std::vector<double> bare_rates;
   if (!drain_only) {
