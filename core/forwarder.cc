@@ -38,22 +38,11 @@ void Forwarder::start() {
 }
 
 void Forwarder::stop() {
-  {
-    std::lock_guard<std::mutex> lock(wake_mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
+  stopping_ = true;  // the loop sees it within its longest wait (50 ms)
   if (thread_.joinable()) thread_.join();
 }
 
-void Forwarder::finished_one() {
-  const std::int64_t left = in_flight_.fetch_sub(1) - 1;
-  if (waiting_for_room_.load() &&
-      (left <= static_cast<std::int64_t>(options_.max_in_flight * 3 / 4) || left == 0)) {
-    std::lock_guard<std::mutex> lock(wake_mutex_);
-    wake_.notify_all();
-  }
-}
+void Forwarder::finished_one() { in_flight_.fetch_sub(1); }
 
 void Forwarder::hold(const std::shared_ptr<const std::string>& owner, std::uint64_t sequence) {
   if (held_.empty() || held_.back().owner != owner) {
@@ -92,20 +81,23 @@ void Forwarder::throttle(std::size_t bytes) {
   }
 }
 
+// Runs on the forwarder thread, which also serves librdkafka's delivery reports (it took
+// polling over from the sink's poll thread): librdkafka then frees each record's memory on
+// the thread that allocated it, instead of fighting this one for the allocator's lock from
+// another thread (about a tenth of this thread's time under load). Every wait below is
+// therefore a poll, or a short wait for the ring while records are in flight.
 void Forwarder::loop() {
+  kafka_.take_over_polling();
   std::uint64_t next = ring_.cursor();
   while (!stopping_.load()) {
+    kafka_.poll(std::chrono::milliseconds(0));
     release_held();
     if (rewind_to_.load() != UINT64_MAX) {
       // Let everything in flight report, then go back to the first failed record.
-      {
-        std::unique_lock<std::mutex> lock(wake_mutex_);
-        waiting_for_room_ = true;
-        wake_.wait_for(lock, std::chrono::milliseconds(50),
-                       [&] { return stopping_.load() || in_flight_.load() == 0; });
-        waiting_for_room_ = false;
+      if (in_flight_.load() > 0) {
+        kafka_.poll(std::chrono::milliseconds(10));
+        continue;
       }
-      if (in_flight_.load() > 0) continue;
       next = std::max(rewind_to_.exchange(UINT64_MAX), ring_.cursor());
       {
         // Reads start again at NEXT: drop the entries from there on, keep the one that
@@ -116,8 +108,10 @@ void Forwarder::loop() {
       log::warn("kafka delivery failed; sending again from the ring after a back-off")
           .kv("from_sequence", next)
           .kv("backoff_ms", options_.retry_backoff.count());
-      std::unique_lock<std::mutex> lock(wake_mutex_);
-      wake_.wait_for(lock, options_.retry_backoff, [&] { return stopping_.load(); });
+      const auto until = std::chrono::steady_clock::now() + options_.retry_backoff;
+      while (!stopping_.load() && std::chrono::steady_clock::now() < until) {
+        kafka_.poll(std::chrono::milliseconds(10));
+      }
       continue;
     }
     const auto room = static_cast<std::int64_t>(options_.max_in_flight) - in_flight_.load();
@@ -126,20 +120,13 @@ void Forwarder::loop() {
     const bool bytes_full = options_.max_bytes_per_second > 0 &&
                             in_flight_bytes_.load() >= static_cast<std::int64_t>(options_.max_bytes_per_second);
     if (room <= 0 || bytes_full) {
-      std::unique_lock<std::mutex> lock(wake_mutex_);
-      waiting_for_room_ = true;
-      wake_.wait_for(lock, std::chrono::milliseconds(bytes_full ? 5 : 50), [&] {
-        return stopping_.load() ||
-               (!bytes_full && in_flight_.load() <= static_cast<std::int64_t>(options_.max_in_flight * 3 / 4));
-      });
-      waiting_for_room_ = false;
+      kafka_.poll(std::chrono::milliseconds(bytes_full ? 5 : 10));
       continue;
     }
     if (held_bytes_ > kMaxHeldBytes) {
       // The read buffers still referenced by records in flight are at their cap: wait for
       // deliveries to release some.
-      std::unique_lock<std::mutex> lock(wake_mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(5), [&] { return stopping_.load(); });
+      kafka_.poll(std::chrono::milliseconds(5));
       continue;
     }
     bool full = false;
@@ -168,25 +155,26 @@ void Forwarder::loop() {
         });
     if (full) {
       next = after;
-      std::unique_lock<std::mutex> lock(wake_mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(1), [&] { return stopping_.load(); });
+      kafka_.poll(std::chrono::milliseconds(1));
       continue;
     }
     if (after == next) {
+      // Nothing new: wait for the ring, briefly while reports are due.
+      const bool reports_due = in_flight_.load() > 0;
       const auto began = std::chrono::steady_clock::now();
-      ring_.wait_readable(next, std::chrono::milliseconds(50));
+      ring_.wait_readable(next, std::chrono::milliseconds(reports_due ? 1 : 50));
       const auto waited = std::chrono::steady_clock::now() - began;
       if (waited < kGather && ring_.written_seq() - next < kGatherRecords) {
         // Records arrive one by one, less than kGather apart (an MQTT client waiting for each
         // one): let a few gather instead of waking for every one. This adds at most kGather
         // to their way to Kafka, where librdkafka holds them for linger.ms anyway.
-        std::unique_lock<std::mutex> lock(wake_mutex_);
-        wake_.wait_for(lock, kGather - waited, [&] { return stopping_.load(); });
+        kafka_.poll(std::chrono::milliseconds(1));
       }
       continue;
     }
     next = after;
   }
+  kafka_.give_back_polling();
 }
 
 double Forwarder::oldest_unacked_age_seconds(std::int64_t now_ms) const {
@@ -276,7 +264,7 @@ void Forwarder::give_up(std::uint64_t sequence, const std::string& topic, const 
 }
 
 // Produces ORIGINAL (key, value, headers) to the dead-letter topic with headers naming the
-// reason. Runs on the poll thread, from a delivery report: it must not wait. False when the
+// reason. Runs where reports are served, from a delivery report: it must not wait. False when the
 // dead-letter record could not be queued right now.
 bool Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& original,
                             const std::string& reason) {

@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -42,9 +41,11 @@ struct ForwarderOptions {
 // the dead-letter topic with headers naming the reason, or, without one, is logged and
 // counted; either way it is acknowledged and never blocks the records behind it.
 //
-// Threads: one forwarder thread reads the ring and produces; delivery reports run on the
-// Kafka sink's poll thread. start()/stop() from the main thread. The forwarder must outlive
-// kafka.stop() (reports of purged records still arrive then).
+// Threads: one forwarder thread reads the ring, produces, and serves the delivery reports
+// (it takes polling over from the Kafka sink while it runs; before start() and after stop()
+// they run on the sink's poll thread). start()/stop() from the main thread, both between
+// kafka.start() and kafka.stop(). The forwarder must outlive kafka.stop() (reports of purged
+// records still arrive then).
 class Forwarder {
  public:
   Forwarder(buffer::Ring& ring, KafkaSink& kafka, ForwarderOptions options);
@@ -94,9 +95,6 @@ class Forwarder {
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::int64_t> in_flight_bytes_{0};  // values handed to Kafka, not yet reported
-  std::mutex wake_mutex_;
-  std::condition_variable wake_;  // in flight dropped below the low-water mark, or stopping
-  std::atomic<bool> waiting_for_room_{false};
 
   std::atomic<std::uint64_t> forwarded_{0};
   std::atomic<std::uint64_t> delivered_{0};

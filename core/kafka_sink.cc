@@ -115,10 +115,7 @@ Status KafkaSink::start() {
     return Status(StatusCode::kFailedPrecondition,
                   std::string("cannot create the Kafka producer: ") + err.data());
   }
-  poller_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "kafka-poll");
-    poll_loop();
-  });
+  start_poller();
   log::info("kafka producer started").kv("brokers", config_.brokers);
   return Status::ok();
 }
@@ -214,8 +211,29 @@ void KafkaSink::handle_stats(std::string_view json) {
   brokers_up_.store(up, std::memory_order_relaxed);
 }
 
+void KafkaSink::start_poller() {
+  poller_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "kafka-poll");
+    poll_loop();
+  });
+}
+
 void KafkaSink::poll_loop() {
-  while (!stopping_.load()) rd_kafka_poll(producer_, 100);
+  while (!stopping_.load() && !poll_elsewhere_.load()) rd_kafka_poll(producer_, 100);
+}
+
+void KafkaSink::take_over_polling() {
+  if (producer_ == nullptr || poll_elsewhere_.exchange(true)) return;
+  if (poller_.joinable()) poller_.join();  // within one rd_kafka_poll timeout (100 ms)
+}
+
+void KafkaSink::give_back_polling() {
+  if (producer_ == nullptr || !poll_elsewhere_.exchange(false)) return;
+  if (!stopping_.load()) start_poller();
+}
+
+void KafkaSink::poll(std::chrono::milliseconds timeout) {
+  if (producer_ != nullptr) rd_kafka_poll(producer_, static_cast<int>(timeout.count()));
 }
 
 void KafkaSink::stop() {

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -48,8 +49,10 @@ using DeliveryHandler = std::function<void(const DeliveryReport&)>;
 // handler, on the sink's poll thread. Nothing is acknowledged anywhere until that report.
 //
 // Threads: produce() from one producing thread (the forwarder; librdkafka itself is
-// thread-safe); reports on the poll thread, or on the thread calling stop(). start() and
-// stop() from the main thread.
+// thread-safe); reports on the poll thread, or on the thread that took polling over
+// (take_over_polling: the forwarder, so that librdkafka frees each record's memory on the
+// thread that allocated it), or on the thread calling stop(). start() and stop() from the
+// main thread.
 class KafkaSink {
  public:
   explicit KafkaSink(config::KafkaConfig config);
@@ -75,6 +78,15 @@ class KafkaSink {
   // come with an error (the records stay in the ring). Idempotent.
   void stop();
 
+  // The calling thread serves reports from now on, with poll(); the poll thread stops. Give
+  // it back (the poll thread starts again) before that thread stops calling poll(). Both
+  // after start(), before stop().
+  void take_over_polling();
+  void give_back_polling();
+  // Serves what librdkafka has ready (delivery reports, statistics, errors), waiting up to
+  // TIMEOUT for the first; only from the thread that took polling over.
+  void poll(std::chrono::milliseconds timeout);
+
   std::uint64_t delivered() const { return delivered_.load(std::memory_order_relaxed); }
   std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -88,6 +100,7 @@ class KafkaSink {
  private:
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   void handle_delivery(const rd_kafka_message_t& message);
+  void start_poller();
   void poll_loop();
   static int on_stats(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
   void handle_stats(std::string_view json);
@@ -97,6 +110,7 @@ class KafkaSink {
   rd_kafka_t* producer_ = nullptr;
   std::thread poller_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> poll_elsewhere_{false};  // the poll thread stops (take_over_polling)
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::int64_t> in_flight_{0};

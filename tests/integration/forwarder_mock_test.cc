@@ -7,10 +7,12 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <pthread.h>
 #include <gtest/gtest.h>
 
 #include <array>
 #include <map>
+#include <mutex>
 #include <set>
 #include <chrono>
 #include <string>
@@ -176,6 +178,49 @@ TEST_F(ForwarderMockTest, RetriableProduceErrorsAreRetriedWithoutLossOrReorder) 
     }
     EXPECT_EQ(r.header("ce_id").value_or("").rfind("mock-node-", 0), 0u);
   }
+}
+
+// While the forwarder runs, its own thread serves the delivery reports (librdkafka frees a
+// record on the thread that allocated it); before it starts and after it stops, the sink's
+// poll thread does, so a record produced then is still reported.
+TEST_F(ForwarderMockTest, TheForwarderServesDeliveryReportsWhileItRuns) {
+  std::mutex mutex;
+  std::set<std::string> ring_threads;    // names of the threads that reported ring records
+  std::set<std::string> direct_threads;  // ... and records produced directly
+  config::KafkaConfig k;
+  k.brokers = cluster_.bootstrap();
+  k.client_id = "forwarder-mock-test";
+  k.compression = "none";
+  k.drain_timeout = 2s;
+  kafka_ = std::make_unique<KafkaSink>(k);
+  ForwarderOptions options;
+  options.node_id = "mock-node";
+  forwarder_ = std::make_unique<Forwarder>(*ring_, *kafka_, options);
+  forwarder_->set_delivery_observer([&](std::uint64_t seq) {
+    std::array<char, 16> name{};
+    pthread_getname_np(pthread_self(), name.data(), name.size());
+    std::lock_guard<std::mutex> lock(mutex);
+    (seq < 100 ? ring_threads : direct_threads).insert(name.data());
+  });
+  ASSERT_TRUE(kafka_->start().is_ok());
+  const auto produce_directly = [&](std::uint64_t tag) {
+    static const std::string value = "direct";
+    OutRecord r;
+    r.topic = "events";
+    r.value = value;
+    const std::uint64_t before = kafka_->delivered();
+    ASSERT_EQ(kafka_->produce(r, tag), KafkaSink::Produce::kQueued);
+    EXPECT_TRUE(eventually([&] { return kafka_->delivered() > before; }, 20s)) << "no report for tag " << tag;
+  };
+  produce_directly(1ull << 62);  // before the forwarder runs
+  forwarder_->start();
+  append("served", 100);
+  ASSERT_TRUE(cursor_reaches(100));
+  forwarder_->stop();
+  produce_directly((1ull << 62) + 1);  // after it stopped
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(ring_threads, (std::set<std::string>{"forwarder"}));
+  EXPECT_EQ(direct_threads, (std::set<std::string>{"kafka-poll"}));
 }
 
 TEST_F(ForwarderMockTest, ABrokerDownAndUpAgainLosesNothing) {
