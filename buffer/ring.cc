@@ -808,11 +808,20 @@ void Ring::wait_readable(std::uint64_t from, std::chrono::milliseconds timeout) 
   std::unique_lock<std::mutex> lock(readable_mutex_);
   readers_waiting_.fetch_add(1);
   readable_.wait_for(lock, timeout, [&] {
-    if (written_seq_.load() > from) return true;
+    if (written_seq_.load() > from || wait_interrupted_) return true;
     std::lock_guard<std::mutex> append_lock(append_mutex_);
     return closed_;
   });
+  wait_interrupted_ = false;
   readers_waiting_.fetch_sub(1);
+}
+
+void Ring::interrupt_wait() {
+  {
+    std::lock_guard<std::mutex> lock(readable_mutex_);
+    wait_interrupted_ = true;
+  }
+  readable_.notify_all();
 }
 
 // Reads BYTES (at least) of the open segment from the reader's offset into a buffer nobody

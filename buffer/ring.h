@@ -128,8 +128,11 @@ class Ring {
   // the forwarder hands the bytes to Kafka and lets go of OWNER after delivery).
   std::uint64_t read_shared(std::uint64_t from, std::size_t max, const SharedVisitor& visit);
 
-  // Waits until a record at or after FROM is readable, the ring closes, or TIMEOUT passes.
+  // Waits until a record at or after FROM is readable, the ring closes, TIMEOUT passes, or
+  // interrupt_wait() is called (then, or since the last wait returned).
   void wait_readable(std::uint64_t from, std::chrono::milliseconds timeout);
+  // Ends the current (or the next) wait_readable() at once. Any thread.
+  void interrupt_wait();
 
   // Kafka has record SEQ. Acks may come in any order; the cursor is the contiguous prefix.
   void ack(std::uint64_t seq) { ack_range(seq, seq + 1); }
@@ -237,6 +240,7 @@ class Ring {
   std::mutex readable_mutex_;  // with readable_: wait_readable() sleeps until written_seq_ moves
   std::condition_variable readable_;
   std::atomic<int> readers_waiting_{0};  // in wait_readable(): the writer notifies only then
+  bool wait_interrupted_ = false;         // under readable_mutex_: interrupt_wait() was called
   std::atomic<std::uint64_t> durable_seq_{0};
   std::atomic<std::uint64_t> cursor_{0};
   std::atomic<std::uint64_t> disk_bytes_{0};

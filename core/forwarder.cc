@@ -85,9 +85,10 @@ void Forwarder::throttle(std::size_t bytes) {
 // polling over from the sink's poll thread): librdkafka then frees each record's memory on
 // the thread that allocated it, instead of fighting this one for the allocator's lock from
 // another thread (about a tenth of this thread's time under load). Every wait below is
-// therefore a poll, or a short wait for the ring while records are in flight.
+// therefore a poll, or a wait for the ring that a report arriving interrupts.
 void Forwarder::loop() {
-  kafka_.take_over_polling();
+  kafka_.take_over_polling([this] { ring_.interrupt_wait(); });
+  auto last_read = std::chrono::steady_clock::now();  // the last read that found records
   std::uint64_t next = ring_.cursor();
   while (!stopping_.load()) {
     kafka_.poll(std::chrono::milliseconds(0));
@@ -159,12 +160,11 @@ void Forwarder::loop() {
       continue;
     }
     if (after == next) {
-      // Nothing new: wait for the ring, briefly while reports are due.
-      const bool reports_due = in_flight_.load() > 0;
-      const auto began = std::chrono::steady_clock::now();
-      ring_.wait_readable(next, std::chrono::milliseconds(reports_due ? 1 : 50));
-      const auto waited = std::chrono::steady_clock::now() - began;
-      if (waited < kGather && ring_.written_seq() - next < kGatherRecords) {
+      // Nothing new: wait for the ring, or for a delivery report (it interrupts the wait).
+      ring_.wait_readable(next, std::chrono::milliseconds(in_flight_.load() > 0 ? 10 : 50));
+      const std::uint64_t ready = ring_.written_seq() - next;  // 0: a report woke the wait
+      const auto since_read = std::chrono::steady_clock::now() - last_read;
+      if (ready > 0 && ready < kGatherRecords && since_read < kGather) {
         // Records arrive one by one, less than kGather apart (an MQTT client waiting for each
         // one): let a few gather instead of waking for every one. This adds at most kGather
         // to their way to Kafka, where librdkafka holds them for linger.ms anyway.
@@ -172,6 +172,7 @@ void Forwarder::loop() {
       }
       continue;
     }
+    last_read = std::chrono::steady_clock::now();
     next = after;
   }
   kafka_.give_back_polling();

@@ -218,17 +218,30 @@ void KafkaSink::start_poller() {
   });
 }
 
+// Runs only while no forwarder serves the reports (at start-up and shut-down), so its short
+// wait costs nothing in between; it bounds how long take_over_polling() waits for it.
 void KafkaSink::poll_loop() {
-  while (!stopping_.load() && !poll_elsewhere_.load()) rd_kafka_poll(producer_, 100);
+  while (!stopping_.load() && !poll_elsewhere_.load()) rd_kafka_poll(producer_, 10);
 }
 
-void KafkaSink::take_over_polling() {
+void KafkaSink::on_queue_ready(rd_kafka_t* /*rk*/, void* opaque) {
+  static_cast<KafkaSink*>(opaque)->ready_();
+}
+
+void KafkaSink::take_over_polling(std::function<void()> ready) {
   if (producer_ == nullptr || poll_elsewhere_.exchange(true)) return;
-  if (poller_.joinable()) poller_.join();  // within one rd_kafka_poll timeout (100 ms)
+  if (poller_.joinable()) poller_.join();  // within one rd_kafka_poll wait (10 ms)
+  ready_ = std::move(ready);
+  main_queue_ = rd_kafka_queue_get_main(producer_);
+  rd_kafka_queue_cb_event_enable(main_queue_, &KafkaSink::on_queue_ready, this);
+  if (ready_) ready_();  // what queued up meanwhile
 }
 
 void KafkaSink::give_back_polling() {
   if (producer_ == nullptr || !poll_elsewhere_.exchange(false)) return;
+  rd_kafka_queue_cb_event_enable(main_queue_, nullptr, nullptr);
+  rd_kafka_queue_destroy(main_queue_);
+  main_queue_ = nullptr;  // ready_ stays: replaced only while no callback can run
   if (!stopping_.load()) start_poller();
 }
 

@@ -78,10 +78,12 @@ class KafkaSink {
   // come with an error (the records stay in the ring). Idempotent.
   void stop();
 
-  // The calling thread serves reports from now on, with poll(); the poll thread stops. Give
-  // it back (the poll thread starts again) before that thread stops calling poll(). Both
-  // after start(), before stop().
-  void take_over_polling();
+  // The calling thread serves reports from now on, with poll(); the poll thread stops.
+  // READY is called (on a librdkafka thread; it must not call librdkafka) when something
+  // arrives to be served while nothing was waiting, so the caller can wait for other things
+  // too. Give polling back (the poll thread starts again) before that thread stops calling
+  // poll(). Both after start(), before stop().
+  void take_over_polling(std::function<void()> ready);
   void give_back_polling();
   // Serves what librdkafka has ready (delivery reports, statistics, errors), waiting up to
   // TIMEOUT for the first; only from the thread that took polling over.
@@ -101,6 +103,7 @@ class KafkaSink {
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   void handle_delivery(const rd_kafka_message_t& message);
   void start_poller();
+  static void on_queue_ready(rd_kafka_t* rk, void* opaque);
   void poll_loop();
   static int on_stats(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
   void handle_stats(std::string_view json);
@@ -111,6 +114,8 @@ class KafkaSink {
   std::thread poller_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> poll_elsewhere_{false};  // the poll thread stops (take_over_polling)
+  std::function<void()> ready_;              // take_over_polling's READY
+  rd_kafka_queue_t* main_queue_ = nullptr;   // while polling is taken over
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<std::int64_t> in_flight_{0};

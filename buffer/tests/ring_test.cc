@@ -335,6 +335,30 @@ std::vector<std::uint64_t> read_sequences(Ring& ring, std::uint64_t from, std::s
   return seqs;
 }
 
+// The forwarder waits for the ring and for Kafka's reports at once: a report interrupts
+// the wait. An interrupt that comes while nobody waits ends the next wait at once.
+TEST(RingReader, AWaitEndsWhenInterrupted) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, options(dir.path()));
+  auto began = std::chrono::steady_clock::now();
+  std::thread interrupter([&] {
+    std::this_thread::sleep_for(50ms);
+    ring->interrupt_wait();
+  });
+  ring->wait_readable(0, 10s);
+  interrupter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 5s);
+  ring->interrupt_wait();
+  began = std::chrono::steady_clock::now();
+  ring->wait_readable(0, 10s);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 5s);
+  // Used up: the next wait runs to its timeout.
+  began = std::chrono::steady_clock::now();
+  ring->wait_readable(0, 100ms);
+  EXPECT_GE(std::chrono::steady_clock::now() - began, 100ms);
+}
+
 TEST(RingReader, StartsMidSegmentFarPastTheFirstChunk) {
   testing::TestDir dir;
   PosixFileIo io;
