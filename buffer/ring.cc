@@ -238,6 +238,7 @@ void Ring::close() {
   wake_.notify_all();
   {
     std::lock_guard<std::mutex> lock(readable_mutex_);
+    readers_closed_ = true;
   }
   readable_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
@@ -280,7 +281,8 @@ Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string
     wake = wake || before == 0 || (before < kGatherRecords && before + bodies.size() >= kGatherRecords);
     // Framed here, in place: the writer writes these bytes as they are.
     if (!queue_.frames) {
-      queue_.frames = buffers_.get(batch_reserve_);
+      // Behind a sealed batch, a whole one's worth at once: no regrowth, and the pool keeps it.
+      queue_.frames = buffers_.get(sealed_.empty() ? batch_reserve_ : kBatchBytes);
       queue_.done.swap(spare_done_);
       queue_.first_seq = next_seq_.load(std::memory_order_relaxed);
     }
@@ -357,18 +359,32 @@ void Ring::write_queued() {
       queue_ = Batch{};
     }
   }
-  if (in_progress_.empty() && stalled_.load()) {
+  if (in_progress_.empty()) {
     Batch none;  // while stalled, write_batch also retries the segment (an empty batch is fine)
-    stalled_.store(!write_batch(none));
+    if (stalled_.load()) stalled_.store(!write_batch(none));
+    disk_full_.store(stalled_.load());
+    return;
   }
-  while (!in_progress_.empty()) {
+  // Under always, every batch taken is written first and one fdatasync covers them all (the
+  // first write_batch below syncs; the others find nothing left to sync).
+  bool written = true;
+  if (options_.fsync == FsyncPolicy::kAlways && in_progress_.size() > 1) {
+    for (Batch& batch : in_progress_) {
+      if (!write_batch(batch, /*finish=*/false)) {
+        written = false;
+        break;
+      }
+    }
+  }
+  while (written && !in_progress_.empty()) {
     if (!write_batch(in_progress_.front())) {
-      stalled_.store(true);  // the batch remembers how far it got; the rest waits behind it
+      written = false;
       break;
     }
-    stalled_.store(false);
     in_progress_.pop_front();
   }
+  // A batch that failed remembers how far it got; the rest wait behind it.
+  stalled_.store(!written);
   // While the ring cannot write (disk full, failing disk), new appends are refused, so
   // memory stays bounded by what was already queued.
   disk_full_.store(stalled_.load());
@@ -480,7 +496,7 @@ bool Ring::complete_rescue() {
 // Writes a batch; completions fire once the whole batch is accepted under the policy.
 // Returns false when it could not be written yet (disk full, I/O error): the batch remembers
 // how far it got and the writer loop retries later.
-bool Ring::write_batch(Batch& batch) {
+bool Ring::write_batch(Batch& batch, bool finish) {
   if (!ensure_segment()) return false;
   static const std::string kNone;
   const std::string& frames = batch.frames ? *batch.frames : kNone;
@@ -527,6 +543,7 @@ bool Ring::write_batch(Batch& batch) {
     pending_bytes_.fetch_sub(frames.size());
     batch.counted = true;
   }
+  if (!finish) return true;
   if (options_.fsync == FsyncPolicy::kAlways) {
     if (auto ec = writer_.sync()) {
       sync_errors_.fetch_add(1);
@@ -582,7 +599,7 @@ void Ring::writer_loop() {
       if (!queue_.empty() && sealed_.empty() && !queue_.awaited && !closed_ &&
           queue_.done.size() < kGatherRecords) {
         wake_.wait_for(lock, kGather, [&] {
-          return closed_ || queue_.awaited || queue_.done.size() >= kGatherRecords;
+          return closed_ || queue_.awaited || !sealed_.empty() || queue_.done.size() >= kGatherRecords;
         });
       }
       closing = closed_;
@@ -807,11 +824,8 @@ std::uint64_t Ring::read(std::uint64_t from, std::size_t max, const Visitor& vis
 void Ring::wait_readable(std::uint64_t from, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(readable_mutex_);
   readers_waiting_.fetch_add(1);
-  readable_.wait_for(lock, timeout, [&] {
-    if (written_seq_.load() > from || wait_interrupted_) return true;
-    std::lock_guard<std::mutex> append_lock(append_mutex_);
-    return closed_;
-  });
+  readable_.wait_for(lock, timeout,
+                     [&] { return written_seq_.load() > from || wait_interrupted_ || readers_closed_; });
   wait_interrupted_ = false;
   readers_waiting_.fetch_sub(1);
 }

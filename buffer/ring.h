@@ -174,7 +174,9 @@ class Ring {
   void write_queued();  // under write_mutex_: takes the queue (unless stalled) and writes it
   bool write_inline();  // the same on an appender's thread, only when it is one plain write
   void after_append(bool caller_waits, bool wake);  // writes inline or wakes the writer
-  bool write_batch(Batch& batch);
+  // FINISH false: only written and flushed (no sync, no completions; the batch stays as it
+  // is, and a later write_batch(batch) finishes it without writing it again).
+  bool write_batch(Batch& batch, bool finish = true);
   void complete_batch(Batch& batch, std::error_code error);
   bool ensure_segment();
   bool roll_segment();
@@ -241,6 +243,10 @@ class Ring {
   std::condition_variable readable_;
   std::atomic<int> readers_waiting_{0};  // in wait_readable(): the writer notifies only then
   bool wait_interrupted_ = false;         // under readable_mutex_: interrupt_wait() was called
+  // Under readable_mutex_: close() was called (closed_, for readers: a waiting reader never
+  // takes append_mutex_, which appenders hold while they frame large bodies, because
+  // interrupt_wait() is called with librdkafka's queue lock held).
+  bool readers_closed_ = false;
   std::atomic<std::uint64_t> durable_seq_{0};
   std::atomic<std::uint64_t> cursor_{0};
   std::atomic<std::uint64_t> disk_bytes_{0};

@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/envelope.h"
 #include "core/log.h"
@@ -38,7 +39,8 @@ void Forwarder::start() {
 }
 
 void Forwarder::stop() {
-  stopping_ = true;  // the loop sees it within its longest wait (50 ms)
+  stopping_ = true;
+  ring_.interrupt_wait();  // the loop sees it at once, or within one poll (at most 50 ms)
   if (thread_.joinable()) thread_.join();
 }
 
@@ -76,8 +78,10 @@ void Forwarder::throttle(std::size_t bytes) {
       tokens_ -= static_cast<double>(bytes);
       return;
     }
+    // Reports are served meanwhile (this thread serves them): a long throttled read must
+    // not hold the acks, and so the cursor and segment reclaim, back.
     const double wait = (static_cast<double>(bytes) - tokens_) / rate;
-    std::this_thread::sleep_for(std::chrono::duration<double>(std::min(wait, 0.05)));
+    kafka_.poll(std::chrono::milliseconds(std::clamp<long>(std::lround(wait * 1000.0), 1, 50)));
   }
 }
 

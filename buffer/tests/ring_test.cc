@@ -599,16 +599,20 @@ TEST(RingInline, AppendersAreAnsweredWhileTheIntervalSyncIsSlow) {
 
 // While the writer is busy (here: held in a sync under always), appends queue up; past a
 // megabyte the queue goes on in further batches. When the writer is free again, every
-// batch is written in order, each completion fires once with its own sequence number, and
-// with the held sync failing the rescue keeps all of them.
+// batch is written in order, one fdatasync covers them all, each completion fires once with
+// its own sequence number; with the held sync failing the rescue keeps all of them, and a
+// write failing on the way leaves the batches behind it waiting until the retry.
 TEST(Ring, ABacklogQueuedInSeveralBatchesIsWrittenInOrder) {
-  for (const bool fail : {false, true}) {
-    SCOPED_TRACE(fail ? "the held sync fails" : "the held sync succeeds");
+  enum class Fault { kNone, kSync, kWrite };
+  for (const Fault fault : {Fault::kNone, Fault::kSync, Fault::kWrite}) {
+    SCOPED_TRACE(fault == Fault::kNone   ? "no fault"
+                 : fault == Fault::kSync ? "the held sync fails"
+                                         : "the disk is full for a moment");
     testing::TestDir dir;
     PosixFileIo real;
     FaultyFileIo io(real);
     RingOptions o = options(dir.path(), FsyncPolicy::kAlways);
-    o.segment_bytes = 16u << 20;
+    o.segment_bytes = 32u << 20;
     o.max_bytes = 64u << 20;
     auto ring = open_ring(io, o);
     io.hold_syncs(".seg");
@@ -623,7 +627,7 @@ TEST(Ring, ABacklogQueuedInSeveralBatchesIsWrittenInOrder) {
     ASSERT_EQ(ring->append(0, body(0), record), Ring::Append::kQueued);
     for (int i = 0; i < 5000 && io.syncs_held() == 0; ++i) std::this_thread::sleep_for(1ms);
     ASSERT_EQ(io.syncs_held(), 1);  // the writer thread is in the first record's sync
-    constexpr std::uint64_t kCount = 3001;  // about 3 MiB of 1,000-byte bodies behind it
+    constexpr std::uint64_t kCount = 8001;  // about 8 MiB of 1,000-byte bodies behind it
     for (std::uint64_t i = 1; i < kCount; ++i) {
       const std::string b = body(i) + std::string(1000 - body(i).size(), 'b');
       ASSERT_EQ(ring->append(static_cast<std::int64_t>(i), b, record, /*caller_waits=*/i % 2 == 0),
@@ -633,10 +637,24 @@ TEST(Ring, ABacklogQueuedInSeveralBatchesIsWrittenInOrder) {
       std::lock_guard<std::mutex> lock(mutex);
       EXPECT_TRUE(completed.empty());  // nothing is durable yet
     }
-    if (fail) io.fail_next_sync(".seg");
+    if (fault == Fault::kSync) io.fail_next_sync(".seg");
+    // A full disk fails every write that grows a segment (the checkpoint files are written
+    // in place), so the first of the queued batches fails, and is retried once space returns.
+    if (fault == Fault::kWrite) io.set_disk_full(true);
+    const std::uint64_t syncs_before = io.syncs();
     io.release_syncs();
+    if (fault == Fault::kWrite) {
+      for (int i = 0; i < 5000 && ring->stats().write_errors == 0; ++i) std::this_thread::sleep_for(1ms);
+      EXPECT_GE(ring->stats().write_errors, 1u);
+      EXPECT_LT(ring->stats().durable_seq, kCount);
+      io.set_disk_full(false);
+    }
     for (int i = 0; i < 10000 && ring->stats().durable_seq < kCount; ++i) std::this_thread::sleep_for(1ms);
     ASSERT_EQ(ring->stats().durable_seq, kCount);
+    if (fault == Fault::kNone) {
+      // One for the eight batches (and a few checkpoint writes), not one per batch.
+      EXPECT_LT(io.syncs() - syncs_before, 6u);
+    }
     for (int i = 0; i < 5000; ++i) {
       {
         std::lock_guard<std::mutex> lock(mutex);
@@ -650,7 +668,10 @@ TEST(Ring, ABacklogQueuedInSeveralBatchesIsWrittenInOrder) {
       for (std::uint64_t i = 0; i < kCount; ++i) ASSERT_EQ(completed[i], i);
     }
     EXPECT_EQ(errors.load(), 0);
-    EXPECT_EQ(ring->stats().sync_errors, fail ? 1u : 0u);
+    EXPECT_EQ(ring->stats().sync_errors, fault == Fault::kSync ? 1u : 0u);
+    if (fault != Fault::kWrite) {
+      EXPECT_EQ(ring->stats().write_errors, 0u);
+    }
     ring.reset();
     auto again = open_ring(io, o);
     const auto bodies = read_all(*again, 0);
