@@ -40,8 +40,11 @@ void Forwarder::start() {
 
 void Forwarder::stop() {
   stopping_ = true;
+  // Idempotent without touching the ring again: the destructor calls this too, and by then
+  // the owner may have destroyed the ring (it outlives only the running forwarder).
+  if (!thread_.joinable()) return;
   ring_.interrupt_wait();  // the loop sees it at once, or within one poll (at most 50 ms)
-  if (thread_.joinable()) thread_.join();
+  thread_.join();
 }
 
 void Forwarder::finished_one() { in_flight_.fetch_sub(1); }
