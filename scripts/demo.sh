@@ -66,20 +66,21 @@ echo "HTTP on 127.0.0.1:$HTTP_PORT, UDP on 127.0.0.1:$UDP_PORT, frames on 127.0.
   "MQTT bridged from $MQTT_HOST:$MQTT_PORT (log: $DEMO/tributary.log)"
 
 # One consumer per topic, started before anything is sent. A topic only exists once its
-# first record was produced, so each consumer retries until its topic is there.
-: > "$DEMO/records.txt"
+# first record was produced, so each consumer retries until its topic is there. Each writes
+# its own file: kcat writes a record in pieces, so consumers sharing one file mixed lines.
 for topic in demo.orders demo.tickets demo.meters demo.devices demo.plant.north; do
+  : > "$DEMO/records.$topic.txt"
   (
     for _ in $(seq 1 120); do
       kcat -b "$KAFKA_BOOTSTRAP" -C -t "$topic" -o beginning -u -q \
         -f 'topic=%t partition=%p offset=%o key=%k value=%s\n    headers: %h\n' \
-        >> "$DEMO/records.txt" 2>> "$DEMO/kcat.log" && break
+        >> "$DEMO/records.$topic.txt" 2>> "$DEMO/kcat.log" && break
       sleep 0.5
     done
   ) &
   PIDS+=($!)
 done
-tail -n +1 -f "$DEMO/records.txt" &
+tail -q -n +1 -f "$DEMO"/records.*.txt &
 PIDS+=($!)
 
 say "sending events"
@@ -113,10 +114,10 @@ post orders --data-binary "@$DEMO/big.bin"
 say "waiting for all records to arrive in Kafka"
 expected=10
 for _ in $(seq 1 300); do
-  [ "$(grep -c '^topic=' "$DEMO/records.txt" 2>/dev/null || true)" -ge "$expected" ] && break
+  [ "$(cat "$DEMO"/records.*.txt 2>/dev/null | grep -c '^topic=' || true)" -ge "$expected" ] && break
   sleep 0.1
 done
-got=$(grep -c '^topic=' "$DEMO/records.txt" || true)
+got=$(cat "$DEMO"/records.*.txt | grep -c '^topic=' || true)
 
 say "stopping"
 kill "${PIDS[0]}"; wait "${PIDS[0]}" || true; PIDS=("${PIDS[@]:1}")
