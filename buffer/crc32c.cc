@@ -104,24 +104,13 @@ __attribute__((target("sse4.2,pclmul"))) std::uint32_t extend_laned(std::uint32_
 }
 #endif
 
-bool detect_hardware() {
+// Checked once at start-up: the crc32 instruction (SSE4.2), and PCLMUL to join lanes.
 #if defined(__x86_64__)
-  return __builtin_cpu_supports("sse4.2") != 0;
+const bool kHardware = __builtin_cpu_supports("sse4.2") != 0;
+const bool kLaned = kHardware && __builtin_cpu_supports("pclmul") != 0;
 #else
-  return false;
+const bool kHardware = false;
 #endif
-}
-
-bool detect_pclmul() {
-#if defined(__x86_64__)
-  return __builtin_cpu_supports("pclmul") != 0;
-#else
-  return false;
-#endif
-}
-
-const bool kHardware = detect_hardware();
-const bool kLaned = kHardware && detect_pclmul();
 
 }  // namespace
 
