@@ -430,8 +430,11 @@ void latency(const std::string& brokers, const std::string& dir, double rate, co
 
 int main(int argc, char** argv) {
   tributary::tune_allocator();  // as the appliance does (app/main.cc)
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: forwarder_bench BROKERS [DIR] [--records N]\n");
+  constexpr const char* kUsage =
+      "usage: forwarder_bench BROKERS [DIR] [--records N] [--drain-only] [--latency-only RATE]\n"
+      "                       [--fsync interval|always|never] [--waiting-appends]\n";
+  if (argc < 2 || argv[1][0] == '-') {
+    std::fputs(kUsage, stderr);
     return 2;
   }
   const std::string brokers = argv[1];
@@ -459,6 +462,10 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--records" && i + 1 < argc) {
       records = std::stoull(argv[++i]);
+    } else if (a.starts_with('-')) {
+      std::fprintf(stderr, "forwarder_bench: unknown option or missing value: %s\n", a.c_str());
+      std::fputs(kUsage, stderr);
+      return 2;
     } else {
       dir = a;
     }

@@ -284,6 +284,10 @@ int main(int argc, char** argv) {
       records = std::stoull(argv[++i]);
     } else if (a == "--only" && i + 1 < argc) {
       only = argv[++i];
+    } else if (a.starts_with('-')) {
+      std::fprintf(stderr, "ring_bench: unknown option or missing value: %s\n"
+                   "usage: ring_bench [DIR] [--records N] [--only CASE]\n", a.c_str());
+      return 2;
     } else {
       dir = a;
     }
