@@ -109,7 +109,9 @@ constexpr std::array kKafka = {
     OptionDef{"delivery_timeout", T::kDuration, "0s", false,
               "How long librdkafka keeps trying to deliver one record (message.timeout.ms); "
               "0s: until it is delivered. A record whose delivery times out stays in the ring "
-              "and is produced again after `retry_backoff` (counted as retried).",
+              "and is produced again after `retry_backoff` (counted as retried); records of "
+              "the same key that Kafka confirmed meanwhile are not sent again, so with a finite "
+              "timeout per-key order can break across such a retry (0s keeps it).",
               0, kHour},
     OptionDef{"retry_backoff", T::kDuration, "500ms", false,
               "After a delivery failed for a reason worth retrying, how long the forwarder "
@@ -117,9 +119,13 @@ constexpr std::array kKafka = {
               1, 10 * 60'000},
     OptionDef{"dead_letter_topic", T::kTopic, "", false,
               "Topic for records Kafka refuses for good (too large, invalid topic, not "
-              "authorised), with headers tributary_dlq_reason, tributary_dlq_error and "
-              "tributary_dlq_topic; empty: such records are logged, counted and dropped. "
-              "Never retried forever, never blocking the records behind them."},
+              "authorised, a topic the cluster does not have and does not create once "
+              "librdkafka's topic.metadata.propagation.max.ms, 30 s by default, has passed), "
+              "whether refused in a delivery report or when produced, with headers "
+              "tributary_dlq_reason, tributary_dlq_error and tributary_dlq_topic; empty: such "
+              "records are logged, counted and dropped. Never retried forever, never blocking "
+              "the records behind them. If the dead-letter topic itself fails for a reason "
+              "worth retrying, the record stays in the ring and takes the same way again."},
     OptionDef{"max_drain_rate", T::kSize, "0", false,
               "Cap on the bytes of event values sent to Kafka per second (e.g. `2MiB`), so "
               "draining a backlog does not saturate a gateway's uplink; 0: no cap.",

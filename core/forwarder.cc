@@ -241,11 +241,16 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
     case KafkaSink::Produce::kRefused:
       break;
   }
-  // Refused before it left: nothing librdkafka could ever send (e.g. an invalid topic).
+  // Refused before it left: nothing librdkafka could ever send (an invalid topic, one it
+  // knows Kafka refuses or does not have, a record too large).
   in_flight_.fetch_sub(1);
   in_flight_bytes_.fetch_sub(bytes);
-  give_up(seq, out.topic, why);
-  return Sent::kDone;
+  if (options_.dead_letter_topic.empty()) {
+    give_up(seq, out.topic, why);
+    return Sent::kDone;
+  }
+  const std::string error = why.substr(0, why.find(':'));  // the code's name, as in a report
+  return dead_letter(seq, out, error, why) == DeadLetter::kLater ? Sent::kFull : Sent::kDone;
 }
 
 // A record that can never be produced to its topic and has no dead-letter topic (or the
@@ -272,10 +277,41 @@ void Forwarder::give_up(std::uint64_t sequence, const std::string& topic, const 
 }
 
 // Produces ORIGINAL (key, value, headers) to the dead-letter topic with headers naming the
-// reason. Runs where reports are served, from a delivery report: it must not wait. False when the
-// dead-letter record could not be queued right now.
-bool Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& original,
-                            const std::string& reason) {
+// reason and the error. Must not wait: it runs on the forwarder thread, while reading the ring
+// or serving a delivery report. kLater: it could not be queued right now (librdkafka's queue
+// is full), the record must come round again; kGaveUp: the dead-letter topic refused it too.
+Forwarder::DeadLetter Forwarder::dead_letter(std::uint64_t sequence, const OutRecord& original,
+                                             const std::string& error, const std::string& reason) {
+  std::vector<HeaderView> headers(original.headers.begin(), original.headers.end());
+  headers.emplace_back("tributary_dlq_reason", reason);
+  headers.emplace_back("tributary_dlq_error", error);
+  headers.emplace_back("tributary_dlq_topic", original.topic);
+  OutRecord out = original;
+  out.topic = options_.dead_letter_topic.c_str();
+  out.headers = headers;
+  in_flight_.fetch_add(1);
+  in_flight_bytes_.fetch_add(static_cast<std::int64_t>(out.value.size()));
+  std::string why;
+  const KafkaSink::Produce produced = kafka_.produce(out, sequence | kDeadLetterTag, &why);
+  if (produced == KafkaSink::Produce::kQueued) {
+    log::limited(log::Level::kWarn, "record sent to the dead-letter topic")
+        .kv("sequence", sequence)
+        .kv("topic", original.topic)
+        .kv("dead_letter_topic", options_.dead_letter_topic)
+        .kv("reason", reason);
+    return DeadLetter::kQueued;
+  }
+  in_flight_.fetch_sub(1);
+  in_flight_bytes_.fetch_sub(static_cast<std::int64_t>(out.value.size()));
+  if (produced == KafkaSink::Produce::kRefused) {
+    give_up(sequence, original.topic, reason + "; the dead-letter topic refused it too: " + why);
+    return DeadLetter::kGaveUp;
+  }
+  return DeadLetter::kLater;
+}
+
+Forwarder::DeadLetter Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& original,
+                                             const std::string& reason) {
   std::vector<HeaderView> headers;
   rd_kafka_headers_t* hdrs = nullptr;
   if (rd_kafka_message_headers(&original, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -286,35 +322,12 @@ bool Forwarder::dead_letter(std::uint64_t sequence, const rd_kafka_message_t& or
       headers.emplace_back(name, std::string_view(static_cast<const char*>(value), size));
     }
   }
-  const std::string topic = rd_kafka_topic_name(original.rkt);
-  const std::string error = rd_kafka_err2name(original.err);
-  headers.emplace_back("tributary_dlq_reason", reason);
-  headers.emplace_back("tributary_dlq_error", error);
-  headers.emplace_back("tributary_dlq_topic", topic);
   OutRecord out;
-  out.topic = options_.dead_letter_topic.c_str();
+  out.topic = rd_kafka_topic_name(original.rkt);
   if (original.key != nullptr) out.key = std::string_view(static_cast<const char*>(original.key), original.key_len);
   out.value = std::string_view(static_cast<const char*>(original.payload), original.len);
   out.headers = headers;
-  in_flight_.fetch_add(1);
-  in_flight_bytes_.fetch_add(static_cast<std::int64_t>(out.value.size()));
-  std::string why;
-  const KafkaSink::Produce produced = kafka_.produce(out, sequence | kDeadLetterTag, &why);
-  if (produced == KafkaSink::Produce::kQueued) {
-    log::limited(log::Level::kWarn, "record sent to the dead-letter topic")
-        .kv("sequence", sequence)
-        .kv("topic", topic)
-        .kv("dead_letter_topic", options_.dead_letter_topic)
-        .kv("reason", reason);
-    return true;
-  }
-  in_flight_.fetch_sub(1);
-  in_flight_bytes_.fetch_sub(static_cast<std::int64_t>(out.value.size()));
-  if (produced == KafkaSink::Produce::kRefused) {
-    give_up(sequence, topic, reason + "; the dead-letter topic refused it too: " + why);
-    return true;
-  }
-  return false;
+  return dead_letter(sequence, out, rd_kafka_err2name(original.err), reason);
 }
 
 // Returns true for the first failure since the last rewind (the one worth a log line).
@@ -339,17 +352,26 @@ void Forwarder::on_delivery(const DeliveryReport& report) {
     }
     ring_.ack(seq);
     if (observer_ && !to_dead_letter) observer_(seq);
-  } else if (to_dead_letter) {
-    // The dead-letter topic failed too (for good or not): never loop on a record that was
-    // already refused for good.
+  } else if (to_dead_letter && report.permanent) {
+    // The dead-letter topic refused it for good too: never loop on such a record.
     const std::string topic = report.message != nullptr ? rd_kafka_topic_name(report.message->rkt) : "";
-    give_up(seq, topic, std::string("the dead-letter topic failed: ") + rd_kafka_err2str(report.error));
+    give_up(seq, topic, std::string("the dead-letter topic refused it too: ") + rd_kafka_err2str(report.error));
+  } else if (to_dead_letter) {
+    // The dead-letter topic failed for a reason worth retrying (a timeout, a broker down):
+    // the record is still in the ring; it comes round again, is refused again by its own
+    // topic and goes to the dead-letter topic once that works.
+    if (retry_from(seq)) {
+      log::limited(log::Level::kWarn, "dead-letter delivery failed; will retry")
+          .kv("sequence", seq)
+          .kv("code", rd_kafka_err2name(report.error))
+          .kv("reason", rd_kafka_err2str(report.error));
+    }
   } else if (report.permanent) {
     const std::string reason = rd_kafka_err2str(report.error);
     const std::string topic = report.message != nullptr ? rd_kafka_topic_name(report.message->rkt) : "";
     if (options_.dead_letter_topic.empty() || report.message == nullptr) {
       give_up(seq, topic, reason);
-    } else if (!dead_letter(seq, *report.message, reason)) {
+    } else if (dead_letter(seq, *report.message, reason) == DeadLetter::kLater) {
       retry_from(seq);  // could not queue it now: the record comes round again
     }
   } else if (retry_from(seq)) {

@@ -36,10 +36,12 @@ struct ForwarderOptions {
 // A record whose delivery fails for a reason worth retrying (only with a finite
 // kafka.delivery_timeout; by default librdkafka retries until delivery, in order) is sent
 // again from the ring: the forwarder waits for what is in flight, backs off, and reads
-// again from the first failed record (later ones may go twice: at least once, in order per
-// key). A record Kafka refuses for good (too large, invalid topic, not authorised) goes to
-// the dead-letter topic with headers naming the reason, or, without one, is logged and
-// counted; either way it is acknowledged and never blocks the records behind it.
+// again from the first failed record (later ones may go twice: at least once; those Kafka
+// confirmed meanwhile are skipped, so per-key order can break across such a retry). A record
+// Kafka refuses for good (too large, invalid topic, not authorised, a topic the cluster does
+// not have), in a delivery report or when produced, goes to the dead-letter topic with
+// headers naming the reason, or, without one, is logged and counted; either way it is
+// acknowledged and never blocks the records behind it.
 //
 // Threads: one forwarder thread reads the ring, produces, and serves the delivery reports
 // (it takes polling over from the Kafka sink while it runs; before start() and after stop()
@@ -80,7 +82,11 @@ class Forwarder {
   Sent send(const buffer::RecordView& record);
   void on_delivery(const DeliveryReport& report);
   void give_up(std::uint64_t sequence, const std::string& topic, const std::string& reason);
-  bool dead_letter(std::uint64_t sequence, const rd_kafka_message_t& original, const std::string& reason);
+  // What dead_letter() did with a record Kafka refused for good.
+  enum class DeadLetter : std::uint8_t { kQueued, kGaveUp, kLater };
+  DeadLetter dead_letter(std::uint64_t sequence, const OutRecord& original, const std::string& error,
+                         const std::string& reason);
+  DeadLetter dead_letter(std::uint64_t sequence, const rd_kafka_message_t& original, const std::string& reason);
   bool retry_from(std::uint64_t sequence);
   void hold(const std::shared_ptr<const std::string>& owner, std::uint64_t sequence);
   void release_held();

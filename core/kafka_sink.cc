@@ -62,6 +62,11 @@ bool is_permanent_delivery_error(rd_kafka_resp_err_t error) {
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    // The topic does not exist and is not created (auto-creation off): librdkafka says so
+    // only after topic.metadata.propagation.max.ms (30 s by default) of metadata without
+    // it, so a topic that is being created is waited for; after that, retrying would hold
+    // every record behind this one for as long as nobody creates the topic.
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
       return true;
     default:
       return false;
@@ -154,9 +159,9 @@ KafkaSink::Produce KafkaSink::produce(const OutRecord& record, std::uint64_t tag
   rd_kafka_error_destroy(error);
   rd_kafka_headers_destroy(headers);  // not taken over on failure
   // Refused for good only when no retry can help (too large, an invalid argument such as a
-  // malformed topic name, a topic Kafka refuses); anything else (a full queue, a producer
-  // that failed fatally, a topic not known yet) is tried again later: the record stays in
-  // the ring.
+  // malformed topic name, a topic Kafka refuses or does not have); anything else (a full
+  // queue, a producer that failed fatally) is tried again later: the record stays in the
+  // ring.
   return is_permanent_delivery_error(code) ? Produce::kRefused : Produce::kFull;
 }
 

@@ -35,7 +35,7 @@ struct OutRecord {
 struct DeliveryReport {
   std::uint64_t tag = 0;  // as given to produce()
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
-  // Retrying cannot help: the record is too large, the topic invalid, or not authorised.
+  // Retrying cannot help: the record is too large, the topic invalid, missing or not authorised.
   bool permanent = false;
   std::int32_t partition = -1;
   std::int64_t offset = -1;

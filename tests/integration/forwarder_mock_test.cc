@@ -302,6 +302,55 @@ TEST_F(ForwarderMockTest, WithoutADeadLetterTopicARejectionIsCountedAndDoesNotBl
   EXPECT_EQ(read_topic(cluster_.bootstrap(), "other", 5, 20s, 500ms).size(), 5u);
 }
 
+TEST_F(ForwarderMockTest, ARecordRefusedBeforeItLeavesGoesToTheDeadLetterTopicToo) {
+  // A topic the cluster does not have (a broker with auto-creation off answers every
+  // metadata request for it with "unknown topic"): librdkafka refuses such a record when it
+  // is produced, once the topic's propagation time has passed (30 s by default, 200 ms here),
+  // so the record never gets a delivery report. It must take the dead-letter way too.
+  rd_kafka_mock_topic_set_error(cluster_.get(), "missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  config::KafkaConfig k;
+  k.properties = {{"topic.metadata.propagation.max.ms", "200"}};
+  ForwarderOptions options;
+  options.dead_letter_topic = "dead";
+  start(k, options);
+  append("first", 1);
+  ASSERT_TRUE(cursor_reaches(1));
+  append("lost", 2, 0, "missing");
+  append("after", 3);
+  ASSERT_TRUE(cursor_reaches(6, 20s));
+  EXPECT_EQ(forwarder_->dead_lettered(), 2u);
+  EXPECT_EQ(forwarder_->rejected(), 0u);
+  EXPECT_EQ(forwarder_->delivered(), 4u);
+  const auto dead = read_topic(cluster_.bootstrap(), "dead", 2, 20s, 500ms);
+  ASSERT_EQ(dead.size(), 2u);
+  std::set<std::string> values;
+  for (const auto& r : dead) {
+    values.insert(r.value);
+    EXPECT_EQ(r.header("tributary_dlq_topic"), "missing");
+    EXPECT_EQ(r.header("tributary_dlq_error"), "_UNKNOWN_TOPIC");
+    EXPECT_FALSE(r.header("tributary_dlq_reason").value_or("").empty());
+    EXPECT_TRUE(r.header("ce_id").has_value());  // the original headers come along
+  }
+  EXPECT_EQ(values, (std::set<std::string>{"lost-0", "lost-1"}));
+  EXPECT_EQ(read_topic(cluster_.bootstrap(), "events", 4, 20s, 500ms).size(), 4u);
+}
+
+TEST_F(ForwarderMockTest, ATopicKafkaDoesNotHaveIsRefusedAndBlocksNothingBehindIt) {
+  // The cluster answers every metadata request for "missing" with "unknown topic" (as a
+  // broker with auto-creation off does); librdkafka gives up on it after the propagation
+  // time (30 s by default, 200 ms here).
+  rd_kafka_mock_topic_set_error(cluster_.get(), "missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  config::KafkaConfig k;
+  k.properties = {{"topic.metadata.propagation.max.ms", "200"}};
+  start(k);
+  append("lost", 1, 0, "missing");
+  append("after", 5);
+  ASSERT_TRUE(cursor_reaches(6, 20s));
+  EXPECT_EQ(forwarder_->rejected(), 1u);
+  EXPECT_EQ(forwarder_->delivered(), 5u);
+  EXPECT_EQ(read_topic(cluster_.bootstrap(), "events", 5, 20s, 500ms).size(), 5u);
+}
+
 TEST_F(ForwarderMockTest, DrainingIsCappedInBytesPerSecond) {
   append("capped", 100, 1000);  // about 100 KB of values
   ForwarderOptions options;
