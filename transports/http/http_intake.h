@@ -83,7 +83,7 @@ struct HttpShared {
 };
 
 // An HTTP/1.1 server for the events API:
-//   POST /v1/events/{route}   body = one event; 200 once Kafka has it
+//   POST /v1/events/{route}   body = one event; 202 once it is in the ring (accepted)
 //   GET  /healthz             200 while the process serves requests
 //   GET  /readyz              200 when the appliance can take events, else 503 and why
 // Threads: the acceptor runs on the pool's first io_context; each connection is placed
