@@ -67,6 +67,28 @@ bool accept_limited(std::string_view text, bool* too_deep) {
   return ok && !validator.too_deep;
 }
 
+// Records where nlohmann/json's parser stopped, and why.
+class ErrorLocator final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::string message;  // empty: no error
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+    message = ex.what();
+    return false;
+  }
+};
+
 bool parse_one(std::string_view text, Datagram* out, std::string* why, std::size_t line, bool with_docs) {
   bool valid = false;
   bool too_deep = false;
@@ -80,7 +102,16 @@ bool parse_one(std::string_view text, Datagram* out, std::string* why, std::size
   if (!valid) {
     const std::string what = too_deep ? "is nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
                                       : "is not valid JSON";
-    *why = line == 0 ? (too_deep ? "JSON " + what : "not valid JSON") : "line " + std::to_string(line) + " " + what;
+    if (too_deep) {
+      *why = line == 0 ? "JSON " + what : "line " + std::to_string(line) + " " + what;
+    } else {
+      // Each NDJSON line is parsed alone: the parser's "line 1, column C" is the column in
+      // line LINE of the body.
+      std::string where = json_error_position(text);
+      if (line != 0 && where.starts_with("line 1, ")) where = where.substr(8);
+      *why = line == 0 ? "not valid JSON: " + where
+                       : "line " + std::to_string(line) + " is not valid JSON: " + where;
+    }
     return false;
   }
   out->bodies.push_back(text);
@@ -139,6 +170,19 @@ std::string json_field(const nlohmann::json& doc, std::string_view path) {
 std::string json_variable(const nlohmann::json& doc, std::string_view name) {
   constexpr std::string_view kJson = "json:";
   return name.starts_with(kJson) ? json_field(doc, name.substr(kJson.size())) : std::string();
+}
+
+std::string json_error_position(std::string_view text) {
+  ErrorLocator locator;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &locator);
+  // "[json.exception.parse_error.101] parse error at line 1, column 15: syntax error while
+  // parsing object key - unexpected '}'; expected string literal"
+  std::string_view m = locator.message;
+  constexpr std::string_view kAt = " at line ";
+  const std::size_t at = m.find(kAt);
+  if (at == std::string_view::npos) return std::string(m);
+  m.remove_prefix(at + 4);  // "line 1, column 15: syntax error ..."
+  return std::string(m);
 }
 
 nlohmann::json parse_json_limited(std::string_view text, bool* too_deep) {

@@ -41,6 +41,10 @@ std::string json_field(const nlohmann::json& doc, std::string_view path);
 inline constexpr int kMaxJsonDepth = 64;
 nlohmann::json parse_json_limited(std::string_view text, bool* too_deep);
 
+// Where and why TEXT is not valid JSON, for an error answer: "line L, column C: <what the
+// parser expected>" (L and C count from 1, C in bytes); "" when TEXT is valid JSON.
+std::string json_error_position(std::string_view text);
+
 // Strict base64 (standard alphabet, '=' padding only at the end, length a multiple of 4);
 // nullopt when TEXT is not.
 std::optional<std::string> decode_base64(std::string_view text);

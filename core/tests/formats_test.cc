@@ -1,9 +1,12 @@
 #include "core/formats.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace tributary {
 namespace {
+
+using ::testing::StartsWith;
 
 TEST(UdpFormats, RawIsTheWholeDatagramEvenEmpty) {
   Datagram d;
@@ -21,7 +24,9 @@ TEST(UdpFormats, JsonMustBeOneValidValue) {
   EXPECT_FALSE(parse_datagram(Format::kJson, R"({"a":1} {"b":2})", &d, &why));
   EXPECT_FALSE(parse_datagram(Format::kJson, "", &d, &why));
   EXPECT_FALSE(parse_datagram(Format::kJson, "\"\xff\xfe\"", &d, &why));  // not UTF-8
-  EXPECT_EQ(why, "not valid JSON");
+  EXPECT_THAT(why, StartsWith("not valid JSON: line 1, column 2: "));
+  EXPECT_FALSE(parse_datagram(Format::kJson, "{\"a\":\n  [1, 2,, 3]}", &d, &why));
+  EXPECT_THAT(why, StartsWith("not valid JSON: line 2, column 9: syntax error"));
 }
 
 TEST(UdpFormats, NdjsonNamesTheBadLine) {
@@ -31,7 +36,9 @@ TEST(UdpFormats, NdjsonNamesTheBadLine) {
   EXPECT_EQ(d.bodies.size(), 3u);
   EXPECT_EQ(d.bodies[0], "{\"a\":1}");
   EXPECT_FALSE(parse_datagram(Format::kNdjson, "{}\n{\n", &d, &why));
-  EXPECT_EQ(why, "line 2 is not valid JSON");
+  EXPECT_THAT(why, StartsWith("line 2 is not valid JSON: column 2: syntax error"));
+  EXPECT_FALSE(parse_datagram(Format::kNdjson, "{}\n{\"a\": tru}\n", &d, &why));
+  EXPECT_THAT(why, StartsWith("line 2 is not valid JSON: column 10: syntax error"));
   EXPECT_FALSE(parse_datagram(Format::kNdjson, "\n\r\n", &d, &why));
   EXPECT_EQ(why, "no JSON line in the datagram");
 }

@@ -397,7 +397,7 @@ TEST_F(EventPathTest, AnNdjsonBodyIsOneEventPerLineStoredWholeOrNotAtAll) {
   // A bad line: 400 naming it, and none of the body's lines stored.
   const HttpResult bad = post("{\"n\":0}\n{\"n\":\n", {{"Content-Type", "application/x-ndjson"}});
   EXPECT_EQ(bad.status, 400);
-  EXPECT_THAT(bad.body, HasSubstr("line 2 is not valid JSON"));
+  EXPECT_THAT(bad.body, HasSubstr("line 2 is not valid JSON: column 6: syntax error"));
   const HttpResult res = post("{\"n\":1}\n{\"n\":2}\r\n\n{\"n\":3}\n",
                               {{"Content-Type", "application/x-ndjson; charset=utf-8"}, {"X-Order-Id", "batch"}});
   ASSERT_EQ(res.status, 202) << res.body;

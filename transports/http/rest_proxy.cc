@@ -40,7 +40,7 @@ bool parse_rest_records(std::string_view body, EmbeddedFormat format, std::vecto
     return false;
   }
   if (doc.is_discarded()) {
-    *error = {400, 400, "the request body is not valid JSON; nothing was stored"};
+    *error = {400, 400, "the request body is not valid JSON (" + json_error_position(body) + "); nothing was stored"};
     return false;
   }
   if (!doc.is_object() || !doc.contains("records") || !doc["records"].is_array() || doc["records"].empty()) {

@@ -52,6 +52,9 @@ TEST(RestProxy, BadRequestsAreRefusedWholeWithTheRestProxysCodes) {
   RestError error;
   EXPECT_FALSE(parse_rest_records("{\"records\":[", EmbeddedFormat::kJson, &records, &error));
   EXPECT_EQ(error.status, 400);
+  EXPECT_FALSE(parse_rest_records("{\"records\": [\n  {\"value\": 1,}\n]}", EmbeddedFormat::kJson, &records, &error));
+  EXPECT_EQ(error.status, 400);
+  EXPECT_NE(error.message.find("(line 2, column 15: syntax error"), std::string::npos) << error.message;
   EXPECT_FALSE(parse_rest_records(R"({"records":[]})", EmbeddedFormat::kJson, &records, &error));
   EXPECT_EQ(error.error_code, 42201);
   EXPECT_FALSE(parse_rest_records(R"({"value_schema":"x"})", EmbeddedFormat::kJson, &records, &error));
