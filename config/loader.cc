@@ -1,3 +1,4 @@
+#include <librdkafka/rdkafka.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -92,13 +93,24 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
     if (sr.is_map()) read_kafka_security(sr, k);
   }
   k.properties = r.string_map("properties");
+  // Each property is also set on a scratch librdkafka configuration, so that a misspelt
+  // name or a value librdkafka refuses is reported here, with its place in the file, and
+  // not only when the producer starts.
+  rd_kafka_conf_t* scratch = rd_kafka_conf_new();
   for (const auto& [key, value] : k.properties) {
     std::string why;
-    if (is_reserved_kafka_property(key, &why)) {
+    if (!is_reserved_kafka_property(key, &why)) {
+      std::array<char, 512> err{};
+      if (rd_kafka_conf_set(scratch, key.c_str(), value.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
+        why = "librdkafka refuses it: " + std::string(err.data());
+      }
+    }
+    if (!why.empty()) {
       const YAML::Node props = r.section("properties");
       diag.add(mark_of(props[key]), r.path_of("properties") + "." + key, why);
     }
   }
+  rd_kafka_conf_destroy(scratch);
 }
 
 void read_buffer(SectionReader& r, BufferConfig& b) {
@@ -572,7 +584,7 @@ bool is_reserved_kafka_property(std::string_view key, std::string* reason) {
     std::string_view key;
     std::string_view why;
   };
-  static constexpr std::array<Reserved, 20> kReserved = {{
+  static constexpr std::array<Reserved, 22> kReserved = {{
       {"security.protocol", "set kafka.security.protocol instead"},
       {"sasl.mechanisms", "set kafka.security.sasl_mechanism instead"},
       {"sasl.mechanism", "set kafka.security.sasl_mechanism instead"},
@@ -593,6 +605,11 @@ bool is_reserved_kafka_property(std::string_view key, std::string* reason) {
       {"batch.size", "set kafka.batch_size instead"},
       {"delivery.report.only.error",
        "Tributary needs every delivery report: only they acknowledge records in the ring"},
+      {"max.in.flight.requests.per.connection",
+       "the idempotent producer keeps order per partition with up to 5 requests in flight; "
+       "Tributary leaves it at librdkafka's default"},
+      {"max.in.flight", "the idempotent producer keeps order per partition with up to 5 requests "
+                        "in flight; Tributary leaves it at librdkafka's default"},
       {"partitioner",
        "keys are partitioned like the Java client (murmur2), so they land where Java "
        "producers put them"},

@@ -135,9 +135,11 @@ constexpr std::array kKafka = {
     OptionDef{"security", T::kSection, "", false,
               "TLS and SASL towards the brokers, see `kafka.security`."},
     OptionDef{"properties", T::kStringMap, "", false,
-              "Extra librdkafka properties passed through as-is. Properties that would "
-              "weaken the delivery contract (acks, enable.idempotence, ...) are refused; "
-              "credentials are set under `security`, from files or the environment."},
+              "Extra librdkafka properties passed through as-is. Each is checked by "
+              "librdkafka when the file is loaded (`tributary check` names a misspelt "
+              "property or a refused value with its line and column). Properties that would "
+              "weaken the delivery contract (acks, enable.idempotence, max.in.flight, ...) are "
+              "refused; credentials are set under `security`, from files or the environment."},
 };
 
 constexpr std::array<std::string_view, 4> kSecurityProtocols = {"plaintext", "ssl", "sasl_plaintext",

@@ -143,6 +143,28 @@ sources:
   EXPECT_THAT(all, ::testing::Not(HasSubstr("queue.buffering.max.messages")));
 }
 
+TEST(LoadConfig, LibrdkafkaPropertiesAreCheckedByLibrdkafkaWithTheirPlace) {
+  LoadResult r = load(R"(kafka:
+  brokers: b:9092
+  properties:
+    queue.buffering.max.mesages: "50000"
+    socket.keepalive.enable: "maybe"
+    max.in.flight.requests.per.connection: "10"
+    topic.metadata.refresh.interval.ms: "60000"
+sources:
+  - {name: u, type: udp, listen: "127.0.0.1:1", topic: t}
+)");
+  ASSERT_FALSE(r.config);
+  const std::string all = r.diagnostics.format();
+  EXPECT_THAT(all, HasSubstr("test.yaml:4:34: kafka.properties.queue.buffering.max.mesages: librdkafka "
+                             "refuses it: No such configuration property: \"queue.buffering.max.mesages\""));
+  EXPECT_THAT(all, HasSubstr("test.yaml:5:30: kafka.properties.socket.keepalive.enable: librdkafka "
+                             "refuses it: "));
+  EXPECT_THAT(all, HasSubstr("test.yaml:6:44: kafka.properties.max.in.flight.requests.per.connection: "
+                             "librdkafka property 'max.in.flight.requests.per.connection' is managed"));
+  EXPECT_THAT(all, ::testing::Not(HasSubstr("topic.metadata.refresh.interval.ms")));
+}
+
 TEST(LoadConfig, HttpRouteProblemsNameTheRoute) {
   LoadResult r = load(R"(kafka: {brokers: "b:9092"}
 sources:
