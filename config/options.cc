@@ -308,8 +308,10 @@ constexpr std::array kHttpRoute = {
               "outside the list gets 404. Empty: the path names no topic."},
     OptionDef{"key", T::kTemplate, "", false,
               "Kafka key template; empty means no key. Variables: {node_id}, {source}, "
-              "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}, and for "
-              "NDJSON bodies (Content-Type application/x-ndjson) {json:PATH} of each line.",
+              "{route}, {remote_ip}, {remote_port}, {remote_addr}, {header:NAME}, and "
+              "{json:PATH}: of each line of an NDJSON body (Content-Type "
+              "application/x-ndjson), or of a single event's body, which must then be one "
+              "JSON document (else 400 naming the line and column; stored as it came).",
               0, 0, kHttpKeyVars},
     OptionDef{"auth", T::kEnum, "none", false,
               "Who may post to the route: `bearer` (`Authorization: Bearer TOKEN`) or "

@@ -70,7 +70,10 @@ class EventPathTest : public ::testing::Test {
                        "    routes:\n"
                        "      - name: orders\n"
                        "        topic: " + http_topic_ + "\n"
-                       "        key: \"{header:X-Order-Id}\"\n");
+                       "        key: \"{header:X-Order-Id}\"\n"
+                       "      - name: devices\n"
+                       "        topic: " + http_topic_ + "\n"
+                       "        key: \"{json:device.id}\"\n");
     process_.emplace(config, dir_ + "/tributary.log");
     ASSERT_TRUE(process_->start());
     const auto http = process_->port_of("api", 10s);
@@ -123,6 +126,23 @@ TEST_F(EventPathTest, HttpEventReachesKafkaWithKeyValueAndHeaders) {
   EXPECT_THAT(r.header("ce_time").value_or(""), ::testing::MatchesRegex(
                                                     "20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T.*Z"));
   EXPECT_THAT(r.header("tributary_remote").value_or(""), HasSubstr("127.0.0.1:"));
+}
+
+TEST_F(EventPathTest, ASingleEventsKeyCanComeFromAJsonFieldOfItsBody) {
+  start(bootstrap_);
+  // The route's key reads the body: a body that is no JSON is refused with the place of the
+  // error, and nothing is stored (no event with an empty key).
+  const HttpResult bad = post(R"({"device": {"id": "d-1",}})", {{"Content-Type", "application/json"}}, "devices");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(json_field(bad.body, "error"), "malformed_json");
+  EXPECT_THAT(bad.body, HasSubstr("not valid JSON: line 1, column 25: syntax error"));
+  const HttpResult good = post(R"({"device": {"id": "d-7"}, "t": 1})", {{"Content-Type", "application/json"}},
+                               "devices");
+  ASSERT_EQ(good.status, 202) << good.body << good.error;
+  const auto records = read_topic(bootstrap_, http_topic_, 2, kKafkaDeadline, 2s);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].key, "d-7");
+  EXPECT_EQ(records[0].value, R"({"device": {"id": "d-7"}, "t": 1})");  // stored as it came
 }
 
 TEST_F(EventPathTest, HttpAnswerNamesTheRingSequenceAndEventsKeepTheirOrder) {

@@ -394,14 +394,18 @@ void HttpSession::offer_event() {
   const std::string type = media_type(req[bhttp::field::content_type]);
   const bool ndjson = type == "application/x-ndjson" || type == "application/ndjson";
   // An NDJSON body is one event per line, all stored or none. Each line is validated; a
-  // document is built only when the key reads a JSON field.
+  // document is built only when the key reads a JSON field. A single event is stored as it
+  // came, unless the key reads a JSON field: then it must be one JSON document.
+  const bool reads_json = route_->config.key.reads_json();
   Datagram parsed;
   std::string why;
-  if (!parse_datagram(ndjson ? Format::kNdjson : Format::kRaw, req.body(), &parsed, &why,
-                      route_->config.key.reads_json())) {
+  const Format format = ndjson ? Format::kNdjson : reads_json ? Format::kJson : Format::kRaw;
+  if (!parse_datagram(format, req.body(), &parsed, &why, reads_json)) {
     shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
+    if (!ndjson) why = "the route's key reads a JSON field of the body: " + why;
     return respond(Status_::bad_request,
-                   json_error("malformed_ndjson", why + "; nothing was stored"), req.keep_alive());
+                   json_error(ndjson ? "malformed_ndjson" : "malformed_json", why + "; nothing was stored"),
+                   req.keep_alive());
   }
   Origin origin;
   origin.transport = "http";
