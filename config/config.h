@@ -90,6 +90,7 @@ struct HttpSourceConfig {
   std::uint64_t max_body = 0;
   std::uint64_t max_header = 0;
   std::chrono::milliseconds request_timeout{};
+  std::chrono::milliseconds idle_timeout{60000};  // a keep-alive connection between requests
   std::size_t max_connections = 1024;
   std::string tls_cert_file;       // with tls_key_file: HTTPS
   std::string tls_key_file;

@@ -236,6 +236,7 @@ HttpSourceConfig read_http(SectionReader& r, Diagnostics& diag) {
   http.max_body = r.size("max_body");
   http.max_header = r.size("max_header");
   http.request_timeout = r.duration("request_timeout");
+  http.idle_timeout = r.duration("idle_timeout");
   http.max_connections = static_cast<std::size_t>(r.integer("max_connections"));
   http.tls_cert_file = r.string("tls_cert_file");
   http.tls_key_file = r.string("tls_key_file");

@@ -251,11 +251,14 @@ constexpr std::array kHttpSource = {
     OptionDef{"max_header", T::kSize, "16KiB", false,
               "Largest request header block accepted; larger requests get 431.", kKiB, kMiB},
     OptionDef{"request_timeout", T::kDuration, "30s", false,
-              "Time a client has to send a whole request; slower clients are cut off.", 100,
-              kHour},
+              "Time a client has to send a whole request, from its first byte; slower "
+              "clients are cut off.", 100, kHour},
+    OptionDef{"idle_timeout", T::kDuration, "60s", false,
+              "How long a keep-alive connection may wait for its next request (or a new one "
+              "for its first); then it is closed.", 100, kHour},
     OptionDef{"max_connections", T::kInteger, "1024", false,
               "Open connections this source serves at once; one more is answered 503 (with "
-              "Retry-After) and closed. With request_timeout, this bounds what slow or idle "
+              "Retry-After) and closed. With request_timeout and idle_timeout, this bounds what slow or idle "
               "clients can hold.",
               1, 100000},
     OptionDef{"tls_cert_file", T::kString, "", false,

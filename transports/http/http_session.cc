@@ -34,6 +34,8 @@ thread_local const HttpSession* t_submitting = nullptr;
 
 constexpr std::string_view kEventsPrefix = "/v1/events/";
 constexpr std::string_view kTopicsPrefix = "/topics/";  // the REST Proxy v2 produce API
+// The first read of a request, while the connection waits idle; the parser reads the rest.
+constexpr std::size_t kFirstRead = 4096;
 
 std::string_view path_of(std::string_view target) {
   const auto q = target.find('?');
@@ -121,6 +123,45 @@ void HttpSession::read_request() {
   parser_.emplace();
   parser_->body_limit(table_->settings.max_body);
   parser_->header_limit(static_cast<std::uint32_t>(table_->settings.max_header));
+  if (buffer_.size() > 0) return read_header();  // the next request came with the last one
+  // Between requests the connection may stay idle up to idle_timeout; the request's own
+  // deadline starts with its first bytes.
+  tcp().expires_after(table_->settings.idle_timeout);
+  std::visit(
+      [this](auto& stream) {
+        stream.async_read_some(buffer_.prepare(kFirstRead), [self = shared_from_this()](beast::error_code ec,
+                                                                                        std::size_t n) {
+          self->buffer_.commit(n);
+          if (self->state_ == State::kClosed) return;  // closed by on_stop
+          if (ec) return self->close();  // the client left, stayed idle too long, or we stop
+          self->read_header();
+        });
+      },
+      stream_);
+}
+
+void HttpSession::read_header() {
+  // A whole header is usually in the buffer already (a small request comes in one read):
+  // parse it here rather than through async_read_header, which would complete through the
+  // io_context's queue when it has nothing to read.
+  beast::error_code ec;
+  while (buffer_.size() > 0 && !parser_->is_header_done()) {
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      break;
+    }
+    if (ec || used == 0) break;
+  }
+  if (ec || parser_->is_header_done()) {
+    tcp().expires_after(table_->settings.request_timeout);
+    return on_header(ec);
+  }
+  read_header_async();
+}
+
+void HttpSession::read_header_async() {
   // One deadline for the whole request (header and body): a client that trickles bytes
   // is cut off when it expires, so slow clients cannot hold connections forever.
   tcp().expires_after(table_->settings.request_timeout);

@@ -70,6 +70,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::tcp_stream& tcp();  // the TCP layer (timeouts, close) of either kind
 
   void read_request();
+  void read_header();
+  void read_header_async();
   void read_rest_of_body();
   // Route auth: false (answered 401 or 403) when the request has no valid token.
   bool authorised(const HttpRoute& route);
