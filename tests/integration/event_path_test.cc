@@ -3,6 +3,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <optional>
 #include <set>
@@ -21,6 +23,24 @@ using ::testing::HasSubstr;
 using namespace std::chrono_literals;
 
 constexpr auto kKafkaDeadline = 30s;
+constexpr std::string_view kWebhookSecret = "It's a Secret to Everybody";
+constexpr std::string_view kToken = "tok-0123456789abcdef";
+
+// "sha256=<hex>" of the HMAC-SHA256 of BODY with SECRET, as GitHub signs a delivery
+// (computed with OpenSSL here, independently of Tributary's own code).
+std::string github_signature(std::string_view secret, std::string_view body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256=";
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[mac[i] >> 4]);
+    out.push_back(kHex[mac[i] & 15]);
+  }
+  return out;
+}
 
 class EventPathTest : public ::testing::Test {
  protected:
@@ -45,6 +65,8 @@ class EventPathTest : public ::testing::Test {
              const std::string& kafka_extra = "", const std::string& http_listen = "127.0.0.1:0",
              const std::string& fsync = "interval") {
     const std::string config = dir_ + "/tributary.yaml";
+    write_file(dir_ + "/webhook.secret", std::string(kWebhookSecret) + "\n");
+    write_file(dir_ + "/tokens", "# rotated by hand\n" + std::string(kToken) + "\n");
     write_file(config, "node_id: it-node\n"
                        "buffer:\n"
                        "  dir: " + dir_ + "/buffer\n"
@@ -73,7 +95,7 @@ class EventPathTest : public ::testing::Test {
                        "        key: \"{header:X-Order-Id}\"\n"
                        "      - name: devices\n"
                        "        topic: " + http_topic_ + "\n"
-                       "        key: \"{json:device.id}\"\n");
+                       "        key: \"{json:device.id}\"\n" + extra_routes_);
     process_.emplace(config, dir_ + "/tributary.log");
     ASSERT_TRUE(process_->start());
     const auto http = process_->port_of("api", 10s);
@@ -91,6 +113,7 @@ class EventPathTest : public ::testing::Test {
     return http_request("127.0.0.1", http_port_, "POST", "/v1/events/" + route, body, headers);
   }
 
+  std::string extra_routes_;  // more routes of the HTTP source, for start()
   std::string bootstrap_;
   std::string dir_;
   std::string http_topic_;
@@ -143,6 +166,50 @@ TEST_F(EventPathTest, ASingleEventsKeyCanComeFromAJsonFieldOfItsBody) {
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].key, "d-7");
   EXPECT_EQ(records[0].value, R"({"device": {"id": "d-7"}, "t": 1})");  // stored as it came
+}
+
+TEST_F(EventPathTest, AVerifiedGithubWebhookReachesKafkaAndForgedOnesStoreNothing) {
+  extra_routes_ = "      - name: github\n"
+                  "        topic: " + http_topic_ + ".github\n"
+                  "        signature: github\n"
+                  "        secret_file: " + dir_ + "/webhook.secret\n"
+                  "      - name: private\n"
+                  "        topic: " + http_topic_ + ".private\n"
+                  "        auth: bearer\n"
+                  "        tokens_file: " + dir_ + "/tokens\n";
+  start(bootstrap_);
+  const std::string body =
+      R"({"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246",)"
+      R"("repository":{"id":1296269,"full_name":"octocat/Hello-World"},"pusher":{"name":"octocat"}})";
+  const std::string delivery = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
+  auto headers = [&](const std::string& signature) {
+    std::vector<std::pair<std::string, std::string>> h = {{"Content-Type", "application/json"},
+                                                          {"X-GitHub-Event", "push"},
+                                                          {"X-GitHub-Delivery", delivery}};
+    if (!signature.empty()) h.emplace_back("X-Hub-Signature-256", signature);
+    return h;
+  };
+  // Tampered (signed, then changed), unsigned, signed with another secret: 401, nothing stored.
+  std::string tampered = body;
+  tampered.replace(tampered.find("main"), 4, "evil");
+  EXPECT_EQ(post(tampered, headers(github_signature(kWebhookSecret, body)), "github").status, 401);
+  EXPECT_EQ(post(body, headers(""), "github").status, 401);
+  EXPECT_EQ(post(body, headers(github_signature("another secret", body)), "github").status, 401);
+  const HttpResult good = post(body, headers(github_signature(kWebhookSecret, body)), "github");
+  ASSERT_EQ(good.status, 202) << good.body << good.error;
+  // The bearer route: no token and a wrong one get 401; the right one is stored.
+  EXPECT_EQ(post("secret-event", {}, "private").status, 401);
+  EXPECT_EQ(post("secret-event", {{"Authorization", "Bearer wrong"}}, "private").status, 401);
+  EXPECT_EQ(post("secret-event", {{"Authorization", "Bearer " + std::string(kToken)}}, "private").status, 202);
+
+  const auto hooks = read_topic(bootstrap_, http_topic_ + ".github", 2, kKafkaDeadline, 2s);
+  ASSERT_EQ(hooks.size(), 1u);  // only the genuine delivery
+  EXPECT_EQ(hooks[0].value, body);
+  EXPECT_EQ(hooks[0].header("ce_id"), delivery);  // redeliveries keep it: de-duplicable
+  EXPECT_EQ(hooks[0].header("content-type"), "application/json");
+  const auto secret = read_topic(bootstrap_, http_topic_ + ".private", 2, kKafkaDeadline, 2s);
+  ASSERT_EQ(secret.size(), 1u);
+  EXPECT_EQ(secret[0].value, "secret-event");
 }
 
 TEST_F(EventPathTest, HttpAnswerNamesTheRingSequenceAndEventsKeepTheirOrder) {
