@@ -13,7 +13,8 @@ Format format_from_name(std::string_view name) {
 namespace {
 
 // Validates without building a document (SAX), with the same depth limit as
-// parse_json_limited, so a datagram is judged the same whether or not its key reads a field.
+// parse_json_limited, so a datagram is judged the same whether or not its key reads a field;
+// says where and why a document is not JSON.
 class DepthLimitedValidator final : public nlohmann::json_sax<nlohmann::json> {
  public:
   bool too_deep = false;
@@ -29,7 +30,11 @@ class DepthLimitedValidator final : public nlohmann::json_sax<nlohmann::json> {
   bool end_object() override { return leave(); }
   bool start_array(std::size_t) override { return enter(); }
   bool end_array() override { return leave(); }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
+    error = ex.what();
+    return false;
+  }
+  std::string error;  // why the parser stopped, with line and column; empty: it did not
 
  private:
   bool enter() {
@@ -66,28 +71,6 @@ bool accept_limited(std::string_view text, bool* too_deep) {
   *too_deep = validator.too_deep;
   return ok && !validator.too_deep;
 }
-
-// Records where nlohmann/json's parser stopped, and why.
-class ErrorLocator final : public nlohmann::json_sax<nlohmann::json> {
- public:
-  std::string message;  // empty: no error
-  bool null() override { return true; }
-  bool boolean(bool) override { return true; }
-  bool number_integer(number_integer_t) override { return true; }
-  bool number_unsigned(number_unsigned_t) override { return true; }
-  bool number_float(number_float_t, const string_t&) override { return true; }
-  bool string(string_t&) override { return true; }
-  bool binary(binary_t&) override { return true; }
-  bool start_object(std::size_t) override { return true; }
-  bool key(string_t&) override { return true; }
-  bool end_object() override { return true; }
-  bool start_array(std::size_t) override { return true; }
-  bool end_array() override { return true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) override {
-    message = ex.what();
-    return false;
-  }
-};
 
 bool parse_one(std::string_view text, Datagram* out, std::string* why, std::size_t line, bool with_docs) {
   bool valid = false;
@@ -173,11 +156,11 @@ std::string json_variable(const nlohmann::json& doc, std::string_view name) {
 }
 
 std::string json_error_position(std::string_view text) {
-  ErrorLocator locator;
-  nlohmann::json::sax_parse(text.begin(), text.end(), &locator);
+  DepthLimitedValidator validator;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &validator);
   // "[json.exception.parse_error.101] parse error at line 1, column 15: syntax error while
   // parsing object key - unexpected '}'; expected string literal"
-  std::string_view m = locator.message;
+  std::string_view m = validator.error;
   constexpr std::string_view kAt = " at line ";
   const std::size_t at = m.find(kAt);
   if (at == std::string_view::npos) return std::string(m);
