@@ -59,6 +59,7 @@ class OwnMosquitto {
     pid_ = -1;
   }
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  std::string port() const { return std::to_string(port_); }
 
  private:
   static int free_port() {
@@ -180,6 +181,15 @@ class MqttBridgeTest : public ::testing::Test {
     const bool ok = eventually([&] { return count_subscribed() >= want; }, deadline);
     subscriptions_seen_ = count_subscribed();
     return ok;
+  }
+  // A Mosquitto of the test's own serving TLS only, with certificates made in DIR (its own
+  // names 127.0.0.1; ca.pem signs it, other-ca.pem does not).
+  void start_tls_broker(const std::string& dir, std::optional<OwnMosquitto>* broker) {
+    const std::string made = make_test_certificates(dir);
+    ASSERT_TRUE(made.empty()) << made;
+    broker->emplace(dir_ + "/mosquitto", "allow_anonymous true\ncafile " + dir + "/ca.pem\ncertfile " + dir +
+                                             "/server.pem\nkeyfile " + dir + "/server.key\n");
+    ASSERT_TRUE((*broker)->start());
   }
   std::string topic(const std::string& site, const std::string& device) const {
     return mqtt_root_ + "/sensors/" + site + "/" + device + "/telemetry";
@@ -372,12 +382,9 @@ TEST_F(MqttBridgeTest, TwoClientsShareTheSubscriptionAndEveryMessageArrivesOnce)
 // logged, counted and retried.
 TEST_F(MqttBridgeTest, TlsConnectsWithTheRightCaAndIsRefusedWithAWrongOne) {
   const std::string tls = dir_ + "/tls";
-  const std::string made = make_test_certificates(tls);
-  ASSERT_TRUE(made.empty()) << made;
-  OwnMosquitto mosquitto(dir_ + "/mosquitto", "allow_anonymous true\ncafile " + tls + "/ca.pem\ncertfile " + tls +
-                                                  "/server.pem\nkeyfile " + tls + "/server.key\n");
-  ASSERT_TRUE(mosquitto.start());
-  const std::string uri = "ssl://127.0.0.1:" + mosquitto.uri().substr(mosquitto.uri().rfind(':') + 1);
+  std::optional<OwnMosquitto> mosquitto;
+  ASSERT_NO_FATAL_FAILURE(start_tls_broker(tls, &mosquitto));
+  const std::string uri = "ssl://127.0.0.1:" + mosquitto->port();
 
   start(uri, "    ca_file: " + tls + "/other-ca.pem\n");
   ASSERT_TRUE(eventually([&] { return log_count("mqtt connect failed") >= 2; }, 20s)) << process_->log();
@@ -404,12 +411,9 @@ TEST_F(MqttBridgeTest, TlsRefusesABrokerWhoseCertificateNamesAnotherHost) {
   // The broker's certificate names 127.0.0.1 only; the bridge connects by the name
   // "localhost": the right CA, the wrong name. Paho does not check names unless told to.
   const std::string tls = dir_ + "/tls";
-  const std::string made = make_test_certificates(tls);
-  ASSERT_TRUE(made.empty()) << made;
-  OwnMosquitto mosquitto(dir_ + "/mosquitto", "allow_anonymous true\ncafile " + tls + "/ca.pem\ncertfile " + tls +
-                                                  "/server.pem\nkeyfile " + tls + "/server.key\n");
-  ASSERT_TRUE(mosquitto.start());
-  const std::string uri = "ssl://localhost:" + mosquitto.uri().substr(mosquitto.uri().rfind(':') + 1);
+  std::optional<OwnMosquitto> mosquitto;
+  ASSERT_NO_FATAL_FAILURE(start_tls_broker(tls, &mosquitto));
+  const std::string uri = "ssl://localhost:" + mosquitto->port();
   start(uri, "    ca_file: " + tls + "/ca.pem\n");
   ASSERT_TRUE(eventually([&] { return log_count("mqtt connect failed") >= 2; }, 20s)) << process_->log();
   ASSERT_EQ(process_->stop(), 0);

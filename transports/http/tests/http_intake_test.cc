@@ -265,45 +265,6 @@ TEST_F(HttpIntakeTest, SlowClientIsCutOffAfterTheRequestTimeout) {
   EXPECT_EQ(sink_.pending(), 0u);
 }
 
-// Between requests a keep-alive connection may wait up to idle_timeout; a request's own
-// deadline (request_timeout) starts with its first bytes.
-TEST(HttpIntakeLimits, AnIdleConnectionWaitsIdleTimeoutAndARequestHasRequestTimeoutFromItsFirstByte) {
-  namespace asio = boost::asio;
-  config::SourceConfig config = source();
-  auto& http = std::get<config::HttpSourceConfig>(config.settings);
-  http.request_timeout = std::chrono::milliseconds(400);
-  http.idle_timeout = std::chrono::milliseconds(1500);
-  HeldSink sink;
-  Stamper stamper{"node"};
-  IoContextPool pool{2};
-  HttpIntake intake{config, sink, stamper, pool};
-  pool.start();
-  ASSERT_TRUE(intake.start().is_ok());
-  asio::io_context io;
-  asio::ip::tcp::socket socket(io);
-  socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), intake.local_port()));
-  // Longer than request_timeout, shorter than idle_timeout: still served.
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  asio::write(socket, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")));
-  std::string answer;
-  std::array<char, 512> buf{};
-  boost::system::error_code ec;
-  while (!ec && answer.find("\r\n\r\n") == std::string::npos) {
-    answer.append(buf.data(), socket.read_some(asio::buffer(buf), ec));
-  }
-  ASSERT_FALSE(ec) << ec.message();
-  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
-  // Then silence: closed once idle_timeout has passed, not before.
-  const auto start = std::chrono::steady_clock::now();
-  while (!ec) socket.read_some(asio::buffer(buf), ec);
-  const auto waited = std::chrono::steady_clock::now() - start;
-  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
-  EXPECT_GE(waited, std::chrono::milliseconds(1200));
-  EXPECT_LT(waited, std::chrono::seconds(10));
-  intake.stop();
-  pool.shutdown();
-}
-
 // GitHub's own example (its webhook documentation): this secret and body give this signature.
 TEST(WebhookSignature, MatchesGithubsPublishedExample) {
   const SignatureRule github{"It's a Secret to Everybody", "sha256=", false};
@@ -422,6 +383,39 @@ struct OwnIntake {
   std::optional<HttpIntake> intake;
   std::uint16_t port = 0;
 };
+
+// Between requests a keep-alive connection may wait up to idle_timeout; a request's own
+// deadline (request_timeout) starts with its first bytes.
+TEST(HttpIntakeLimits, AnIdleConnectionWaitsIdleTimeoutAndARequestHasRequestTimeoutFromItsFirstByte) {
+  namespace asio = boost::asio;
+  config::SourceConfig config = source();
+  auto& http = std::get<config::HttpSourceConfig>(config.settings);
+  http.request_timeout = std::chrono::milliseconds(400);
+  http.idle_timeout = std::chrono::milliseconds(1500);
+  OwnIntake own(config);
+  ASSERT_TRUE(own.start());
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), own.port));
+  // Longer than request_timeout, shorter than idle_timeout: still served.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  asio::write(socket, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::string answer;
+  std::array<char, 512> buf{};
+  boost::system::error_code ec;
+  while (!ec && answer.find("\r\n\r\n") == std::string::npos) {
+    answer.append(buf.data(), socket.read_some(asio::buffer(buf), ec));
+  }
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 200")) << answer;
+  // Then silence: closed once idle_timeout has passed, not before.
+  const auto start = std::chrono::steady_clock::now();
+  while (!ec) socket.read_some(asio::buffer(buf), ec);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_GE(waited, std::chrono::milliseconds(1200));
+  EXPECT_LT(waited, std::chrono::seconds(10));
+}
 
 config::HttpRouteConfig auth_route(std::string name, std::string auth, std::string tokens_file) {
   config::HttpRouteConfig r;
