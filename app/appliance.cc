@@ -85,7 +85,7 @@ bool applies_live(std::string_view path, const config::AppConfig& running) {
            (rest.substr(close + 2) == "topic" || rest.substr(close + 2) == "key");
   }
   if (type != "http") return false;
-  for (const std::string_view key : {"routes", "max_body", "max_header", "request_timeout", "max_connections",
+  for (const std::string_view key : {"routes", "max_body", "max_header", "request_timeout", "idle_timeout", "max_connections",
                                      "rest_proxy_topics", "rest_proxy_auth", "rest_proxy_tokens_file",
                                      "rest_proxy_api_key_header"}) {
     if (rest == key || rest.starts_with(std::string(key) + ".") || rest.starts_with(std::string(key) + "[")) {

@@ -26,6 +26,9 @@ struct KafkaConfig {
   std::chrono::milliseconds delivery_timeout{};
   std::chrono::milliseconds drain_timeout{};
   std::chrono::milliseconds retry_backoff{};
+  // How long a topic the cluster says it does not have is retried before its records count
+  // as refused for good.
+  std::chrono::milliseconds unknown_topic_timeout{60000};
   std::string dead_letter_topic;  // empty: none
   std::uint64_t max_drain_rate = 0;  // bytes per second; 0: no cap
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka pass-through

@@ -80,6 +80,7 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   k.batch_size = r.size("batch_size");
   k.delivery_timeout = r.duration("delivery_timeout");
   k.drain_timeout = r.duration("drain_timeout");
+  k.unknown_topic_timeout = r.duration("unknown_topic_timeout");
   k.retry_backoff = r.duration("retry_backoff");
   k.dead_letter_topic = r.topic("dead_letter_topic");
   k.max_drain_rate = r.size("max_drain_rate");
@@ -99,7 +100,12 @@ void read_kafka(SectionReader& r, KafkaConfig& k, Diagnostics& diag) {
   rd_kafka_conf_t* scratch = rd_kafka_conf_new();
   for (const auto& [key, value] : k.properties) {
     std::string why;
-    if (!is_reserved_kafka_property(key, &why)) {
+    if (key == "max.in.flight" || key == "max.in.flight.requests.per.connection") {
+      // The idempotent producer keeps order per partition with at most 5 requests in flight.
+      if (value.empty() || value.size() > 1 || value[0] < '1' || value[0] > '5') {
+        why = "must be 1 to 5: more requests in flight would break the order per key (delivery contract)";
+      }
+    } else if (!is_reserved_kafka_property(key, &why)) {
       std::array<char, 512> err{};
       if (rd_kafka_conf_set(scratch, key.c_str(), value.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
         why = "librdkafka refuses it: " + std::string(err.data());
@@ -585,7 +591,7 @@ bool is_reserved_kafka_property(std::string_view key, std::string* reason) {
     std::string_view key;
     std::string_view why;
   };
-  static constexpr std::array<Reserved, 22> kReserved = {{
+  static constexpr std::array<Reserved, 20> kReserved = {{
       {"security.protocol", "set kafka.security.protocol instead"},
       {"sasl.mechanisms", "set kafka.security.sasl_mechanism instead"},
       {"sasl.mechanism", "set kafka.security.sasl_mechanism instead"},
@@ -606,11 +612,6 @@ bool is_reserved_kafka_property(std::string_view key, std::string* reason) {
       {"batch.size", "set kafka.batch_size instead"},
       {"delivery.report.only.error",
        "Tributary needs every delivery report: only they acknowledge records in the ring"},
-      {"max.in.flight.requests.per.connection",
-       "the idempotent producer keeps order per partition with up to 5 requests in flight; "
-       "Tributary leaves it at librdkafka's default"},
-      {"max.in.flight", "the idempotent producer keeps order per partition with up to 5 requests "
-                        "in flight; Tributary leaves it at librdkafka's default"},
       {"partitioner",
        "keys are partitioned like the Java client (murmur2), so they land where Java "
        "producers put them"},

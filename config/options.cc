@@ -119,13 +119,18 @@ constexpr std::array kKafka = {
               1, 10 * 60'000},
     OptionDef{"dead_letter_topic", T::kTopic, "", false,
               "Topic for records Kafka refuses for good (too large, invalid topic, not "
-              "authorised, a topic the cluster does not have and does not create once "
-              "librdkafka's topic.metadata.propagation.max.ms, 30 s by default, has passed), "
+              "authorised, a topic the cluster has not had for `unknown_topic_timeout`), "
               "whether refused in a delivery report or when produced, with headers "
               "tributary_dlq_reason, tributary_dlq_error and tributary_dlq_topic; empty: such "
               "records are logged, counted and dropped. Never retried forever, never blocking "
               "the records behind them. If the dead-letter topic itself fails for a reason "
               "worth retrying, the record stays in the ring and takes the same way again."},
+    OptionDef{"unknown_topic_timeout", T::kDuration, "60s", false,
+              "How long records for a topic the cluster says it does not have are retried "
+              "before they count as refused for good (dead_letter_topic, or logged, counted "
+              "and dropped). The topic may be being created, or a broker may have answered "
+              "from stale metadata; meanwhile the records behind them wait.",
+              1, kHour},
     OptionDef{"max_drain_rate", T::kSize, "0", false,
               "Cap on the bytes of event values sent to Kafka per second (e.g. `2MiB`), so "
               "draining a backlog does not saturate a gateway's uplink; 0: no cap.",
@@ -138,8 +143,9 @@ constexpr std::array kKafka = {
               "Extra librdkafka properties passed through as-is. Each is checked by "
               "librdkafka when the file is loaded (`tributary check` names a misspelt "
               "property or a refused value with its line and column). Properties that would "
-              "weaken the delivery contract (acks, enable.idempotence, max.in.flight, ...) are "
-              "refused; credentials are set under `security`, from files or the environment."},
+              "weaken the delivery contract (acks, enable.idempotence, ..., max.in.flight "
+              "above 5) are refused; credentials are set under `security`, from files or the "
+              "environment."},
 };
 
 constexpr std::array<std::string_view, 4> kSecurityProtocols = {"plaintext", "ssl", "sasl_plaintext",

@@ -163,9 +163,17 @@ std::string json_error_position(std::string_view text) {
   std::string_view m = validator.error;
   constexpr std::string_view kAt = " at line ";
   const std::size_t at = m.find(kAt);
-  if (at == std::string_view::npos) return std::string(m);
-  m.remove_prefix(at + 4);  // "line 1, column 15: syntax error ..."
-  return std::string(m);
+  if (at != std::string_view::npos) m.remove_prefix(at + 4);  // "line 1, column 15: syntax error ..."
+  // nlohmann ends with "; last read: '<token>'", and the token can be the rest of a huge
+  // unterminated string: an answer or a dead-letter header must stay short and plain.
+  m = m.substr(0, m.find("; last read"));
+  constexpr std::size_t kLongest = 200;
+  std::string out;
+  for (const char c : m.substr(0, kLongest)) {
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  }
+  if (m.size() > kLongest) out += "...";
+  return out;
 }
 
 nlohmann::json parse_json_limited(std::string_view text, bool* too_deep) {

@@ -38,10 +38,10 @@ struct ForwarderOptions {
 // again from the ring: the forwarder waits for what is in flight, backs off, and reads
 // again from the first failed record (later ones may go twice: at least once; those Kafka
 // confirmed meanwhile are skipped, so per-key order can break across such a retry). A record
-// Kafka refuses for good (too large, invalid topic, not authorised, a topic the cluster does
-// not have), in a delivery report or when produced, goes to the dead-letter topic with
-// headers naming the reason, or, without one, is logged and counted; either way it is
-// acknowledged and never blocks the records behind it.
+// Kafka refuses for good (too large, invalid topic, not authorised, a topic the cluster has
+// not had for kafka.unknown_topic_timeout), in a delivery report or when produced, goes to
+// the dead-letter topic with headers naming the reason, or, without one, is logged and
+// counted; either way it is acknowledged and never blocks the records behind it.
 //
 // Threads: one forwarder thread reads the ring, produces, and serves the delivery reports
 // (it takes polling over from the Kafka sink while it runs; before start() and after stop()

@@ -62,11 +62,6 @@ bool is_permanent_delivery_error(rd_kafka_resp_err_t error) {
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
-    // The topic does not exist and is not created (auto-creation off): librdkafka says so
-    // only after topic.metadata.propagation.max.ms (30 s by default) of metadata without
-    // it, so a topic that is being created is waited for; after that, retrying would hold
-    // every record behind this one for as long as nobody creates the topic.
-    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
       return true;
     default:
       return false;
@@ -152,17 +147,42 @@ KafkaSink::Produce KafkaSink::produce(const OutRecord& record, std::uint64_t tag
   vus[n++].u.ptr = reinterpret_cast<void*>(static_cast<std::uintptr_t>(tag));
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   rd_kafka_error_t* error = rd_kafka_produceva(producer_, vus.data(), n);
-  if (error == nullptr) return Produce::kQueued;
+  if (error == nullptr) {
+    if (unknown_topics_count_.load(std::memory_order_relaxed) > 0) topic_known(record.topic);
+    return Produce::kQueued;
+  }
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
   const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
   if (why != nullptr) *why = std::string(rd_kafka_err2name(code)) + ": " + rd_kafka_error_string(error);
   rd_kafka_error_destroy(error);
   rd_kafka_headers_destroy(headers);  // not taken over on failure
+  if (code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+    // librdkafka's metadata says the topic does not exist. That may be a moment's view (a
+    // broker that restarted, a topic being created): retried until it has lasted
+    // unknown_topic_timeout; after that, holding every record behind this one for as long
+    // as nobody creates the topic would be worse than refusing it.
+    return topic_unknown_for_good(record.topic) ? Produce::kRefused : Produce::kFull;
+  }
   // Refused for good only when no retry can help (too large, an invalid argument such as a
-  // malformed topic name, a topic Kafka refuses or does not have); anything else (a full
-  // queue, a producer that failed fatally) is tried again later: the record stays in the
-  // ring.
+  // malformed topic name, a topic Kafka refuses); anything else (a full queue, a producer
+  // that failed fatally) is tried again later: the record stays in the ring.
   return is_permanent_delivery_error(code) ? Produce::kRefused : Produce::kFull;
+}
+
+bool KafkaSink::topic_unknown_for_good(const char* topic) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(unknown_topics_mutex_);
+  const auto [it, added] = unknown_topics_.try_emplace(topic, now);
+  if (added) unknown_topics_count_.store(unknown_topics_.size(), std::memory_order_relaxed);
+  return now - it->second >= config_.unknown_topic_timeout;
+}
+
+void KafkaSink::topic_known(const char* topic) {
+  std::lock_guard<std::mutex> lock(unknown_topics_mutex_);
+  const auto it = unknown_topics_.find(std::string_view(topic));
+  if (it == unknown_topics_.end()) return;
+  unknown_topics_.erase(it);
+  unknown_topics_count_.store(unknown_topics_.size(), std::memory_order_relaxed);
 }
 
 void KafkaSink::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message,

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,7 +37,7 @@ struct OutRecord {
 struct DeliveryReport {
   std::uint64_t tag = 0;  // as given to produce()
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
-  // Retrying cannot help: the record is too large, the topic invalid, missing or not authorised.
+  // Retrying cannot help: the record is too large, the topic invalid or not authorised.
   bool permanent = false;
   std::int32_t partition = -1;
   std::int64_t offset = -1;
@@ -111,6 +113,12 @@ class KafkaSink {
   config::KafkaConfig config_;
   DeliveryHandler handler_;
   rd_kafka_t* producer_ = nullptr;
+  // Topics librdkafka refused as unknown, and since when (see produce()).
+  bool topic_unknown_for_good(const char* topic);
+  void topic_known(const char* topic);
+  std::mutex unknown_topics_mutex_;
+  std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> unknown_topics_;
+  std::atomic<std::size_t> unknown_topics_count_{0};  // its size, read without the mutex
   std::thread poller_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> poll_elsewhere_{false};  // the poll thread stops (take_over_polling)

@@ -29,6 +29,17 @@ TEST(UdpFormats, JsonMustBeOneValidValue) {
   EXPECT_THAT(why, StartsWith("not valid JSON: line 2, column 9: syntax error"));
 }
 
+TEST(UdpFormats, AJsonErrorIsShortAndPlainWhateverTheInput) {
+  // An unterminated string runs to the end of a large body: the reason must not repeat it.
+  const std::string body = "{\"a\": \"" + std::string(100000, 'x') + "\xff";
+  const std::string where = json_error_position(body);
+  EXPECT_THAT(where, StartsWith("line 1, column "));
+  EXPECT_LE(where.size(), 203u) << where.substr(0, 300);
+  EXPECT_EQ(where.find("last read"), std::string::npos);
+  for (const char c : where) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << static_cast<int>(c);
+  EXPECT_EQ(json_error_position(R"({"a": [1, 2]})"), "");
+}
+
 TEST(UdpFormats, NdjsonNamesTheBadLine) {
   Datagram d;
   std::string why;

@@ -306,10 +306,12 @@ TEST_F(ForwarderMockTest, ARecordRefusedBeforeItLeavesGoesToTheDeadLetterTopicTo
   // A topic the cluster does not have (a broker with auto-creation off answers every
   // metadata request for it with "unknown topic"): librdkafka refuses such a record when it
   // is produced, once the topic's propagation time has passed (30 s by default, 200 ms here),
-  // so the record never gets a delivery report. It must take the dead-letter way too.
+  // so the record never gets a delivery report. Once that has lasted unknown_topic_timeout
+  // (1 s here), it must take the dead-letter way too.
   rd_kafka_mock_topic_set_error(cluster_.get(), "missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   config::KafkaConfig k;
   k.properties = {{"topic.metadata.propagation.max.ms", "200"}};
+  k.unknown_topic_timeout = 1s;
   ForwarderOptions options;
   options.dead_letter_topic = "dead";
   start(k, options);
@@ -342,6 +344,7 @@ TEST_F(ForwarderMockTest, ATopicKafkaDoesNotHaveIsRefusedAndBlocksNothingBehindI
   rd_kafka_mock_topic_set_error(cluster_.get(), "missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   config::KafkaConfig k;
   k.properties = {{"topic.metadata.propagation.max.ms", "200"}};
+  k.unknown_topic_timeout = 1s;
   start(k);
   append("lost", 1, 0, "missing");
   append("after", 5);
@@ -349,6 +352,30 @@ TEST_F(ForwarderMockTest, ATopicKafkaDoesNotHaveIsRefusedAndBlocksNothingBehindI
   EXPECT_EQ(forwarder_->rejected(), 1u);
   EXPECT_EQ(forwarder_->delivered(), 5u);
   EXPECT_EQ(read_topic(cluster_.bootstrap(), "events", 5, 20s, 500ms).size(), 5u);
+}
+
+TEST_F(ForwarderMockTest, ATopicUnknownForAMomentIsWaitedFor) {
+  // A broker that says "unknown topic" for a while (restarted, stale metadata, the topic
+  // being created) must not cost the record: it waits, and goes once the topic is there.
+  rd_kafka_mock_topic_set_error(cluster_.get(), "late", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  config::KafkaConfig k;
+  k.properties = {{"topic.metadata.propagation.max.ms", "200"}, {"topic.metadata.refresh.interval.ms", "200"}};
+  k.unknown_topic_timeout = 30s;
+  ForwarderOptions options;
+  options.dead_letter_topic = "dead";
+  start(k, options);
+  append("early", 1, 0, "late");
+  std::this_thread::sleep_for(1500ms);  // refused as unknown for more than a second by now
+  EXPECT_EQ(ring_->cursor(), 0u);
+  rd_kafka_mock_topic_set_error(cluster_.get(), "late", RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_mock_topic_create(cluster_.get(), "late", 1, 1);
+  ASSERT_TRUE(cursor_reaches(1, 20s));
+  EXPECT_EQ(forwarder_->delivered(), 1u);
+  EXPECT_EQ(forwarder_->dead_lettered(), 0u);
+  EXPECT_EQ(forwarder_->rejected(), 0u);
+  const auto late = read_topic(cluster_.bootstrap(), "late", 1, 20s, 500ms);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].value, "early-0");
 }
 
 TEST_F(ForwarderMockTest, DrainingIsCappedInBytesPerSecond) {

@@ -160,7 +160,7 @@ void HttpSession::read_header() {
     bool whole = false;
     if (!ec) {
       const auto length = parser_->content_length();
-      whole = !parser_->chunked() && length && *length <= buffer_.size();
+      whole = parser_->is_done() || (!parser_->chunked() && length && *length <= buffer_.size());
     }
     if (!whole) tcp().expires_after(table_->settings.request_timeout);
     return on_header(ec);
