@@ -118,6 +118,18 @@ class ForwarderMockTest : public ::testing::Test {
     return first;
   }
 
+  // The cluster answers every metadata request for TOPIC with "unknown topic" (as a broker
+  // with auto-creation off does); librdkafka believes it after 200 ms instead of 30 s, and
+  // re-asks every 200 ms. Returns the Kafka settings for that, with TIMEOUT as
+  // unknown_topic_timeout.
+  config::KafkaConfig with_unknown_topic(const char* topic, std::chrono::milliseconds timeout) {
+    rd_kafka_mock_topic_set_error(cluster_.get(), topic, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+    config::KafkaConfig k;
+    k.properties = {{"topic.metadata.propagation.max.ms", "200"}, {"topic.metadata.refresh.interval.ms", "200"}};
+    k.unknown_topic_timeout = timeout;
+    return k;
+  }
+
   bool cursor_reaches(std::uint64_t seq, std::chrono::milliseconds deadline = 30s) {
     return eventually([&] { return ring_->cursor() >= seq; }, deadline);
   }
@@ -308,10 +320,7 @@ TEST_F(ForwarderMockTest, ARecordRefusedBeforeItLeavesGoesToTheDeadLetterTopicTo
   // is produced, once the topic's propagation time has passed (30 s by default, 200 ms here),
   // so the record never gets a delivery report. Once that has lasted unknown_topic_timeout
   // (1 s here), it must take the dead-letter way too.
-  rd_kafka_mock_topic_set_error(cluster_.get(), "missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
-  config::KafkaConfig k;
-  k.properties = {{"topic.metadata.propagation.max.ms", "200"}};
-  k.unknown_topic_timeout = 1s;
+  config::KafkaConfig k = with_unknown_topic("missing", 1s);
   ForwarderOptions options;
   options.dead_letter_topic = "dead";
   start(k, options);
@@ -338,13 +347,9 @@ TEST_F(ForwarderMockTest, ARecordRefusedBeforeItLeavesGoesToTheDeadLetterTopicTo
 }
 
 TEST_F(ForwarderMockTest, ATopicKafkaDoesNotHaveIsRefusedAndBlocksNothingBehindIt) {
-  // The cluster answers every metadata request for "missing" with "unknown topic" (as a
-  // broker with auto-creation off does); librdkafka gives up on it after the propagation
-  // time (30 s by default, 200 ms here).
-  rd_kafka_mock_topic_set_error(cluster_.get(), "missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
-  config::KafkaConfig k;
-  k.properties = {{"topic.metadata.propagation.max.ms", "200"}};
-  k.unknown_topic_timeout = 1s;
+  // Without a dead-letter topic: once unknown_topic_timeout has passed, the record is
+  // refused, counted, and holds nothing behind it.
+  config::KafkaConfig k = with_unknown_topic("missing", 1s);
   start(k);
   append("lost", 1, 0, "missing");
   append("after", 5);
@@ -357,10 +362,7 @@ TEST_F(ForwarderMockTest, ATopicKafkaDoesNotHaveIsRefusedAndBlocksNothingBehindI
 TEST_F(ForwarderMockTest, ATopicUnknownForAMomentIsWaitedFor) {
   // A broker that says "unknown topic" for a while (restarted, stale metadata, the topic
   // being created) must not cost the record: it waits, and goes once the topic is there.
-  rd_kafka_mock_topic_set_error(cluster_.get(), "late", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
-  config::KafkaConfig k;
-  k.properties = {{"topic.metadata.propagation.max.ms", "200"}, {"topic.metadata.refresh.interval.ms", "200"}};
-  k.unknown_topic_timeout = 30s;
+  config::KafkaConfig k = with_unknown_topic("late", 30s);
   ForwarderOptions options;
   options.dead_letter_topic = "dead";
   start(k, options);
