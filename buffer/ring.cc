@@ -263,10 +263,26 @@ Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done
 
 Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string_view> bodies,
                                Done done, bool caller_waits) {
+  bool wake = false;
+  const Append result = enqueue(time_ms, bodies, std::move(done), caller_waits, &wake);
+  if (result == Append::kQueued && !bodies.empty()) after_append(caller_waits, wake);
+  return result;
+}
+
+Ring::Append Ring::append_deferred(std::int64_t time_ms, std::span<const std::string_view> bodies,
+                                   Done done) {
+  // Nobody is woken: write_pending() follows and wakes the writer thread if it cannot write
+  // itself. Queued as awaited, so that a writer thread that takes the queue meanwhile writes
+  // it at once instead of letting it gather.
+  bool wake = false;
+  return enqueue(time_ms, bodies, std::move(done), /*caller_waits=*/true, &wake);
+}
+
+Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done,
+                           bool caller_waits, bool* wake) {
   if (bodies.empty()) return Append::kQueued;
   std::uint64_t frames = 0;
   for (std::string_view body : bodies) frames += kRecordHeaderSize + body.size();
-  bool wake = caller_waits;  // whether the writer thread needs to hear of this append
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
     if (closed_) return Append::kClosed;
@@ -278,7 +294,8 @@ Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string
     // The writer sleeps until the queue has records, then, for records nobody waits for,
     // until kGatherRecords: only those two moments need to wake it.
     const std::size_t before = queue_.done.size();
-    wake = wake || before == 0 || (before < kGatherRecords && before + bodies.size() >= kGatherRecords);
+    *wake = caller_waits || before == 0 ||
+            (before < kGatherRecords && before + bodies.size() >= kGatherRecords);
     // Framed here, in place: the writer writes these bytes as they are.
     if (!queue_.frames) {
       // Behind a sealed batch, a whole one's worth at once: no regrowth, and the pool keeps it.
@@ -304,7 +321,6 @@ Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string
     pending_bytes_.fetch_add(frames, std::memory_order_relaxed);
     queue_.awaited = queue_.awaited || caller_waits;
   }
-  after_append(caller_waits, wake);
   return Append::kQueued;
 }
 

@@ -120,6 +120,16 @@ class Ring {
   Append append_many(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done,
                      bool caller_waits = true);
 
+  // Like append_many for an appender that waits, but writes nothing yet: the caller promises
+  // to call write_pending() soon, before it goes idle. An event loop appends what one pass
+  // brought in (an HTTP request on each of many connections) and then writes it all with one
+  // write instead of one per request. Should the promise be broken, the writer thread still
+  // writes the records at its next wake-up (fsync_interval at the latest).
+  Append append_deferred(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done);
+  // Writes what is queued now, on this thread when that is one plain write and nobody else
+  // is writing (completions fire here before it returns), else by waking the writer thread.
+  void write_pending() { after_append(/*caller_waits=*/true, /*wake=*/true); }
+
   // Calls VISIT for up to MAX readable records from FROM on, in order; returns the
   // sequence number after the last one visited (or after records lost to corruption,
   // which are counted). Records below the cursor may already be gone.
@@ -169,6 +179,10 @@ class Ring {
   };
 
   Ring(FileIo& io, RingOptions options);
+  // append_many and append_deferred: frames BODIES into the queue. *WAKE: whether the writer
+  // thread must hear of them if nobody writes them inline.
+  Append enqueue(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done,
+                 bool caller_waits, bool* wake);
   bool recover(RecoveryReport* report, std::string* error);
   void writer_loop();
   void write_queued();  // under write_mutex_: takes the queue (unless stalled) and writes it

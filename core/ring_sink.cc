@@ -56,6 +56,7 @@ Offer RingSink::append(std::int64_t time_ms, std::span<const std::string_view> b
     done(Status::ok(), Delivery{id.empty() ? event_id(node_id_, first) : id, topic, -1, -1,
                                 static_cast<std::int64_t>(first)});
   };
+  if (waiting == Waiting::kSoon) return to_offer(ring_.append_deferred(time_ms, bodies, std::move(on_written)));
   return to_offer(ring_.append_many(time_ms, bodies, std::move(on_written), waiting == Waiting::kYes));
 }
 

@@ -20,6 +20,7 @@ class RingSink final : public Sink {
   Offer offer_many(std::vector<Event>&& events, Completion done) override;
   Offer offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
                       Completion done, Waiting waiting) override;
+  void flush() override { ring_.write_pending(); }
 
  private:
   // Appends BODIES as one group; DONE learns ID (or the ring's event id) and TOPIC.

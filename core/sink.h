@@ -15,8 +15,10 @@ namespace tributary {
 // Whether the offering thread waits for the completion (an MQTT acknowledgement held back
 // until the record is stored) or goes on (UDP, an MQTT QoS 0 message). A waiting offer may be
 // written on the offering thread at once; the others are left to the ring's writer thread,
-// which writes many of them with one system call.
-enum class Waiting : std::uint8_t { kYes, kNo };
+// which writes many of them with one system call. kSoon: the completion is awaited, but the
+// offering thread calls Sink::flush() before it goes idle, so that what one pass of an event
+// loop offered (HTTP requests on many connections) is written at once, with one system call.
+enum class Waiting : std::uint8_t { kYes, kNo, kSoon };
 
 enum class Offer : std::uint8_t {
   kAccepted,  // taken; the completion will fire exactly once
@@ -61,6 +63,9 @@ class Sink {
   // is not a valid envelope).
   virtual Offer offer_encoded(std::int64_t time_ms, std::span<const std::string_view> envelopes,
                               Completion done, Waiting waiting);
+  // Stores what kSoon offers left waiting; their completions may fire on this thread before
+  // it returns. Sinks that do not hold offers back have nothing to do.
+  virtual void flush() {}
 };
 
 }  // namespace tributary

@@ -561,6 +561,79 @@ TEST(RingInline, AWaitingAppenderUnderIntervalIsCompletedBeforeAppendReturns) {
   EXPECT_EQ(read_all(*ring, 0).size(), 20u);
 }
 
+// An event loop defers the appends of one pass (an HTTP io thread: one request on each of
+// many connections) and writes them with write_pending(): one write for all of them, their
+// completions on the calling thread before it returns, nothing written before it.
+TEST(RingInline, DeferredAppendsAreWrittenTogetherByWritePending) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  RingOptions o = options(dir.path(), FsyncPolicy::kInterval);
+  o.segment_bytes = 1 << 20;
+  o.fsync_interval = 1h;  // the writer thread sleeps through the test
+  o.checkpoint_interval = 1h;
+  auto ring = open_ring(io, o);
+  ASSERT_EQ(append_all(*ring, 0, 1), (std::vector<std::uint64_t>{0}));  // the segment exists
+  // The writer thread may have written that one (the segment did not exist yet): let it go
+  // back to sleep, so that only write_pending() can write what follows.
+  std::this_thread::sleep_for(200ms);
+  const std::uint64_t writes = io.writes();
+  const std::thread::id self = std::this_thread::get_id();
+  std::mutex mutex;
+  std::vector<std::uint64_t> completed;
+  bool elsewhere = false;
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    const std::string b = body(i);
+    const std::string_view view = b;
+    ASSERT_EQ(ring->append_deferred(static_cast<std::int64_t>(i), std::span<const std::string_view>(&view, 1),
+                                    [&](std::error_code ec, std::uint64_t seq) {
+                                      EXPECT_FALSE(ec);
+                                      std::lock_guard<std::mutex> lock(mutex);
+                                      completed.push_back(seq);
+                                      elsewhere = elsewhere || std::this_thread::get_id() != self;
+                                    }),
+              Ring::Append::kQueued);
+  }
+  std::this_thread::sleep_for(50ms);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_TRUE(completed.empty());
+  }
+  EXPECT_EQ(io.writes(), writes);
+  EXPECT_EQ(ring->written_seq(), 1u);
+  ring->write_pending();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(completed, (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+    EXPECT_FALSE(elsewhere);
+  }
+  EXPECT_EQ(io.writes(), writes + 1);
+  const auto bodies = read_all(*ring, 0);
+  ASSERT_EQ(bodies.size(), 11u);
+  for (std::uint64_t i = 0; i < 11; ++i) EXPECT_EQ(bodies[i], body(i));
+}
+
+// A deferred append whose write_pending() never comes is not stranded: the writer thread
+// writes it at its next wake-up, and the completion fires there.
+TEST(RingInline, ADeferredAppendNobodyWritesIsWrittenByTheWriterThread) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  auto ring = open_ring(io, options(dir.path(), FsyncPolicy::kInterval));
+  std::promise<std::uint64_t> done;
+  auto future = done.get_future();
+  const std::string b = body(0);
+  const std::string_view view = b;
+  ASSERT_EQ(ring->append_deferred(0, std::span<const std::string_view>(&view, 1),
+                                  [&](std::error_code ec, std::uint64_t seq) {
+                                    EXPECT_FALSE(ec);
+                                    done.set_value(seq);
+                                  }),
+            Ring::Append::kQueued);
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(future.get(), 0u);
+  EXPECT_EQ(read_all(*ring, 0), (std::vector<std::string>{body(0)}));
+}
+
 // Under interval the writer thread syncs without the write role: while the disk is slow
 // to sync, waiting appenders still write inline and are answered, and the sync counts as
 // durable only what was written before it began. A sync that then fails rewrites the

@@ -5,7 +5,10 @@
 #include "transports/http/signature.h"
 #include "transports/http/tokens.h"
 
+#include <algorithm>
 #include <cctype>
+#include <functional>
+#include <vector>
 
 #include <openssl/sha.h>
 
@@ -28,9 +31,18 @@ using Status_ = bhttp::status;
 
 namespace {
 
-// The connection whose events this thread is offering to the sink right now, if any: a
-// completion that fires inline for it needs no hop back to its thread.
-thread_local const HttpSession* t_submitting = nullptr;
+// Events are offered with Waiting::kSoon: the sink holds them until a flush, posted once per
+// pass of this thread's io_context behind the requests that pass brought in, so that all of
+// them are written to the ring with one system call instead of one each.
+struct Flushes {
+  std::vector<Sink*> posted;  // sinks with a flush posted on this thread that has not run yet
+  // Inside such a flush: the io_context it runs on (whose connections are answered below).
+  const asio::execution_context* running = nullptr;
+  // Answers for this thread's connections completed inside the flush, given once it returns
+  // (outside the sink's locks), without a trip through the io_context's queue.
+  std::vector<std::function<void()>> answers;
+};
+thread_local Flushes t_flushes;
 
 constexpr std::string_view kEventsPrefix = "/v1/events/";
 constexpr std::string_view kTopicsPrefix = "/topics/";  // the REST Proxy v2 produce API
@@ -508,27 +520,19 @@ void HttpSession::submit(EncodedBatch& batch, std::string first_id, std::string 
     Delivery answer = delivery;
     if (!first_id.empty()) answer.event_id = first_id;
     if (answer.topic.empty()) answer.topic = topic;
-    if (t_submitting == self.get()) {
-      // Completed inline, inside offer_encoded below, on this connection's thread: answered
-      // when the offer returns, without a trip through the io_context's queue.
-      self->inline_answer_.emplace(status, std::move(answer));
+    auto answer_it = [self, status, answer = std::move(answer)] { self->on_completion(status, answer); };
+    if (t_flushes.running == &asio::query(self->tcp().get_executor(), asio::execution::context)) {
+      t_flushes.answers.emplace_back(std::move(answer_it));
       return;
     }
-    // On a sink thread, or inside another connection's offer: hop back to this one's thread.
-    asio::post(self->tcp().get_executor(),
-               [self, status, answer = std::move(answer)] { self->on_completion(status, answer); });
+    // On a sink thread, or in a flush on another connection's thread: hop back to this one's.
+    asio::post(self->tcp().get_executor(), std::move(answer_it));
   };
   const auto time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  t_submitting = this;
-  const Offer offer = shared_->sink->offer_encoded(time_ms, envelopes, std::move(done), Waiting::kYes);
-  t_submitting = nullptr;
+  const Offer offer = shared_->sink->offer_encoded(time_ms, envelopes, std::move(done), Waiting::kSoon);
   if (offer == Offer::kAccepted) {
     shared_->counters.accepted.fetch_add(batch_, std::memory_order_relaxed);
-    if (inline_answer_) {
-      const std::pair<Status, Delivery> answer = std::move(*inline_answer_);
-      inline_answer_.reset();
-      on_completion(answer.first, answer.second);
-    }
+    flush_soon();
     return;
   }
   shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
@@ -542,6 +546,26 @@ void HttpSession::submit(EncodedBatch& batch, std::string first_id, std::string 
   const std::string message = "the event could not be handed to Kafka; see the server log";
   rest_ ? respond(Status_::internal_server_error, rest_error_body(50001, message), keep_alive, {}, kRestType)
         : respond(Status_::internal_server_error, json_error("rejected", message), keep_alive);
+}
+
+// Posts this thread's flush of the sink, unless one is posted already: it runs after the
+// handlers that are ready now, so the requests of one pass share it.
+void HttpSession::flush_soon() {
+  Sink* sink = shared_->sink;
+  std::vector<Sink*>& posted = t_flushes.posted;
+  if (std::find(posted.begin(), posted.end(), sink) != posted.end()) return;
+  posted.push_back(sink);
+  const asio::execution_context* context = &asio::query(tcp().get_executor(), asio::execution::context);
+  asio::post(tcp().get_executor(), [sink, context, shared = shared_] {
+    Flushes& flushes = t_flushes;
+    std::erase(flushes.posted, sink);
+    flushes.running = context;
+    sink->flush();
+    flushes.running = nullptr;
+    std::vector<std::function<void()>> answers;
+    answers.swap(flushes.answers);
+    for (auto& answer : answers) answer();
+  });
 }
 
 // The REST Proxy v2 produce API: the records of the body, stored all or none.

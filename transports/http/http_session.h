@@ -86,6 +86,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void offer_rest();
   void submit(EncodedBatch& batch, std::string first_id, std::string topic,
               std::chrono::system_clock::time_point now);
+  // Posts one flush of the sink per pass of this thread's io_context (offers are kSoon).
+  void flush_soon();
   void on_completion(const Status& status, const Delivery& delivery);
   // A request's events are in the ring: count them for the source and the route.
   void count_stored(std::uint64_t events);
@@ -117,8 +119,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::size_t batch_ = 0;  // events in the request being answered (an NDJSON body: its lines)
   std::string remote_ip_;
   std::uint16_t remote_port_ = 0;
-  // The sink's answer when it completed the offer inline (see submit()).
-  std::optional<std::pair<Status, Delivery>> inline_answer_;
   State state_ = State::kReading;
   bool closing_ = false;
   std::array<char, 4096> discard_{};
