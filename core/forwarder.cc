@@ -20,6 +20,8 @@ constexpr std::uint64_t kDeadLetterTag = 1ull << 63;
 // them before reading (unless kGatherRecords are already there).
 constexpr std::chrono::microseconds kGather{1000};
 constexpr std::uint64_t kGatherRecords = 64;
+// Records in flight while librdkafka reports every broker down (max_in_flight otherwise).
+constexpr std::size_t kOutageInFlight = 1000;
 
 }  // namespace
 
@@ -122,7 +124,12 @@ void Forwarder::loop() {
       }
       continue;
     }
-    const auto room = static_cast<std::int64_t>(options_.max_in_flight) - in_flight_.load();
+    // While no broker is up, little is handed over: librdkafka could only hold it (about a
+    // kilobyte of memory per record with its headers), and the CPU it takes is the intakes'.
+    // The ring keeps the rest; the first successful delivery opens the window again.
+    const std::size_t window = kafka_.brokers_up() == 0 ? std::min(options_.max_in_flight, kOutageInFlight)
+                                                        : options_.max_in_flight;
+    const auto room = static_cast<std::int64_t>(window) - in_flight_.load();
     // With a drain cap, at most about one second's worth waits in librdkafka's queue, so
     // what queued up during an outage does not leave in one burst when Kafka returns.
     const bool bytes_full = options_.max_bytes_per_second > 0 &&

@@ -24,21 +24,6 @@ void log_from_librdkafka(const rd_kafka_t* /*rk*/, int level, const char* facili
   log::Line(ours, "librdkafka").kv("facility", facility).kv("detail", message);
 }
 
-void error_from_librdkafka(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) {
-  if (err == RD_KAFKA_RESP_ERR__FATAL) {
-    // The idempotent producer cannot go on (e.g. its epoch was fenced): every further
-    // produce fails, and clients are told so (503). Say what happened, loudly.
-    std::array<char, 512> detail{};
-    const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, detail.data(), detail.size());
-    log::error("kafka producer failed fatally; restart tributary")
-        .kv("code", rd_kafka_err2name(cause))
-        .kv("reason", detail.data());
-    return;
-  }
-  log::warn("kafka error")
-      .kv("code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)))
-      .kv("reason", reason);
-}
 
 Status set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
   std::array<char, 512> err{};
@@ -105,7 +90,7 @@ Status KafkaSink::start() {
   }
   rd_kafka_conf_set_dr_msg_cb(conf, &KafkaSink::on_delivery);
   rd_kafka_conf_set_log_cb(conf, &log_from_librdkafka);
-  rd_kafka_conf_set_error_cb(conf, &error_from_librdkafka);
+  rd_kafka_conf_set_error_cb(conf, &KafkaSink::on_error);
   rd_kafka_conf_set_stats_cb(conf, &KafkaSink::on_stats);
   rd_kafka_conf_set_opaque(conf, this);
   std::array<char, 512> err{};
@@ -201,6 +186,8 @@ void KafkaSink::handle_delivery(const rd_kafka_message_t& message) {
   report.message = &message;
   if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     delivered_.fetch_add(1, std::memory_order_relaxed);
+    // A broker took it, so one is up (the next statistics give the count).
+    if (brokers_up_.load(std::memory_order_relaxed) <= 0) brokers_up_.store(1, std::memory_order_relaxed);
     // Time from produce() to this report, measured by librdkafka itself.
     const std::int64_t latency_us = rd_kafka_message_latency(&message);
     if (latency_us >= 0) delivery_latency_.observe(static_cast<double>(latency_us) / 1e6);
@@ -208,6 +195,27 @@ void KafkaSink::handle_delivery(const rd_kafka_message_t& message) {
     failed_.fetch_add(1, std::memory_order_relaxed);
   }
   if (handler_) handler_(report);
+}
+
+void KafkaSink::on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && opaque != nullptr) {
+    // Known at once, not only from the next statistics (every 5 s): the forwarder keeps
+    // little in flight while nobody can take it.
+    static_cast<KafkaSink*>(opaque)->brokers_up_.store(0, std::memory_order_relaxed);
+  }
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
+    // The idempotent producer cannot go on (e.g. its epoch was fenced): every further
+    // produce fails, and clients are told so (503). Say what happened, loudly.
+    std::array<char, 512> detail{};
+    const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(rk, detail.data(), detail.size());
+    log::error("kafka producer failed fatally; restart tributary")
+        .kv("code", rd_kafka_err2name(cause))
+        .kv("reason", detail.data());
+    return;
+  }
+  log::warn("kafka error")
+      .kv("code", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)))
+      .kv("reason", reason);
 }
 
 int KafkaSink::on_stats(rd_kafka_t* /*rk*/, char* json, std::size_t json_len, void* opaque) {

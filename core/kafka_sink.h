@@ -95,7 +95,8 @@ class KafkaSink {
   std::uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
   std::int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
   // Brokers whose connection is up, from librdkafka's statistics (every 5 s); -1 until the
-  // first statistics arrive.
+  // first statistics arrive. 0 as soon as librdkafka reports all brokers down; at least 1
+  // as soon as a delivery succeeds.
   int brokers_up() const { return brokers_up_.load(std::memory_order_relaxed); }
   int brokers_known() const { return brokers_known_.load(std::memory_order_relaxed); }
   // produce() to delivery report, successful deliveries only.
@@ -108,6 +109,7 @@ class KafkaSink {
   static void on_queue_ready(rd_kafka_t* rk, void* opaque);
   void poll_loop();
   static int on_stats(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
+  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   void handle_stats(std::string_view json);
 
   config::KafkaConfig config_;

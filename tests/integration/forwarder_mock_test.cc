@@ -252,6 +252,29 @@ TEST_F(ForwarderMockTest, ABrokerDownAndUpAgainLosesNothing) {
   EXPECT_EQ(values.size(), 250u);
 }
 
+// While librdkafka reports every broker down, the forwarder hands it at most 1,000 records:
+// the rest wait in the ring, not in librdkafka's memory, and the first delivery once a
+// broker is back opens the window again.
+TEST_F(ForwarderMockTest, WhileEveryBrokerIsDownLittleIsHandedToLibrdkafka) {
+  start({});
+  append("before", 50);
+  ASSERT_TRUE(cursor_reaches(50));
+  EXPECT_GE(kafka_->brokers_up(), 1);
+  rd_kafka_mock_broker_set_down(cluster_.get(), 1);
+  ASSERT_TRUE(eventually([&] { return kafka_->brokers_up() == 0; }, 20s)) << "no 'all brokers down'";
+  append("while-down", 3000);
+  std::this_thread::sleep_for(1s);
+  EXPECT_GT(kafka_->in_flight(), 0);
+  EXPECT_LE(kafka_->in_flight(), 1000);
+  EXPECT_EQ(ring_->cursor(), 50u);
+  rd_kafka_mock_broker_set_up(cluster_.get(), 1);
+  ASSERT_TRUE(cursor_reaches(3050));
+  const auto records = read_topic(cluster_.bootstrap(), "events", 3050, 20s, 500ms);
+  std::set<std::string> values;
+  for (const auto& r : records) values.insert(r.value);
+  EXPECT_EQ(values.size(), 3050u);
+}
+
 TEST_F(ForwarderMockTest, TimedOutDeliveriesAreProducedAgainFromTheRing) {
   config::KafkaConfig k;
   k.delivery_timeout = 1000ms;  // librdkafka gives up after a second...
