@@ -317,7 +317,7 @@ void Appliance::collect(metrics::Scrape& scrape) const {
   }
   kafka_.delivery_latency().add_to(scrape, "tributary_kafka_delivery_latency_seconds",
                                    "Time from produce to Kafka's delivery report (successful deliveries).", {});
-  scrape.gauge("tributary_kafka_brokers_up", "Brokers whose connection is up (librdkafka statistics; -1: not known yet).",
+  scrape.gauge("tributary_kafka_brokers_up", "Brokers whose connection is up (librdkafka statistics; 0 once all are reported down, at least 1 after a delivery; -1: not known yet).",
                {}, kafka_.brokers_up());
   scrape.gauge("tributary_kafka_brokers_known", "Brokers known from the cluster metadata.", {},
                kafka_.brokers_known());

@@ -124,7 +124,8 @@ class Ring {
   // to call write_pending() soon, before it goes idle. An event loop appends what one pass
   // brought in (an HTTP request on each of many connections) and then writes it all with one
   // write instead of one per request. Should the promise be broken, the writer thread still
-  // writes the records at its next wake-up (fsync_interval at the latest).
+  // writes the records at its next wake-up (the shorter of fsync_interval and
+  // checkpoint_interval at the latest; retry_interval while a write error stalls it).
   Append append_deferred(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done);
   // Writes what is queued now, on this thread when that is one plain write and nobody else
   // is writing (completions fire here before it returns), else by waking the writer thread.

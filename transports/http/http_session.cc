@@ -565,6 +565,8 @@ void HttpSession::flush_soon() {
     std::vector<std::function<void()>> answers;
     answers.swap(flushes.answers);
     for (auto& answer : answers) answer();
+    answers.clear();
+    if (flushes.answers.empty()) flushes.answers.swap(answers);  // keeps its capacity for the next pass
   });
 }
 
