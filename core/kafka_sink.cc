@@ -24,7 +24,6 @@ void log_from_librdkafka(const rd_kafka_t* /*rk*/, int level, const char* facili
   log::Line(ours, "librdkafka").kv("facility", facility).kv("detail", message);
 }
 
-
 Status set(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
   std::array<char, 512> err{};
   if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err.data(), err.size()) !=
