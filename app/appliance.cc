@@ -116,7 +116,7 @@ Appliance::Appliance(config::AppConfig config)
     : config_(std::move(config)),
       stamper_(config_.node_id),
       kafka_(config_.kafka),
-      pool_(static_cast<std::size_t>(config_.io_threads)) {
+      pool_(IoContextPool::resolve(config_.io_threads)) {
   apply_logging(config_.logging);
   registry_.add([this](metrics::Scrape& scrape) { collect(scrape); });
 }

@@ -7,7 +7,8 @@
 #
 # KAFKA=false leaves Kafka unreachable (acceptance into the ring only, as on a gateway whose
 # broker runs elsewhere and whose uplink is down; the ring is allowed 8 GiB); by default a
-# local Kafka on the same two cores drains the ring while the load runs.
+# local Kafka on the same two cores drains the ring while the load runs. IO_THREADS sets
+# `io_threads` (default: Tributary's own).
 #
 #   bench/http_intake.sh [SECONDS] [CONNECTIONS] [TRIBUTARY_BINARY]
 set -euo pipefail
@@ -35,6 +36,7 @@ else
 fi
 cat > "$W/tributary.yaml" <<YAML
 node_id: bench
+${IO_THREADS:+io_threads: $IO_THREADS}
 buffer: {dir: $W/buffer, fsync: interval, max_size: $MAX_SIZE}
 kafka:
   brokers: $KAFKA_BOOTSTRAP

@@ -37,8 +37,12 @@ constexpr std::array kTopLevel = {
     OptionDef{"logging", T::kSection, "", false, "Log lines on stderr, see `logging`."},
     OptionDef{"metrics", T::kSection, "", false,
               "The admin listener: Prometheus metrics and health, see `metrics`."},
-    OptionDef{"io_threads", T::kInteger, "2", false,
-              "Threads running the UDP and HTTP intakes (one io_context each).", 1, 64},
+    OptionDef{"io_threads", T::kInteger, "0", false,
+              "Threads running the UDP and HTTP intakes (one io_context each). 0: half the "
+              "CPUs the process may run on, at least one (one on a two-core gateway, which "
+              "leaves a core to the ring writer and the Kafka forwarder). More threads help "
+              "many UDP sockets or TLS connections on machines with more cores.",
+              0, 64},
     OptionDef{"buffer", T::kSection, "", false,
               "The disk ring where accepted events wait for Kafka, see `buffer`."},
     OptionDef{"kafka", T::kSection, "", true, "Connection to the Kafka cluster, see `kafka`."},

@@ -1,10 +1,29 @@
 #include "core/io_context_pool.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <exception>
 
 #include "core/log.h"
 
 namespace tributary {
+
+std::size_t IoContextPool::default_size() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  std::size_t count = 0;
+  if (sched_getaffinity(0, sizeof cpus, &cpus) == 0) {
+    count = static_cast<std::size_t>(CPU_COUNT(&cpus));
+  } else {
+    count = std::thread::hardware_concurrency();
+  }
+  return std::max<std::size_t>(1, count / 2);
+}
+
+std::size_t IoContextPool::resolve(int configured) {
+  return configured > 0 ? static_cast<std::size_t>(configured) : default_size();
+}
 
 IoContextPool::IoContextPool(std::size_t size) {
   if (size == 0) size = 1;

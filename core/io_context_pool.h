@@ -16,6 +16,14 @@ namespace tributary {
 // every intake has stopped: it lets pending handlers finish and joins the threads.
 class IoContextPool {
  public:
+  // The `io_threads: 0` default: half the CPUs this thread may run on, at least one. On a
+  // two-core gateway one io thread leaves a core to the ring writer, the forwarder and
+  // librdkafka, and it serves a connection for less CPU than two threads that wake up for
+  // fewer events each (bench/README.md, session 12).
+  static std::size_t default_size();
+  // `configured` threads, or default_size() for 0.
+  static std::size_t resolve(int configured);
+
   explicit IoContextPool(std::size_t size);
   ~IoContextPool();
   IoContextPool(const IoContextPool&) = delete;

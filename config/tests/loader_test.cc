@@ -41,7 +41,7 @@ TEST(LoadConfig, ReadsAGoodFileAndFillsDefaults) {
   EXPECT_EQ(c.logging.level, "info");
   EXPECT_EQ(c.logging.format, "keyvalue");
   EXPECT_FALSE(c.metrics.listen.has_value());
-  EXPECT_EQ(c.io_threads, 2);
+  EXPECT_EQ(c.io_threads, 0);  // half the CPUs, resolved at start
   EXPECT_EQ(c.kafka.brokers, "127.0.0.1:9092");
   EXPECT_EQ(c.kafka.client_id, "tributary");
   EXPECT_EQ(c.kafka.compression, "lz4");
