@@ -324,6 +324,43 @@ TEST_F(EventPathTest, OtherBadRequestsGetSpecificAnswers) {
   EXPECT_EQ(huge_header.status, 431);
 }
 
+// HTTPS with client certificates, end to end: curl (a real TLS client) with a certificate of
+// the configured CA is stored and reaches Kafka with its key and trace context; no
+// certificate and one of another CA get no answer and store nothing.
+TEST_F(EventPathTest, MutualTlsEventsReachKafkaAndClientsWithoutATrustedCertificateStoreNothing) {
+  const std::string certs = dir_ + "/certs";
+  const std::string made = make_test_certificates(certs);
+  ASSERT_TRUE(made.empty()) << made;
+  start(bootstrap_, "    tls_cert_file: " + certs + "/server.pem\n"
+                    "    tls_key_file: " + certs + "/server.key\n"
+                    "    tls_client_ca_file: " + certs + "/ca.pem\n");
+  const std::string url = "https://127.0.0.1:" + std::to_string(http_port_) + "/v1/events/orders";
+  const std::string trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  const auto curl = [&](const std::string& body, const std::vector<std::string>& client) {
+    std::vector<std::string> args = {"curl", "-sS", "--max-time", "10", "-w", "\n%{http_code}", "--cacert",
+                                     certs + "/ca.pem", "-H", "X-Order-Id: tls-1", "-H", "traceparent: " + trace,
+                                     "--data-binary", body, url};
+    args.insert(args.end(), client.begin(), client.end());
+    return run_command(args, 20s);
+  };
+  const CommandResult stranger = curl("from a stranger", {"--cert", certs + "/stranger.pem", "--key",
+                                                          certs + "/stranger.key"});
+  EXPECT_NE(stranger.exit_code, 0) << stranger.out;
+  const CommandResult none = curl("without a certificate", {});
+  EXPECT_NE(none.exit_code, 0) << none.out;
+  const CommandResult good = curl("over mutual TLS", {"--cert", certs + "/client.pem", "--key", certs + "/client.key"});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_THAT(good.out, ::testing::EndsWith("\n202"));
+  EXPECT_EQ(json_field(good.out.substr(0, good.out.rfind('\n')), "status"), "accepted");
+
+  const auto records = read_topic(bootstrap_, http_topic_, 2, kKafkaDeadline, 2s);
+  ASSERT_EQ(records.size(), 1u);  // only the trusted client's event
+  EXPECT_EQ(records[0].value, "over mutual TLS");
+  EXPECT_EQ(records[0].key, "tls-1");
+  EXPECT_EQ(records[0].header("traceparent"), trace);
+  EXPECT_THAT(records[0].header("tributary_remote").value_or(""), HasSubstr("127.0.0.1:"));
+}
+
 TEST_F(EventPathTest, HttpOverIpv6Loopback) {
   if (!has_ipv6_loopback()) GTEST_SKIP() << "no IPv6 loopback on this machine";
   start(bootstrap_, "", "", "[::1]:0");

@@ -323,6 +323,46 @@ TEST_F(ForwarderMockTest, APermanentRejectionGoesToTheDeadLetterTopicWithTheReas
   EXPECT_EQ(events.size(), 6u);
 }
 
+TEST_F(ForwarderMockTest, ADeadLetterDeliveryThatFailsForNowIsTriedAgainFromTheRing) {
+  // The dead-letter topic has no leader for a while, so the dead-letter copy of a refused
+  // record times out (a retriable failure). The record must not be acknowledged or given
+  // up: it comes round again from the ring, is refused again by its own topic, and reaches
+  // the dead-letter topic once that has a leader.
+  rd_kafka_mock_topic_set_error(cluster_.get(), "dead", RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE);
+  config::KafkaConfig k;
+  k.delivery_timeout = 1000ms;
+  ForwarderOptions options;
+  options.dead_letter_topic = "dead";
+  options.retry_backoff = 1s;
+  start(k, options);
+  append("first", 1);
+  ASSERT_TRUE(cursor_reaches(1));
+  // The refused record's two trips to its own topic are refused; its dead-letter copies
+  // make the only other produce requests, and the first of them never leaves (no leader).
+  rd_kafka_mock_broker_push_request_error_rtts(cluster_.get(), 1, kProduce, 2,
+                                               RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, 0,
+                                               RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, 0);
+  append("refused", 1);
+  ASSERT_TRUE(eventually([&] { return forwarder_->retried() > 0; }, 20s)) << "the dead-letter copy never failed";
+  EXPECT_EQ(ring_->cursor(), 1u);  // not acknowledged while its dead-letter copy is not in Kafka
+  EXPECT_EQ(forwarder_->rejected(), 0u);
+  EXPECT_EQ(forwarder_->dead_lettered(), 0u);
+  rd_kafka_mock_topic_set_error(cluster_.get(), "dead", RD_KAFKA_RESP_ERR_NO_ERROR);  // before the back-off ends
+  ASSERT_TRUE(cursor_reaches(2, 30s));
+  EXPECT_EQ(cluster_.produce_errors_left(), 0u);  // it did go to its own topic twice
+  EXPECT_EQ(forwarder_->dead_lettered(), 1u);
+  EXPECT_EQ(forwarder_->rejected(), 0u);
+  // Read for a second after the expected record: a second copy would show up.
+  const auto dead = read_topic(cluster_.bootstrap(), "dead", 1, 20s, 1s);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, "refused-0");
+  EXPECT_EQ(dead[0].header("tributary_dlq_error"), "MSG_SIZE_TOO_LARGE");
+  EXPECT_EQ(dead[0].header("tributary_dlq_topic"), "events");
+  const auto events = read_topic(cluster_.bootstrap(), "events", 1, 20s, 1s);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].value, "first-0");
+}
+
 TEST_F(ForwarderMockTest, WithoutADeadLetterTopicARejectionIsCountedAndDoesNotBlock) {
   rd_kafka_mock_topic_create(cluster_.get(), "other", 1, 1);
   start({});
