@@ -128,6 +128,7 @@ Status Appliance::open_ring() {
   buffer::RingOptions options;
   options.dir = b.dir;
   options.max_bytes = b.max_size;
+  options.max_unwritten_bytes = b.max_unwritten;
   options.segment_bytes = b.segment_size;
   options.fsync = b.fsync == "always"  ? buffer::FsyncPolicy::kAlways
                   : b.fsync == "never" ? buffer::FsyncPolicy::kNever
@@ -287,8 +288,15 @@ void Appliance::collect(metrics::Scrape& scrape) const {
                    d(rs.corrupt_skipped));
     scrape.counter("tributary_ring_dropped_events_total",
                    "Unsent events discarded under when_full: drop_oldest.", {}, d(rs.dropped_records));
-    scrape.counter("tributary_ring_refused_appends_total", "Appends refused: the ring or the disk was full.", {},
-                   d(rs.refused_full));
+    scrape.counter("tributary_ring_refused_appends_total",
+                   "Appends refused: reason full (the ring or the disk was full) or unwritten "
+                   "(buffer.max_unwritten waiting for the disk).",
+                   {{"reason", "full"}}, d(rs.refused_full));
+    scrape.counter("tributary_ring_refused_appends_total", "", {{"reason", "unwritten"}},
+                   d(rs.refused_unwritten));
+    scrape.gauge("tributary_ring_unwritten_bytes",
+                 "Accepted bytes queued in memory, not yet written to a segment file.", {},
+                 d(rs.unwritten_bytes));
     scrape.counter("tributary_ring_write_errors_total", "Failed writes to segment files.", {}, d(rs.write_errors));
     scrape.counter("tributary_ring_sync_errors_total", "Failed fdatasync calls (the segment is rewritten).", {},
                    d(rs.sync_errors));

@@ -110,6 +110,14 @@ std::error_code FaultyFileIo::pwrite(int fd, const void* data, std::size_t size,
                                      std::uint64_t offset, std::size_t* written) {
   ++writes_;
   *written = 0;
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (holding_writes_) {
+      ++writes_held_;
+      released_.wait(lock, [this] { return !holding_writes_; });
+      --writes_held_;
+    }
+  }
   if (disk_full_) {
     std::uint64_t current = 0;
     if (real_.file_size(fd, &current) || offset + size > current) {

@@ -93,6 +93,20 @@ class FaultyFileIo final : public FileIo {
     released_.notify_all();
   }
   int syncs_held() const { return held_.load(); }
+  // Writes wait, as on a stalled disk, until release_writes(); writes_held() says how many
+  // wait now.
+  void hold_writes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    holding_writes_ = true;
+  }
+  void release_writes() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      holding_writes_ = false;
+    }
+    released_.notify_all();
+  }
+  int writes_held() const { return writes_held_.load(); }
   // While full, a write that would grow the file fails with ENOSPC and stores nothing;
   // overwriting bytes the file already has still works, as on a real full disk.
   void set_disk_full(bool full) { disk_full_ = full; }
@@ -131,12 +145,14 @@ class FaultyFileIo final : public FileIo {
   std::atomic<int> write_error_{0};
   std::atomic<std::size_t> short_write_{0};
   std::atomic<bool> fail_sync_{false};
-  std::mutex mutex_;  // guards fail_sync_suffix_, paths_, holding_ and hold_suffix_
+  std::mutex mutex_;  // guards fail_sync_suffix_, paths_, holding_, hold_suffix_, holding_writes_
   std::string fail_sync_suffix_;
   bool holding_ = false;
   std::string hold_suffix_;
   std::condition_variable released_;
   std::atomic<int> held_{0};
+  bool holding_writes_ = false;
+  std::atomic<int> writes_held_{0};
   std::map<int, std::string> paths_;  // open files
   std::atomic<bool> disk_full_{false};
   std::atomic<std::uint64_t> writes_{0};

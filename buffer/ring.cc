@@ -247,7 +247,12 @@ void Ring::close() {
 // Under append_mutex_: whether FRAMES more bytes fit (dropping old segments under
 // drop_oldest if need be). A refusal is counted.
 bool Ring::has_room(std::uint64_t frames) {
-  const std::uint64_t used = disk_bytes_.load() + pending_bytes_.load() + frames;
+  const std::uint64_t unwritten = pending_bytes_.load();
+  if (unwritten > 0 && unwritten + frames > options_.max_unwritten_bytes) {
+    refused_unwritten_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  const std::uint64_t used = disk_bytes_.load() + unwritten + frames;
   if (disk_full_.load() ||
       (used > options_.max_bytes &&
        (options_.when_full != WhenFull::kDropOldest || !drop_oldest(used - options_.max_bytes)))) {
@@ -1024,6 +1029,8 @@ RingStats Ring::stats() const {
     s.segments = segments_.size();
   }
   s.refused_full = refused_full_.load();
+  s.refused_unwritten = refused_unwritten_.load();
+  s.unwritten_bytes = pending_bytes_.load();
   s.dropped_records = dropped_records_.load();
   s.dropped_segments = dropped_segments_.load();
   s.write_errors = write_errors_.load();

@@ -33,6 +33,11 @@ struct RingOptions {
   std::string dir;
   std::uint64_t segment_bytes = 64ull << 20;  // a segment is closed once it reaches this size
   std::uint64_t max_bytes = 1ull << 30;       // all segments together
+  // Framed bytes queued in memory and not yet written to a segment file (a slow or stalled
+  // disk). An append that would pass it is refused (kFull) until the writer catches up,
+  // under either when_full policy: memory stays bounded whatever the disk does. One append
+  // is always taken when nothing waits, however large.
+  std::uint64_t max_unwritten_bytes = 64ull << 20;
   FsyncPolicy fsync = FsyncPolicy::kInterval;
   WhenFull when_full = WhenFull::kBlock;
   std::chrono::milliseconds fsync_interval{100};
@@ -61,6 +66,8 @@ struct RingStats {
   std::uint64_t disk_bytes = 0;     // all segment files
   std::uint64_t segments = 0;
   std::uint64_t refused_full = 0;   // appends refused: ring full or disk full
+  std::uint64_t refused_unwritten = 0;  // appends refused: max_unwritten_bytes waiting for the disk
+  std::uint64_t unwritten_bytes = 0;    // framed bytes queued, not yet written to a file
   std::uint64_t dropped_records = 0;   // discarded unsent under when_full: drop_oldest
   std::uint64_t dropped_segments = 0;
   std::uint64_t write_errors = 0;
@@ -269,6 +276,7 @@ class Ring {
   // and not yet written. Capacity counts both, so the ring never overshoots max_bytes.
   std::atomic<std::uint64_t> pending_bytes_{0};
   std::atomic<std::uint64_t> refused_full_{0};
+  std::atomic<std::uint64_t> refused_unwritten_{0};
   std::atomic<std::uint64_t> dropped_records_{0};
   std::atomic<std::uint64_t> dropped_segments_{0};
   std::atomic<std::uint64_t> write_errors_{0};

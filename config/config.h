@@ -54,6 +54,7 @@ struct BufferConfig {
   std::string fsync;  // always, interval, never
   std::chrono::milliseconds fsync_interval{};
   std::string when_full;
+  std::uint64_t max_unwritten = 0;
 };
 
 struct UdpSourceConfig {

@@ -132,6 +132,7 @@ void read_buffer(SectionReader& r, BufferConfig& b) {
   b.fsync = r.choice("fsync");
   b.fsync_interval = r.duration("fsync_interval");
   b.when_full = r.choice("when_full");
+  b.max_unwritten = r.size("max_unwritten");
   if (b.when_full == "drop_oldest" && b.segment_size > 0 && b.max_size < 4 * b.segment_size) {
     r.error("max_size", "must be at least four times segment_size (" +
                             std::to_string(b.segment_size) + " bytes) with when_full: drop_oldest: "

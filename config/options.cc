@@ -96,6 +96,12 @@ constexpr std::array kBuffer = {
               "being forwarded and counts its events as dropped (max_size must then be at "
               "least 4 segments).",
               0, 0, kWhenFull},
+    OptionDef{"max_unwritten", T::kSize, "64MiB", false,
+              "Memory for accepted events not yet written to a segment file (the disk slower "
+              "than the intakes, or stalled). Beyond it new events are refused as busy, under "
+              "either `when_full`: HTTP 503, MQTT messages wait at the broker (QoS 0 counted "
+              "as dropped), UDP counted drop; memory stays bounded whatever the disk does.",
+              kMiB, 1024 * kMiB},
 };
 
 constexpr std::array kKafka = {

@@ -36,6 +36,17 @@ std::unique_ptr<Ring> open_ring(FileIo& io, const RingOptions& o, RecoveryReport
   return ring;
 }
 
+// Polls CONDITION every millisecond until it holds or DEADLINE passes.
+template <typename Condition>
+bool eventually(Condition condition, std::chrono::milliseconds deadline) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 std::string body(std::uint64_t i) { return "event-" + std::to_string(i) + std::string(i % 40, 'x'); }
 
 // Appends COUNT records and waits for every completion; returns their sequence numbers.
@@ -156,6 +167,57 @@ TEST(Ring, BlockPolicyRefusesWhenFullAndAcceptsAfterAcks) {
     if (!room) std::this_thread::sleep_for(10ms);
   }
   EXPECT_TRUE(room);
+}
+
+// A stalled disk must not turn into memory: with the writes held, appends nobody waits for
+// (UDP, QoS 0) fill the queue up to max_unwritten_bytes and are then refused, under both
+// when_full policies. Once the disk moves again everything accepted is written, in order,
+// and appends are taken again.
+TEST(Ring, AStalledDiskRefusesAppendsOnceMaxUnwrittenBytesWait) {
+  for (const WhenFull policy : {WhenFull::kBlock, WhenFull::kDropOldest}) {
+    SCOPED_TRACE(policy == WhenFull::kBlock ? "block" : "drop_oldest");
+    testing::TestDir dir;
+    PosixFileIo real;
+    FaultyFileIo io(real);
+    RingOptions o = options(dir.path(), FsyncPolicy::kInterval);
+    o.segment_bytes = 1 << 20;
+    o.max_bytes = 64 << 20;  // far from full: only the memory limit can refuse
+    o.max_unwritten_bytes = 64 * 1024;
+    o.when_full = policy;
+    auto ring = open_ring(io, o);
+    io.hold_writes();
+    // Released however the test leaves the scope: the ring's destructor waits for its writer.
+    const std::unique_ptr<FaultyFileIo, void (*)(FaultyFileIo*)> release(
+        &io, [](FaultyFileIo* held) { held->release_writes(); });
+    std::uint64_t accepted = 0;
+    std::uint64_t refused = 0;
+    std::uint64_t peak = 0;  // unwritten bytes
+    for (std::uint64_t i = 0; i < 2000; ++i) {
+      const Ring::Append a = ring->append(0, body(accepted), {}, /*caller_waits=*/false);
+      if (a == Ring::Append::kQueued) {
+        ++accepted;
+      } else {
+        ASSERT_EQ(a, Ring::Append::kFull);
+        ++refused;
+      }
+      peak = std::max(peak, ring->stats().unwritten_bytes);
+    }
+    EXPECT_LE(peak, o.max_unwritten_bytes);
+    EXPECT_TRUE(eventually([&] { return io.writes_held() > 0; }, 5s));
+    // 2,000 records of 60-100 bytes framed would need about 160 KiB.
+    EXPECT_GT(accepted, 100u);
+    EXPECT_GT(refused, 0u);
+    EXPECT_EQ(ring->stats().refused_unwritten, refused);
+    EXPECT_EQ(ring->stats().refused_full, 0u);
+    EXPECT_EQ(ring->stats().dropped_records, 0u);
+    io.release_writes();
+    ASSERT_TRUE(eventually([&] { return ring->written_seq() == accepted; }, 10s));
+    EXPECT_EQ(ring->stats().unwritten_bytes, 0u);
+    const auto bodies = read_all(*ring, 0);
+    ASSERT_EQ(bodies.size(), accepted);
+    for (std::uint64_t i = 0; i < accepted; ++i) EXPECT_EQ(bodies[i], body(i)) << i;
+    EXPECT_EQ(ring->append(0, "after", {}, false), Ring::Append::kQueued);
+  }
 }
 
 TEST(Ring, TornTailIsCutOnRecoveryAndCounted) {
