@@ -233,8 +233,9 @@ constexpr std::array kUdpSource = {
               "bytes each); beyond it the least recently heard device is forgotten (counted).",
               1, 10'000'000},
     OptionDef{"threads", T::kInteger, "1", false,
-              "Sockets bound to the address with SO_REUSEPORT, each read by its own io "
-              "thread, so the kernel spreads senders over cores.",
+              "Sockets bound to the address with SO_REUSEPORT, placed on the io threads in "
+              "turn (see `io_threads`), so the kernel spreads senders over cores; more "
+              "sockets than io threads add nothing.",
               1, 64},
     OptionDef{"batch", T::kInteger, "64", false,
               "Datagrams read per system call (recvmmsg).", 1, 1024},
