@@ -85,13 +85,7 @@ class FaultyFileIo final : public FileIo {
     hold_suffix_ = std::move(file_suffix);
     holding_ = true;
   }
-  void release_syncs() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      holding_ = false;
-    }
-    released_.notify_all();
-  }
+  void release_syncs() { release(holding_); }
   int syncs_held() const { return held_.load(); }
   // Writes wait, as on a stalled disk, until release_writes(); writes_held() says how many
   // wait now.
@@ -99,13 +93,7 @@ class FaultyFileIo final : public FileIo {
     std::lock_guard<std::mutex> lock(mutex_);
     holding_writes_ = true;
   }
-  void release_writes() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      holding_writes_ = false;
-    }
-    released_.notify_all();
-  }
+  void release_writes() { release(holding_writes_); }
   int writes_held() const { return writes_held_.load(); }
   // While full, a write that would grow the file fails with ENOSPC and stores nothing;
   // overwriting bytes the file already has still works, as on a real full disk.
@@ -141,6 +129,15 @@ class FaultyFileIo final : public FileIo {
   std::error_code make_dir(const std::string& dir) override { return real_.make_dir(dir); }
 
  private:
+  // Clears a hold (holding_ or holding_writes_) and wakes what waits on it.
+  void release(bool& holding) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      holding = false;
+    }
+    released_.notify_all();
+  }
+
   FileIo& real_;
   std::atomic<int> write_error_{0};
   std::atomic<std::size_t> short_write_{0};
