@@ -247,7 +247,7 @@ void Ring::close() {
 // Under append_mutex_: whether FRAMES more bytes fit (dropping old segments under
 // drop_oldest if need be). A refusal is counted.
 bool Ring::has_room(std::uint64_t frames) {
-  const std::uint64_t unwritten = pending_bytes_.load();
+  const std::uint64_t unwritten = pending_bytes_.load() + writer_.unsynced_bytes();
   if (unwritten > 0 && unwritten + frames > options_.max_unwritten_bytes) {
     refused_unwritten_.fetch_add(1, std::memory_order_relaxed);
     return false;
@@ -351,6 +351,12 @@ void Ring::after_append(bool caller_waits, bool wake) {
 // fits the open segment (a roll syncs the old segment and creates a new one, a rescue
 // rewrites and syncs: such work stays on the writer thread, never on an io or Paho thread).
 // False: the queue is left to the writer thread.
+// Under interval: half of max_unwritten_bytes is written and waits for a sync. Syncing then,
+// before the interval is up, keeps a fast stream from being refused while the disk keeps up.
+bool Ring::early_sync_due() const {
+  return options_.fsync == FsyncPolicy::kInterval && writer_.unsynced_bytes() >= options_.max_unwritten_bytes / 2;
+}
+
 bool Ring::write_inline() {
   if (stalled_.load() || rescue_.pending || !writer_.is_open() || writer_.failed() || !in_progress_.empty()) {
     return false;
@@ -367,6 +373,10 @@ bool Ring::write_inline() {
   stalled_.store(!write_batch(in_progress_.front()));
   if (!stalled_.load()) in_progress_.pop_front();
   disk_full_.store(stalled_.load());
+  if (early_sync_due() && !sync_wanted_.exchange(true)) {
+    std::lock_guard<std::mutex> lock(append_mutex_);  // not lost between its check and its wait
+    wake_.notify_one();
+  }
   return !stalled_.load();  // a failed write is retried by the writer thread
 }
 
@@ -613,8 +623,9 @@ void Ring::writer_loop() {
       std::unique_lock<std::mutex> lock(append_mutex_);
       const auto wait = stalled_.load() ? options_.retry_interval
                                         : std::min(options_.fsync_interval, options_.checkpoint_interval);
-      wake_.wait_for(lock, wait,
-                     [&] { return !stalled_.load() && (!queue_.empty() || !sealed_.empty() || closed_); });
+      wake_.wait_for(lock, wait, [&] {
+        return !stalled_.load() && (!queue_.empty() || !sealed_.empty() || closed_ || sync_wanted_.load());
+      });
       // Nobody waits for these records (UDP datagrams, MQTT QoS 0): give a trickle a moment
       // to become a batch, so the writer does not wake and write once per record.
       if (!queue_.empty() && sealed_.empty() && !queue_.awaited && !closed_ &&
@@ -626,13 +637,15 @@ void Ring::writer_loop() {
       closing = closed_;
     }
     const auto now = std::chrono::steady_clock::now();
-    const bool sync_due = options_.fsync == FsyncPolicy::kInterval && now - last_sync_ >= options_.fsync_interval;
+    bool sync_due = options_.fsync == FsyncPolicy::kInterval && now - last_sync_ >= options_.fsync_interval;
     std::optional<SegmentWriter::SyncMark> sync;
     TailHint hint;
     {
       std::lock_guard<std::mutex> role(write_mutex_);
       const WritingScope scope;
       write_queued();
+      sync_wanted_.store(false);
+      sync_due = sync_due || early_sync_due();
       if (sync_due && !stalled_.load()) sync = writer_.begin_sync();
       hint = tail_hint();
     }
@@ -1030,7 +1043,7 @@ RingStats Ring::stats() const {
   }
   s.refused_full = refused_full_.load();
   s.refused_unwritten = refused_unwritten_.load();
-  s.unwritten_bytes = pending_bytes_.load();
+  s.unwritten_bytes = pending_bytes_.load() + writer_.unsynced_bytes();
   s.dropped_records = dropped_records_.load();
   s.dropped_segments = dropped_segments_.load();
   s.write_errors = write_errors_.load();

@@ -33,10 +33,13 @@ struct RingOptions {
   std::string dir;
   std::uint64_t segment_bytes = 64ull << 20;  // a segment is closed once it reaches this size
   std::uint64_t max_bytes = 1ull << 30;       // all segments together
-  // Framed bytes queued in memory and not yet written to a segment file (a slow or stalled
-  // disk). An append that would pass it is refused (kFull) until the writer catches up,
+  // Framed bytes held in memory for the disk: queued and not yet written to a segment file,
+  // or written and kept until a sync covers them (to be rewritten elsewhere if the sync
+  // fails). An append that would pass it is refused (kFull) until the disk catches up,
   // under either when_full policy: memory stays bounded whatever the disk does. One append
-  // is always taken when nothing waits, however large.
+  // is always taken when nothing is held, however large. Under interval, the writer also
+  // syncs early once half of it is written and unsynced, so a fast stream is not refused
+  // while the disk keeps up.
   std::uint64_t max_unwritten_bytes = 64ull << 20;
   FsyncPolicy fsync = FsyncPolicy::kInterval;
   WhenFull when_full = WhenFull::kBlock;
@@ -66,8 +69,8 @@ struct RingStats {
   std::uint64_t disk_bytes = 0;     // all segment files
   std::uint64_t segments = 0;
   std::uint64_t refused_full = 0;   // appends refused: ring full or disk full
-  std::uint64_t refused_unwritten = 0;  // appends refused: max_unwritten_bytes waiting for the disk
-  std::uint64_t unwritten_bytes = 0;    // framed bytes queued, not yet written to a file
+  std::uint64_t refused_unwritten = 0;  // appends refused: max_unwritten_bytes held for the disk
+  std::uint64_t unwritten_bytes = 0;    // framed bytes held for the disk (queued, or written unsynced)
   std::uint64_t dropped_records = 0;   // discarded unsent under when_full: drop_oldest
   std::uint64_t dropped_segments = 0;
   std::uint64_t write_errors = 0;
@@ -195,6 +198,7 @@ class Ring {
   void writer_loop();
   void write_queued();  // under write_mutex_: takes the queue (unless stalled) and writes it
   bool write_inline();  // the same on an appender's thread, only when it is one plain write
+  bool early_sync_due() const;  // under interval: half of max_unwritten_bytes waits for a sync
   void after_append(bool caller_waits, bool wake);  // writes inline or wakes the writer
   // FINISH false: only written and flushed (no sync, no completions; the batch stays as it
   // is, and a later write_batch(batch) finishes it without writing it again).
@@ -277,6 +281,9 @@ class Ring {
   std::atomic<std::uint64_t> pending_bytes_{0};
   std::atomic<std::uint64_t> refused_full_{0};
   std::atomic<std::uint64_t> refused_unwritten_{0};
+  // Set by an appender whose inline write left half of max_unwritten_bytes unsynced: the
+  // writer thread syncs before its interval is up.
+  std::atomic<bool> sync_wanted_{false};
   std::atomic<std::uint64_t> dropped_records_{0};
   std::atomic<std::uint64_t> dropped_segments_{0};
   std::atomic<std::uint64_t> write_errors_{0};

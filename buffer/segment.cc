@@ -277,6 +277,7 @@ std::error_code SegmentWriter::flush() {
 
 void SegmentWriter::keep_written(Chunk chunk) {
   constexpr std::size_t kCopyBelow = 16u << 10;
+  unsynced_bytes_.fetch_add(chunk.frames.size(), std::memory_order_relaxed);
   if (chunk.frames.size() >= kCopyBelow) {
     unsynced_.push_back(std::move(chunk));
     return;
@@ -306,6 +307,11 @@ bool SegmentWriter::forget_unsynced_prefix(std::uint64_t bytes) {
     ++chunks;
   }
   if (bytes > 0) return false;
+  std::uint64_t forgotten = 0;
+  for (std::size_t i = 0; i < chunks; ++i) {
+    forgotten += unsynced_[i].owner ? unsynced_[i].frames.size() : unsynced_[i].copy_len;
+  }
+  unsynced_bytes_.fetch_sub(forgotten, std::memory_order_relaxed);
   unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<std::ptrdiff_t>(chunks));
   unsynced_copy_.erase(0, copied);
   for (Chunk& chunk : unsynced_) {
@@ -317,6 +323,7 @@ bool SegmentWriter::forget_unsynced_prefix(std::uint64_t bytes) {
 void SegmentWriter::forget_unsynced() {
   copy_sealed_ = false;
   unsynced_.clear();
+  unsynced_bytes_.store(0, std::memory_order_relaxed);
   // Give back a large copy buffer only when this interval used little of it, so that a
   // steady rate does not free and grow it again at every sync.
   const bool mostly_unused = unsynced_copy_.size() * 4 < unsynced_copy_.capacity();

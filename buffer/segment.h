@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -111,6 +112,8 @@ class SegmentWriter {
   // fails (the default). Off under fsync: never, which promises nothing across a crash and
   // syncs only when a segment is closed: keeping them would hold a whole segment in memory.
   void set_keep_unsynced(bool keep) { keep_unsynced_ = keep; }
+  // Bytes written and kept until a sync covers them; any thread may read it.
+  std::uint64_t unsynced_bytes() const { return unsynced_bytes_.load(std::memory_order_relaxed); }
   // Once BYTES more are written, start writing them to the disk (FileIo::start_writeback)
   // without waiting, so that a sync has little left to write and holds the writer briefly.
   // 0: never (the default).
@@ -182,6 +185,7 @@ class SegmentWriter {
   std::string unsynced_copy_;
   bool copy_sealed_ = false;  // the next small chunk starts a new copy (a sync began in between)
   bool keep_unsynced_ = true;
+  std::atomic<std::uint64_t> unsynced_bytes_{0};  // the frames kept in unsynced_
   std::uint64_t writeback_bytes_ = 0;
   std::uint64_t writeback_from_ = 0;  // file offset up to which writeback was started
 };

@@ -97,10 +97,13 @@ constexpr std::array kBuffer = {
               "least 4 segments).",
               0, 0, kWhenFull},
     OptionDef{"max_unwritten", T::kSize, "64MiB", false,
-              "Memory for accepted events not yet written to a segment file (the disk slower "
-              "than the intakes, or stalled). Beyond it new events are refused as busy, under "
+              "Memory for accepted events on their way to the disk: not yet written to a "
+              "segment file, or written and kept until a sync covers them (to be rewritten "
+              "elsewhere if the sync fails). Beyond it new events are refused as busy, under "
               "either `when_full`: HTTP 503, MQTT messages wait at the broker (QoS 0 counted "
-              "as dropped), UDP counted drop; memory stays bounded whatever the disk does.",
+              "as dropped), UDP counted drop; memory stays bounded whatever the disk does. "
+              "Under `fsync: interval` the ring also syncs as soon as half of it waits for a "
+              "sync, before fsync_interval is up.",
               kMiB, 1024 * kMiB},
 };
 
