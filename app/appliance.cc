@@ -290,12 +290,13 @@ void Appliance::collect(metrics::Scrape& scrape) const {
                    "Unsent events discarded under when_full: drop_oldest.", {}, d(rs.dropped_records));
     scrape.counter("tributary_ring_refused_appends_total",
                    "Appends refused: reason full (the ring or the disk was full) or unwritten "
-                   "(buffer.max_unwritten waiting for the disk).",
+                   "(buffer.max_unwritten already held in memory for the disk).",
                    {{"reason", "full"}}, d(rs.refused_full));
     scrape.counter("tributary_ring_refused_appends_total", "", {{"reason", "unwritten"}},
                    d(rs.refused_unwritten));
     scrape.gauge("tributary_ring_unwritten_bytes",
-                 "Accepted bytes queued in memory, not yet written to a segment file.", {},
+                 "Accepted bytes held in memory for the disk: not yet written to a segment file, "
+                 "or written and not yet synced.", {},
                  d(rs.unwritten_bytes));
     scrape.counter("tributary_ring_write_errors_total", "Failed writes to segment files.", {}, d(rs.write_errors));
     scrape.counter("tributary_ring_sync_errors_total", "Failed fdatasync calls (the segment is rewritten).", {},

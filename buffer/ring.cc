@@ -247,12 +247,14 @@ void Ring::close() {
 // Under append_mutex_: whether FRAMES more bytes fit (dropping old segments under
 // drop_oldest if need be). A refusal is counted.
 bool Ring::has_room(std::uint64_t frames) {
-  const std::uint64_t unwritten = pending_bytes_.load() + writer_.unsynced_bytes();
-  if (unwritten > 0 && unwritten + frames > options_.max_unwritten_bytes) {
+  // Held in memory for the disk: queued, or written and kept until synced.
+  const std::uint64_t queued = pending_bytes_.load();
+  const std::uint64_t held = queued + writer_.unsynced_bytes();
+  if (held > 0 && held + frames > options_.max_unwritten_bytes) {
     refused_unwritten_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  const std::uint64_t used = disk_bytes_.load() + unwritten + frames;
+  const std::uint64_t used = disk_bytes_.load() + queued + frames;  // written bytes are in disk_bytes_
   if (disk_full_.load() ||
       (used > options_.max_bytes &&
        (options_.when_full != WhenFull::kDropOldest || !drop_oldest(used - options_.max_bytes)))) {
@@ -346,17 +348,17 @@ void Ring::after_append(bool caller_waits, bool wake) {
   if (wake) wake_.notify_one();
 }
 
-// Under the write role, on an appender's thread: writes the queue only when that is one
-// plain write — the ring is healthy (no stall, no failed segment, no rescue) and the queue
-// fits the open segment (a roll syncs the old segment and creates a new one, a rescue
-// rewrites and syncs: such work stays on the writer thread, never on an io or Paho thread).
-// False: the queue is left to the writer thread.
 // Under interval: half of max_unwritten_bytes is written and waits for a sync. Syncing then,
 // before the interval is up, keeps a fast stream from being refused while the disk keeps up.
 bool Ring::early_sync_due() const {
   return options_.fsync == FsyncPolicy::kInterval && writer_.unsynced_bytes() >= options_.max_unwritten_bytes / 2;
 }
 
+// Under the write role, on an appender's thread: writes the queue only when that is one
+// plain write — the ring is healthy (no stall, no failed segment, no rescue) and the queue
+// fits the open segment (a roll syncs the old segment and creates a new one, a rescue
+// rewrites and syncs: such work stays on the writer thread, never on an io or Paho thread).
+// False: the queue is left to the writer thread.
 bool Ring::write_inline() {
   if (stalled_.load() || rescue_.pending || !writer_.is_open() || writer_.failed() || !in_progress_.empty()) {
     return false;
