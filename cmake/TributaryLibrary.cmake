@@ -23,6 +23,11 @@ function(tributary_compile_options TARGET)
       # GCC warns that TSan does not model std::atomic_thread_fence, which Asio's handler
       # invocation uses; Asio also synchronises through its scheduler's mutex, which TSan sees.
       target_compile_options(${TARGET} PRIVATE -Wno-tsan)
+      # librdkafka's threads and locks made visible to TSan (see the file).
+      get_target_property(type ${TARGET} TYPE)
+      if(type STREQUAL "EXECUTABLE")
+        target_sources(${TARGET} PRIVATE ${PROJECT_SOURCE_DIR}/cmake/tsan_c11_threads.cc)
+      endif()
     endif()
   endif()
 endfunction()
