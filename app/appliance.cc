@@ -207,8 +207,24 @@ void Appliance::stop() {
   if (!running_.exchange(false)) return;
   for (auto& intake : intakes_) intake->stop();
   if (admin_) admin_->stop();
-  if (forwarder_) forwarder_->stop();
-  kafka_.stop();
+  // The grace period: what the ring holds is forwarded until Kafka has it all or the time
+  // is up; whatever is left stays in the ring for the next start.
+  const auto deadline = std::chrono::steady_clock::now() + config_.kafka.drain_timeout;
+  if (forwarder_) {
+    const buffer::RingStats before = ring_->stats();
+    if (before.next_seq > before.cursor) {
+      log::info("forwarding the ring's backlog before stopping")
+          .kv("backlog", before.next_seq - before.cursor)
+          .kv("drain_timeout_ms", config_.kafka.drain_timeout.count());
+    }
+    if (!forwarder_->drain(deadline)) {
+      const buffer::RingStats after = ring_->stats();
+      log::warn("drain_timeout is up; what Kafka has not acknowledged stays in the ring for the next start")
+          .kv("backlog", after.next_seq - after.cursor);
+    }
+    forwarder_->stop();
+  }
+  kafka_.stop(deadline);
   // Closing refuses further appends (a request already read answers 503) but keeps the
   // ring object alive until the io threads are gone, so no late offer touches freed memory.
   ring_->close();

@@ -149,7 +149,9 @@ constexpr std::array kKafka = {
               "draining a backlog does not saturate a gateway's uplink; 0: no cap.",
               0, 0},
     OptionDef{"drain_timeout", T::kDuration, "10s", false,
-              "On shutdown, how long to wait for in-flight events to be delivered.", 0, kHour},
+              "The grace period on shutdown (SIGTERM): after the intakes stop, the ring's "
+              "backlog is forwarded until Kafka has acknowledged all of it or this time is up. "
+              "What is left stays in the ring for the next start.", 0, kHour},
     OptionDef{"security", T::kSection, "", false,
               "TLS and SASL towards the brokers, see `kafka.security`."},
     OptionDef{"properties", T::kStringMap, "", false,

@@ -4,7 +4,9 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "core/envelope.h"
 #include "core/log.h"
@@ -38,6 +40,15 @@ void Forwarder::start() {
     pthread_setname_np(pthread_self(), "forwarder");
     loop();
   });
+}
+
+bool Forwarder::drain(std::chrono::steady_clock::time_point deadline) {
+  if (!thread_.joinable()) return false;
+  for (;;) {
+    if (ring_.cursor() >= ring_.stats().next_seq) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 void Forwarder::stop() {

@@ -62,6 +62,11 @@ class Forwarder {
   }
 
   void start();
+  // Keeps forwarding until every record appended so far is acknowledged (or refused for
+  // good), or until DEADLINE. Stop the intakes first, or the end keeps moving. True when
+  // nothing is left; false when the time ran out (the rest stays in the ring) or the
+  // forwarder is not running.
+  bool drain(std::chrono::steady_clock::time_point deadline);
   // Stops reading; records already handed to Kafka still report. Idempotent.
   void stop();
 

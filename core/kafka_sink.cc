@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -281,12 +282,15 @@ void KafkaSink::poll(std::chrono::milliseconds timeout) {
   if (producer_ != nullptr) rd_kafka_poll(producer_, static_cast<int>(timeout.count()));
 }
 
-void KafkaSink::stop() {
+void KafkaSink::stop() { stop(std::chrono::steady_clock::now() + config_.drain_timeout); }
+
+void KafkaSink::stop(std::chrono::steady_clock::time_point deadline) {
   if (producer_ == nullptr) return;
   stopping_.store(true);
   if (poller_.joinable()) poller_.join();
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   const rd_kafka_resp_err_t err =
-      rd_kafka_flush(producer_, static_cast<int>(config_.drain_timeout.count()));
+      rd_kafka_flush(producer_, static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0)));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     log::warn("kafka drain timed out; what is undelivered stays in the ring").kv("in_flight", in_flight());
     rd_kafka_purge(producer_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);

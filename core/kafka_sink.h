@@ -76,9 +76,10 @@ class KafkaSink {
   };
   Produce produce(const OutRecord& record, std::uint64_t tag, std::string* why = nullptr);
 
-  // Waits up to drain_timeout for what is in flight; then purges the rest, whose reports
-  // come with an error (the records stay in the ring). Idempotent.
+  // Waits up to drain_timeout (or until DEADLINE) for what is in flight; then purges the
+  // rest, whose reports come with an error (the records stay in the ring). Idempotent.
   void stop();
+  void stop(std::chrono::steady_clock::time_point deadline);
 
   // The calling thread serves reports from now on, with poll(); the poll thread stops.
   // READY is called (on a librdkafka thread; it must not call librdkafka) when something

@@ -73,7 +73,7 @@ class EventPathTest : public ::testing::Test {
                        "  fsync: " + fsync + "\n"
                        "kafka:\n"
                        "  brokers: " + brokers + "\n"
-                       "  drain_timeout: 2s\n" + kafka_extra +
+                       "  drain_timeout: " + drain_timeout_ + "\n" + kafka_extra +
                        "sources:\n"
                        "  - name: meters\n"
                        "    type: udp\n"
@@ -114,6 +114,7 @@ class EventPathTest : public ::testing::Test {
   }
 
   std::string extra_routes_;  // more routes of the HTTP source, for start()
+  std::string drain_timeout_ = "2s";  // kafka.drain_timeout, for start()
   std::string bootstrap_;
   std::string dir_;
   std::string http_topic_;
@@ -514,6 +515,30 @@ TEST_F(EventPathTest, SigtermWhileKafkaIsUnreachableExitsCleanlyAndKeepsTheEvent
   const auto records = read_topic(bootstrap_, http_topic_, 3, kKafkaDeadline, 1s);
   ASSERT_EQ(records.size(), 3u);
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(records[i].value, "pending-" + std::to_string(i));
+}
+
+TEST_F(EventPathTest, SigtermForwardsTheRingsBacklogWithinTheGracePeriod) {
+  // A drain cap of 16 KiB/s keeps 48 KiB of events in the ring when SIGTERM comes: about a
+  // second's worth is with librdkafka, the rest only in the ring. All of it reaches Kafka
+  // before Tributary exits, as the grace period (20 s) allows.
+  drain_timeout_ = "20s";
+  start(bootstrap_, "", "  max_drain_rate: 16KiB\n");
+  const std::string value(1024, 'v');
+  for (int i = 0; i < 48; ++i) {
+    ASSERT_EQ(post(std::to_string(i / 10) + std::to_string(i % 10) + value, {{"X-Order-Id", "k"}}).status, 202);
+  }
+  const auto before = std::chrono::steady_clock::now();
+  ASSERT_EQ(process_->stop(), 0) << process_->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 15s);
+  EXPECT_THAT(process_->log(), HasSubstr("forwarding the ring's backlog before stopping"));
+  EXPECT_THAT(process_->log(), ::testing::ContainsRegex("tributary stopped.* backlog=0"));
+  EXPECT_THAT(process_->log(), ::testing::Not(HasSubstr("drain_timeout is up")));
+  process_.reset();
+  const auto records = read_topic(bootstrap_, http_topic_, 48, kKafkaDeadline, 1s);
+  ASSERT_EQ(records.size(), 48u);  // read before any restart: the stopped process sent them
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EXPECT_EQ(records[i].value.substr(0, 2), std::to_string(i / 10) + std::to_string(i % 10));
+  }
 }
 
 TEST_F(EventPathTest, AnNdjsonBodyIsOneEventPerLineStoredWholeOrNotAtAll) {
