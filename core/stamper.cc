@@ -88,6 +88,19 @@ void render_common_headers(const StampFacts& f, CommonHeaderText& text, const Ad
   }
 }
 
+bool is_stamped_header_name(std::string_view name) {
+  const auto starts = [name](std::string_view prefix) {
+    if (name.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+      const char c = name[i];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c) != prefix[i]) return false;
+    }
+    return true;
+  };
+  const auto is = [&](std::string_view whole) { return name.size() == whole.size() && starts(whole); };
+  return starts("ce_") || starts("tributary_") || starts("mqtt_") || is("content-type") || is("traceparent");
+}
+
 std::string_view Stamper::traceparent(std::string_view incoming, std::array<char, 55>& out) {
   return is_valid_traceparent(incoming) ? incoming : new_traceparent(out);
 }

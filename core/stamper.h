@@ -48,6 +48,12 @@ using AddHeader = std::function<void(std::string_view name, std::string_view val
 // is known).
 void render_common_headers(const StampFacts& facts, CommonHeaderText& text, const AddHeader& add);
 
+// Whether NAME (in any case) is a header Tributary sets itself: ce_*, content-type,
+// traceparent, tributary_* and the transports' own (mqtt_*). Metadata a client sends under
+// such a name (an MQTT 5 user property) is not copied to the record: it could forge the
+// event id consumers de-duplicate on, or the source, or make a second header of that name.
+bool is_stamped_header_name(std::string_view name);
+
 class Stamper {
  public:
   explicit Stamper(std::string node_id);

@@ -40,6 +40,22 @@ TEST(Stamper, SetsCloudEventsHeaders) {
   EXPECT_TRUE(Stamper::is_valid_traceparent(header(e, "traceparent")));
 }
 
+TEST(Stamper, EveryHeaderItSetsIsAStampedName) {
+  Stamper s("gw-01");
+  Event e = sample();
+  e.content_type = "text/plain";
+  s.stamp(e);
+  for (const Header& h : e.headers) EXPECT_TRUE(is_stamped_header_name(h.name)) << h.name;
+  for (const char* name : {"ce_id", "CE_ID", "Ce_Source", "Content-Type", "TRACEPARENT", "tributary_dlq_reason",
+                           "mqtt_qos", "MQTT_Retained"}) {
+    EXPECT_TRUE(is_stamped_header_name(name)) << name;
+  }
+  for (const char* name : {"", "ce", "x-firmware", "content-type2", "traceparent-x", "trace", "tributary",
+                           "cex_id", "device_id"}) {
+    EXPECT_FALSE(is_stamped_header_name(name)) << name;
+  }
+}
+
 TEST(Stamper, OmitsContentTypeWhenUnknownAndBracketsIpv6) {
   Stamper s("n");
   Event e = sample();

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <map>
@@ -213,6 +214,11 @@ TEST_F(MqttBridgeTest, MessagesOfEveryQosArriveMappedToTopicKeyAndHeaders) {
   mqtt::properties props;
   props.add(mqtt::property(mqtt::property::USER_PROPERTY, "x-firmware", "4.2"));
   props.add(mqtt::property(mqtt::property::CONTENT_TYPE, "application/json"));
+  // A device cannot forge what Tributary stamps: the event id consumers de-duplicate on,
+  // the source, the MQTT facts.
+  props.add(mqtt::property(mqtt::property::USER_PROPERTY, "ce_id", "forged-id"));
+  props.add(mqtt::property(mqtt::property::USER_PROPERTY, "CE_SOURCE", "/forged"));
+  props.add(mqtt::property(mqtt::property::USER_PROPERTY, "mqtt_qos", "7"));
   ASSERT_TRUE(pub.publish(topic("north", "d0"), R"({"q":0})", 0, props));
   ASSERT_TRUE(pub.publish(topic("north", "d1"), R"({"q":1})", 1, props));
   ASSERT_TRUE(pub.publish(topic("north", "d2"), R"({"q":2})", 2, props));
@@ -233,6 +239,13 @@ TEST_F(MqttBridgeTest, MessagesOfEveryQosArriveMappedToTopicKeyAndHeaders) {
     EXPECT_EQ(r.header("content-type"), "application/json");
     EXPECT_EQ(r.header("ce_source"), "/tributary/it-node/mqtt/bridge");
     EXPECT_EQ(r.header("ce_type"), "io.tributary.mqtt");
+    EXPECT_THAT(r.header("ce_id").value_or(""), ::testing::StartsWith("it-node-"));  // node id + ring sequence
+    for (const auto& [name, value] : r.headers) {
+      EXPECT_NE(value, "forged-id") << name;
+      EXPECT_NE(value, "/forged") << name;
+      EXPECT_NE(value, "7") << name;
+    }
+    EXPECT_EQ(std::count_if(r.headers.begin(), r.headers.end(), [](const auto& h) { return h.first == "ce_id"; }), 1);
   }
   const auto south = read_topic(bootstrap_, prefix_ + ".south", 1, kKafkaDeadline);
   ASSERT_EQ(south.size(), 1u);

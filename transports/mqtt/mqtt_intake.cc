@@ -486,7 +486,13 @@ void MqttIntake::on_message(Client& client, const ::mqtt::message& m) {
   w.add_header("mqtt_qos", qos_text);
   w.add_header("mqtt_retained", m.is_retained() ? "true" : "false");
   for (const auto& [name, value] : user) {
-    if (name != "traceparent") w.add_header(name, value);
+    if (!is_stamped_header_name(name)) {
+      w.add_header(name, value);
+    } else if (name != "traceparent") {
+      log::limited(log::Level::kWarn, "mqtt user property not copied: Tributary sets that header")
+          .kv("source", name_)
+          .kv("property", name);
+    }
   }
   if (malformed) {
     w.add_header("tributary_dlq_reason", why);
