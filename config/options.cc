@@ -378,7 +378,8 @@ constexpr std::array kMqttSource = {
               "`mqtt://` and `mqtts://` are the same."},
     OptionDef{"protocol", T::kEnum, "5", false,
               "MQTT version: `5` (session expiry, user properties and content type become "
-              "headers) or `3.1.1`.",
+              "headers; a user property named like a header Tributary sets, `ce_*`, "
+              "`content-type`, `traceparent`, `mqtt_*` or `tributary_*`, is not copied) or `3.1.1`.",
               0, 0, kMqttProtocols},
     OptionDef{"client_id", T::kString, "", false,
               "Client id, stable across restarts so the broker keeps the session; with "
