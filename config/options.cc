@@ -280,7 +280,7 @@ constexpr std::array kHttpSource = {
               "for its first); then it is closed.", 100, kHour},
     OptionDef{"max_connections", T::kInteger, "1024", false,
               "Open connections this source serves at once; one more is answered 503 (with "
-              "Retry-After) and closed. With request_timeout and idle_timeout, this bounds what slow or idle "
+              "Retry-After) and closed (over HTTPS: closed before the TLS handshake, unanswered). With request_timeout and idle_timeout, this bounds what slow or idle "
               "clients can hold.",
               1, 100000},
     OptionDef{"tls_cert_file", T::kString, "", false,

@@ -233,12 +233,19 @@ TEST_F(OperationsTest, NotReadyWhenKafkaIsUnreachableAndTheRingIsNearlyFull) {
   EXPECT_EQ(http_request("127.0.0.1", admin_port_, "GET", "/readyz", "").status, 200);
   const std::string body(4000, 'x');
   int accepted = 0;
-  for (int i = 0; i < 400; ++i) {
-    const int status = http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", body).status;
-    if (status == 202) ++accepted;
-    if (status == 503) break;  // full
+  std::optional<HttpResult> full;
+  for (int i = 0; i < 400 && !full; ++i) {
+    HttpResult res = http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", body);
+    if (res.status == 202) ++accepted;
+    if (res.status == 503) full = std::move(res);
   }
   EXPECT_GT(accepted, 150);
+  // The ring is full (when_full: block): 503 with Retry-After and a JSON error, and it stays
+  // so; nothing refused was stored (the backlog below is exactly what was accepted).
+  ASSERT_TRUE(full.has_value()) << "400 events of 4 kB never filled a 1 MiB ring";
+  EXPECT_EQ(full->headers.at("retry-after"), "1");
+  EXPECT_EQ(json_field(full->body, "error"), "busy") << full->body;
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", body).status, 503);
   const HttpResult ready = http_request("127.0.0.1", admin_port_, "GET", "/readyz", "");
   EXPECT_EQ(ready.status, 503) << ready.body;
   EXPECT_THAT(ready.body, HasSubstr("kafka: no broker reachable and the ring is over 90% full"));

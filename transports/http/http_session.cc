@@ -746,11 +746,11 @@ void HttpSession::on_completion(const Status& status, const Delivery& delivery) 
   }
   if (status.code() == StatusCode::kInvalidArgument) {
     shared_->counters.client_errors.fetch_add(1, std::memory_order_relaxed);
-    return respond(Status_::unprocessable_entity, json_error("kafka_rejected", status.message()),
+    return respond(Status_::unprocessable_entity, json_error("rejected", status.message()),
                    keep_alive);
   }
   shared_->counters.unavailable.fetch_add(1, std::memory_order_relaxed);
-  respond(Status_::service_unavailable, json_error("kafka_unavailable", status.message()),
+  respond(Status_::service_unavailable, json_error("not_stored", status.message()),
           keep_alive, "5");
 }
 

@@ -66,6 +66,11 @@ class MqttIntake::Client final : public ::mqtt::callback {
               ::mqtt::create_options(owner.settings_.protocol == "5" ? MQTTVERSION_5 : MQTTVERSION_3_1_1),
               persist_dir) {
     paho_.set_callback(*this);
+    // MQTT 5: a broker that ends the connection says why (session taken over, server
+    // shutting down, ...). Paho reports the loss itself without the reason.
+    paho_.set_disconnected_handler([this](const ::mqtt::properties& props, ::mqtt::ReasonCode code) {
+      on_disconnect(props, code);
+    });
   }
 
   ~Client() override { join(); }
@@ -93,6 +98,24 @@ class MqttIntake::Client final : public ::mqtt::callback {
         .kv("source", owner_.name_)
         .kv("client", id_)
         .kv("cause", cause.empty() ? "unknown" : cause);
+    reconnect();
+  }
+
+  void on_disconnect(const ::mqtt::properties& props, ::mqtt::ReasonCode code) {
+    owner_.counters_.broker_disconnects.fetch_add(1, std::memory_order_relaxed);
+    const int value = static_cast<int>(code);
+    std::string why;
+    if (props.contains(::mqtt::property::REASON_STRING)) why = ::mqtt::get<std::string>(props, ::mqtt::property::REASON_STRING);
+    log::warn("mqtt broker closed the connection")
+        .kv("source", owner_.name_)
+        .kv("client", id_)
+        .kv("reason_code", value)
+        .kv("reason", MQTTReasonCode_toString(static_cast<MQTTReasonCodes>(value)))
+        .kv("reason_string", why);
+    reconnect();
+  }
+
+  void reconnect() {
     {
       std::lock_guard lock(mu_);
       lost_ = true;
@@ -234,13 +257,15 @@ class MqttIntake::Client final : public ::mqtt::callback {
     auto backoff = s.reconnect_min;
     std::unique_lock lock(mu_);
     while (!owner_.stopping_) {
+      // A loss reported before this attempt is behind us (Paho may report one loss twice:
+      // the broker's DISCONNECT, then the connection lost); one during it is not.
+      lost_ = false;
       lock.unlock();
       const bool up = connect_and_subscribe();
       lock.lock();
       if (up) {
         backoff = s.reconnect_min;
         cv_.wait(lock, [this] { return lost_ || wake_; });
-        lost_ = false;
         if (owner_.stopping_) break;
       }
       // Jitter: somewhere in the upper half of the backoff, so clients that lost the broker
@@ -308,6 +333,9 @@ void MqttIntake::collect(metrics::Scrape& scrape) const {
                  labels, v(c.auth_failed));
   scrape.counter("tributary_mqtt_connections_lost_total", "Connections to the broker that were lost.", labels,
                  v(c.connection_lost));
+  scrape.counter("tributary_mqtt_broker_disconnects_total",
+                 "Connections the broker closed with an MQTT 5 DISCONNECT (the reason code is logged).", labels,
+                 v(c.broker_disconnects));
   scrape.counter("tributary_mqtt_subscriptions_refused_total", "Topic filters the broker refused.", labels,
                  v(c.subscribe_refused));
   for (std::size_t i = 0; i < settings_.subscriptions.size(); ++i) {
@@ -385,6 +413,7 @@ void MqttIntake::stop() {
       .kv("connect_failed", c.connect_failed.load())
       .kv("auth_failed", c.auth_failed.load())
       .kv("connection_lost", c.connection_lost.load())
+      .kv("broker_disconnects", c.broker_disconnects.load())
       .kv("subscribe_refused", c.subscribe_refused.load());
 }
 

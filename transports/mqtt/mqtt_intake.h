@@ -32,6 +32,7 @@ struct MqttCounters {
   std::atomic<std::uint64_t> connect_failed{0};     // failed attempts (auth failures included)
   std::atomic<std::uint64_t> auth_failed{0};        // refused for credentials or authorisation
   std::atomic<std::uint64_t> connection_lost{0};
+  std::atomic<std::uint64_t> broker_disconnects{0};  // MQTT 5 DISCONNECT from the broker
   std::atomic<std::uint64_t> subscribe_refused{0};  // filters the broker refused
 };
 

@@ -169,7 +169,7 @@ TEST_F(HttpIntakeTest, FailedDeliveryBecomes503) {
   sink_.release(Status(StatusCode::kUnavailable, "broker down"));
   client.join();
   EXPECT_EQ(result.status, 503);
-  EXPECT_EQ(json_field(result.body, "error"), "kafka_unavailable");
+  EXPECT_EQ(json_field(result.body, "error"), "not_stored");
   EXPECT_EQ(result.headers["retry-after"], "5");
 }
 
