@@ -282,6 +282,29 @@ void KafkaSink::poll(std::chrono::milliseconds timeout) {
   if (producer_ != nullptr) rd_kafka_poll(producer_, static_cast<int>(timeout.count()));
 }
 
+std::map<std::string, std::string> KafkaSink::effective_config() const {
+  std::map<std::string, std::string> out;
+  if (producer_ == nullptr) return out;
+  const rd_kafka_conf_t* conf = rd_kafka_conf(producer_);
+  // A topic property also set globally (compression.codec) says "inherit" at topic level:
+  // the global value is the one in force.
+  const auto add = [&out](const char** pairs, std::size_t count) {
+    for (std::size_t i = 0; i + 1 < count; i += 2) out.emplace(pairs[i], pairs[i + 1]);
+  };
+  std::size_t count = 0;
+  // rd_kafka_conf_dump takes a non-const conf but only reads it.
+  rd_kafka_conf_t* readable = const_cast<rd_kafka_conf_t*>(conf);
+  const char** global = rd_kafka_conf_dump(readable, &count);
+  add(global, count);
+  rd_kafka_conf_dump_free(global, count);
+  if (const rd_kafka_topic_conf_t* topic = rd_kafka_conf_get_default_topic_conf(readable)) {
+    const char** pairs = rd_kafka_topic_conf_dump(const_cast<rd_kafka_topic_conf_t*>(topic), &count);
+    add(pairs, count);
+    rd_kafka_conf_dump_free(pairs, count);
+  }
+  return out;
+}
+
 void KafkaSink::stop() { stop(std::chrono::steady_clock::now() + config_.drain_timeout); }
 
 void KafkaSink::stop(std::chrono::steady_clock::time_point deadline) {

@@ -81,6 +81,11 @@ class KafkaSink {
   void stop();
   void stop(std::chrono::steady_clock::time_point deadline);
 
+  // The producer's configuration as librdkafka holds it once started, by librdkafka's own
+  // names (linger.ms is queue.buffering.max.ms): global properties, then the default
+  // topic's. Secrets included: for tests and diagnostics, never logged.
+  std::map<std::string, std::string> effective_config() const;
+
   // The calling thread serves reports from now on, with poll(); the poll thread stops.
   // READY is called (on a librdkafka thread; it must not call librdkafka) when something
   // arrives to be served while nothing was waiting, so the caller can wait for other things
