@@ -308,7 +308,10 @@ constexpr std::array kHttpSource = {
               "comma-separated names or prefixes ending in `*` (`orders, telemetry.*`). The "
               "answer comes once the records are in the ring, so each offset entry has "
               "partition and offset null (Kafka has not assigned them yet) and error_code "
-              "null. Empty: off."},
+              "null. A record's `partition` is kept (a partition the topic does not have is "
+              "refused by Kafka after `unknown_topic_timeout` and dead-lettered or dropped, "
+              "not answered with 404 as the REST Proxy would: the answer comes before Kafka "
+              "is asked); a null `value` is a tombstone (a Kafka null value). Empty: off."},
     OptionDef{"rest_proxy_auth", T::kEnum, "none", false,
               "Who may use the REST Proxy API: `bearer` or `api_key` with the tokens of "
               "rest_proxy_tokens_file, like a route's `auth`. A source whose routes require "

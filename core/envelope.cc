@@ -30,7 +30,8 @@ std::string_view EnvelopeWriter::finish(std::string_view id, std::string_view to
                                         const std::optional<std::string_view>& key,
                                         std::string_view payload,
                                         std::chrono::system_clock::time_point ingest_time,
-                                        const Origin& origin, const EnvelopeStamp* stamp) {
+                                        const Origin& origin, const EnvelopeStamp* stamp,
+                                        KafkaPlacement placement) {
   if (finished_) {  // no headers this time
     builder_.Clear();
     headers_.clear();
@@ -52,7 +53,8 @@ std::string_view EnvelopeWriter::finish(std::string_view id, std::string_view to
       std::chrono::duration_cast<std::chrono::milliseconds>(ingest_time.time_since_epoch()).count(),
       text(origin.transport), text(origin.source), optional_text(origin.route), optional_text(origin.remote_ip),
       origin.remote_port, stamp != nullptr, stamp ? optional_text(stamp->node_id) : 0,
-      stamp ? optional_text(stamp->content_type) : 0, stamp ? optional_text(stamp->traceparent) : 0);
+      stamp ? optional_text(stamp->content_type) : 0, stamp ? optional_text(stamp->traceparent) : 0,
+      placement.partition, placement.null_value);
   b.Finish(envelope, fb::EnvelopeIdentifier());
   finished_ = true;
   return std::string_view(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());

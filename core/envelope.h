@@ -25,6 +25,14 @@ struct EnvelopeStamp {
   std::string_view traceparent;  // a valid one (Stamper::traceparent)
 };
 
+// Where and how a record goes to Kafka beyond its topic and key, for the REST Proxy API:
+// an explicit partition, a null value (tombstone). The defaults: partitioned by key (as the
+// Java client does), the payload as the value.
+struct KafkaPlacement {
+  std::int32_t partition = -1;
+  bool null_value = false;
+};
+
 // Builds envelopes one after another with one reused builder: no allocation per envelope
 // once its buffers have grown. Headers first (add_header), then finish(). Not thread-safe:
 // one per thread.
@@ -40,7 +48,7 @@ class EnvelopeWriter {
   std::string_view finish(std::string_view id, std::string_view topic,
                           const std::optional<std::string_view>& key, std::string_view payload,
                           std::chrono::system_clock::time_point ingest_time, const Origin& origin,
-                          const EnvelopeStamp* stamp = nullptr);
+                          const EnvelopeStamp* stamp = nullptr, KafkaPlacement placement = {});
 
  private:
   flatbuffers::FlatBufferBuilder builder_;

@@ -242,6 +242,8 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
   out.topic = e->topic() != nullptr ? e->topic()->c_str() : "";
   if (e->has_key()) out.key = fb_view(e->key());
   out.value = fb_view(e->payload());
+  out.null_value = e->null_value();
+  out.partition = e->partition();
   out.headers = headers_;
   throttle(out.value.size());
   const auto bytes = static_cast<std::int64_t>(out.value.size());
@@ -306,6 +308,7 @@ Forwarder::DeadLetter Forwarder::dead_letter(std::uint64_t sequence, const OutRe
   headers.emplace_back("tributary_dlq_topic", original.topic);
   OutRecord out = original;
   out.topic = options_.dead_letter_topic.c_str();
+  out.partition = -1;  // the original's partition number means nothing in the dead-letter topic
   out.headers = headers;
   in_flight_.fetch_add(1);
   in_flight_bytes_.fetch_add(static_cast<std::int64_t>(out.value.size()));
@@ -344,6 +347,7 @@ Forwarder::DeadLetter Forwarder::dead_letter(std::uint64_t sequence, const rd_ka
   out.topic = rd_kafka_topic_name(original.rkt);
   if (original.key != nullptr) out.key = std::string_view(static_cast<const char*>(original.key), original.key_len);
   out.value = std::string_view(static_cast<const char*>(original.payload), original.len);
+  out.null_value = original.payload == nullptr;
   out.headers = headers;
   return dead_letter(sequence, out, rd_kafka_err2name(original.err), reason);
 }

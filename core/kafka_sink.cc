@@ -112,18 +112,22 @@ KafkaSink::Produce KafkaSink::produce(const OutRecord& record, std::uint64_t tag
     rd_kafka_header_add(headers, name.data(), static_cast<ssize_t>(name.size()), value.data(),
                         static_cast<ssize_t>(value.size()));
   }
-  std::array<rd_kafka_vu_t, 6> vus{};
+  std::array<rd_kafka_vu_t, 7> vus{};
   std::size_t n = 0;
   vus[n].vtype = RD_KAFKA_VTYPE_TOPIC;
   vus[n++].u.cstr = record.topic;
+  if (record.partition >= 0) {
+    vus[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+    vus[n++].u.i32 = record.partition;
+  }
   if (record.key) {
     vus[n].vtype = RD_KAFKA_VTYPE_KEY;
     vus[n].u.mem.ptr = const_cast<char*>(record.key->data());
     vus[n++].u.mem.size = record.key->size();
   }
   vus[n].vtype = RD_KAFKA_VTYPE_VALUE;
-  vus[n].u.mem.ptr = const_cast<char*>(record.value.data());
-  vus[n++].u.mem.size = record.value.size();
+  vus[n].u.mem.ptr = record.null_value ? nullptr : const_cast<char*>(record.value.data());
+  vus[n++].u.mem.size = record.null_value ? 0 : record.value.size();
   vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
   vus[n++].u.i = 0;  // no copy: the caller keeps the value until the delivery report
   vus[n].vtype = RD_KAFKA_VTYPE_HEADERS;
@@ -133,7 +137,10 @@ KafkaSink::Produce KafkaSink::produce(const OutRecord& record, std::uint64_t tag
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   rd_kafka_error_t* error = rd_kafka_produceva(producer_, vus.data(), n);
   if (error == nullptr) {
-    if (unknown_topics_count_.load(std::memory_order_relaxed) > 0) topic_known(record.topic);
+    if (unknown_topics_count_.load(std::memory_order_relaxed) > 0) {
+      topic_known(record.topic);
+      if (record.partition >= 0) topic_known(partition_name(record).c_str());
+    }
     return Produce::kQueued;
   }
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -148,10 +155,19 @@ KafkaSink::Produce KafkaSink::produce(const OutRecord& record, std::uint64_t tag
     // as nobody creates the topic would be worse than refusing it.
     return topic_unknown_for_good(record.topic) ? Produce::kRefused : Produce::kFull;
   }
+  if (code == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+    // A partition the client chose that the topic does not have (yet: partitions may be
+    // being added): waited for like an unknown topic, then refused.
+    return topic_unknown_for_good(partition_name(record).c_str()) ? Produce::kRefused : Produce::kFull;
+  }
   // Refused for good only when no retry can help (too large, an invalid argument such as a
   // malformed topic name, a topic Kafka refuses); anything else (a full queue, a producer
   // that failed fatally) is tried again later: the record stays in the ring.
   return is_permanent_delivery_error(code) ? Produce::kRefused : Produce::kFull;
+}
+
+std::string KafkaSink::partition_name(const OutRecord& record) {
+  return std::string(record.topic) + "[" + std::to_string(record.partition) + "]";
 }
 
 bool KafkaSink::topic_unknown_for_good(const char* topic) {

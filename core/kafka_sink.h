@@ -30,6 +30,8 @@ struct OutRecord {
   const char* topic = nullptr;  // NUL-terminated
   std::optional<std::string_view> key;  // nullopt: Kafka null key
   std::string_view value;
+  bool null_value = false;      // a Kafka null value (tombstone): VALUE is then ignored
+  std::int32_t partition = -1;  // -1: by key (murmur2, as the Java client)
   std::span<const HeaderView> headers;
 };
 
@@ -124,6 +126,8 @@ class KafkaSink {
   // Topics librdkafka refused as unknown, and since when (see produce()).
   bool topic_unknown_for_good(const char* topic);
   void topic_known(const char* topic);
+  // "topic[partition]": an explicit partition's entry among the unknown topics.
+  static std::string partition_name(const OutRecord& record);
   std::mutex unknown_topics_mutex_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> unknown_topics_;
   std::atomic<std::size_t> unknown_topics_count_{0};  // its size, read without the mutex

@@ -607,10 +607,26 @@ TEST_F(EventPathTest, RestProxyV2ProduceRequestsAreStoredAndAnsweredInItsFormat)
                                        {{"Content-Type", "application/json"}});
   EXPECT_EQ(type.status, 415);
   const HttpResult partial = http_request("127.0.0.1", http_port_, "POST", "/topics/" + topic,
-                                          R"({"records":[{"value":1},{"value":null}]})",
+                                          R"({"records":[{"value":1},{"value":2,"partition":-1}]})",
                                           {{"Content-Type", "application/vnd.kafka.json.v2+json"}});
   EXPECT_EQ(partial.status, 422);
   EXPECT_EQ(read_topic(bootstrap_, topic, 4, 2s).size(), 3u) << "a refused request stored something";
+
+  // A tombstone for a key, to the partition the client names (the topic has one: 0): a Kafka
+  // null value, not "null" or an empty value; then an empty value, which is not one.
+  const HttpResult tombstone = http_request("127.0.0.1", http_port_, "POST", "/topics/" + topic,
+                                            R"({"records":[{"key":"a2V5","value":null,"partition":0},{"value":""}]})",
+                                            {{"Content-Type", "application/vnd.kafka.binary.v2+json"}});
+  ASSERT_EQ(tombstone.status, 200) << tombstone.body;
+  const auto all = read_topic(bootstrap_, topic, 5, kKafkaDeadline);
+  ASSERT_EQ(all.size(), 5u);
+  EXPECT_EQ(all[3].key, "key");
+  EXPECT_TRUE(all[3].null_value);
+  EXPECT_EQ(all[3].partition, 0);
+  EXPECT_EQ(all[3].header("content-type"), std::nullopt);
+  EXPECT_FALSE(all[4].null_value);
+  EXPECT_EQ(all[4].value, "");
+  EXPECT_FALSE(all[0].null_value);
 }
 
 }  // namespace

@@ -426,6 +426,44 @@ TEST_F(ForwarderMockTest, ATopicKafkaDoesNotHaveIsRefusedAndBlocksNothingBehindI
   EXPECT_EQ(read_topic(cluster_.bootstrap(), "events", 5, 20s, 500ms).size(), 5u);
 }
 
+// The REST Proxy API's placements: a partition the client names, a null value. A partition
+// the topic does not have is waited for like an unknown topic, then dead-lettered (with its
+// reason), and holds nothing behind it; the dead-letter copy is partitioned as usual.
+TEST_F(ForwarderMockTest, ExplicitPartitionsAndTombstonesAreProducedAsAskedAndAMissingPartitionIsDeadLettered) {
+  rd_kafka_mock_topic_create(cluster_.get(), "parts", 2, 1);
+  config::KafkaConfig k;
+  k.unknown_topic_timeout = 1s;
+  ForwarderOptions options;
+  options.dead_letter_topic = "dead";
+  start(k, options);
+  EnvelopeWriter writer;
+  const auto put = [&](std::string_view value, KafkaPlacement placement) {
+    const std::string envelope(writer.finish({}, "parts", std::string_view("k"), value, std::chrono::system_clock::now(),
+                                             Origin{"http", "mock", "", "127.0.0.1", 1}, nullptr, placement));
+    EXPECT_EQ(ring_->append(0, envelope, {}), buffer::Ring::Append::kQueued);
+  };
+  put("to-1", {1, false});
+  put("", {0, true});          // a tombstone for "k" in partition 0
+  put("to-9", {9, false});     // no partition 9
+  put("by-key", {-1, false});
+  ASSERT_TRUE(cursor_reaches(4, 20s));
+  EXPECT_EQ(forwarder_->delivered(), 3u);  // the dead-letter copy counts as dead_lettered
+  EXPECT_EQ(forwarder_->dead_lettered(), 1u);
+  const auto parts = read_topic(cluster_.bootstrap(), "parts", 3, 20s, 500ms);
+  ASSERT_EQ(parts.size(), 3u);
+  std::map<std::string, const KafkaRecord*> by_value;
+  for (const auto& r : parts) by_value[r.null_value ? "<null>" : r.value] = &r;
+  ASSERT_EQ(by_value.count("to-1") + by_value.count("<null>") + by_value.count("by-key"), 3u);
+  EXPECT_EQ(by_value["to-1"]->partition, 1);
+  EXPECT_EQ(by_value["<null>"]->partition, 0);
+  EXPECT_EQ(by_value["<null>"]->key, "k");
+  const auto dead = read_topic(cluster_.bootstrap(), "dead", 1, 20s, 500ms);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, "to-9");
+  EXPECT_EQ(dead[0].header("tributary_dlq_error"), "_UNKNOWN_PARTITION");
+  EXPECT_EQ(dead[0].header("tributary_dlq_topic"), "parts");
+}
+
 TEST_F(ForwarderMockTest, ATopicUnknownForAMomentIsWaitedFor) {
   // A broker that says "unknown topic" for a while (restarted, stale metadata, the topic
   // being created) must not cost the record: it waits, and goes once the topic is there.

@@ -60,6 +60,7 @@ KafkaRecord to_record(const rd_kafka_message_t& m) {
   r.offset = m.offset;
   if (m.key != nullptr) r.key = std::string(static_cast<const char*>(m.key), m.key_len);
   if (m.payload != nullptr) r.value = std::string(static_cast<const char*>(m.payload), m.len);
+  r.null_value = m.payload == nullptr;
   rd_kafka_headers_t* headers = nullptr;
   if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     const char* name = nullptr;

@@ -15,6 +15,7 @@ struct KafkaRecord {
   std::int64_t offset = -1;
   std::optional<std::string> key;
   std::string value;
+  bool null_value = false;  // a Kafka null value (tombstone), not an empty one
   std::vector<std::pair<std::string, std::string>> headers;
 
   // The value of header NAME; nullopt when absent.

@@ -424,12 +424,13 @@ void EncodedBatch::clear() {
 
 void EncodedBatch::add(const Stamper& stamper, const Origin& origin, std::chrono::system_clock::time_point now,
                        std::string_view id, std::string_view topic, const std::optional<std::string>& key,
-                       std::string_view content_type, std::string_view traceparent, std::string_view payload) {
+                       std::string_view content_type, std::string_view traceparent, std::string_view payload,
+                       KafkaPlacement placement) {
   std::optional<std::string_view> key_view;
   if (key) key_view = *key;
   std::array<char, 55> trace;
   const EnvelopeStamp stamp{stamper.node_id(), content_type, Stamper::traceparent(traceparent, trace)};
-  const std::string_view envelope = writer_.finish(id, topic, key_view, payload, now, origin, &stamp);
+  const std::string_view envelope = writer_.finish(id, topic, key_view, payload, now, origin, &stamp, placement);
   spans_.emplace_back(arena_.size(), envelope.size());
   arena_.append(envelope);
 }
@@ -592,7 +593,8 @@ void HttpSession::offer_rest() {
   batch.clear();
   for (const RestRecord& r : records) {
     batch.add(*shared_->stamper, origin, now, {}, rest_topic_, r.key,
-              rest_format_ == EmbeddedFormat::kJson ? "application/json" : "", traceparent, r.value);
+              rest_format_ == EmbeddedFormat::kJson && !r.null_value ? "application/json" : "", traceparent, r.value,
+              KafkaPlacement{r.partition, r.null_value});
   }
   submit(batch, std::string(), rest_topic_, now);
 }

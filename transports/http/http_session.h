@@ -36,7 +36,8 @@ class EncodedBatch {
   // appends its envelope. ID empty: the ring names the event.
   void add(const Stamper& stamper, const Origin& origin, std::chrono::system_clock::time_point now,
            std::string_view id, std::string_view topic, const std::optional<std::string>& key,
-           std::string_view content_type, std::string_view traceparent, std::string_view payload);
+           std::string_view content_type, std::string_view traceparent, std::string_view payload,
+           KafkaPlacement placement = {});
   std::span<const std::string_view> views();
 
  private:

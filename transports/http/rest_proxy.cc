@@ -1,6 +1,7 @@
 #include "transports/http/rest_proxy.h"
 
 #include <cctype>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
 
@@ -55,26 +56,26 @@ bool parse_rest_records(std::string_view body, EmbeddedFormat format, std::vecto
       *error = {422, 42201, where + "each record is an object with a \"value\"; nothing was stored"};
       return false;
     }
-    if (r.contains("partition") && !r["partition"].is_null()) {
-      *error = {422, 42201, where + "\"partition\" is not supported: records are partitioned by key as the "
-                                    "Java client does; nothing was stored"};
-      return false;
-    }
-    if (r["value"].is_null()) {
-      *error = {422, 42201, where + "a null value (tombstone) is not supported; nothing was stored"};
-      return false;
-    }
     RestRecord record;
+    if (r.contains("partition") && !r["partition"].is_null()) {
+      const auto& p = r["partition"];
+      if (!p.is_number_integer() || p.get<std::int64_t>() < 0 || p.get<std::int64_t>() > INT32_MAX) {
+        *error = {422, 42201, where + "\"partition\" is a partition number (0 or more); nothing was stored"};
+        return false;
+      }
+      record.partition = static_cast<std::int32_t>(p.get<std::int64_t>());
+    }
+    record.null_value = r["value"].is_null();
     const bool has_key = r.contains("key") && !r["key"].is_null();
     if (format == EmbeddedFormat::kJson) {
-      record.value = r["value"].dump();
+      if (!record.null_value) record.value = r["value"].dump();
       if (has_key) record.key = r["key"].dump();
     } else {
-      if (!r["value"].is_string() || (has_key && !r["key"].is_string())) {
+      if ((!record.null_value && !r["value"].is_string()) || (has_key && !r["key"].is_string())) {
         *error = {422, 42205, where + "binary keys and values are base64 strings; nothing was stored"};
         return false;
       }
-      const auto value = decode_base64(r["value"].get<std::string>());
+      const auto value = record.null_value ? std::optional<std::string>("") : decode_base64(r["value"].get<std::string>());
       const auto key = has_key ? decode_base64(r["key"].get<std::string>()) : std::optional<std::string>("");
       if (!value || !key) {
         *error = {422, 42205, where + "not valid base64; nothing was stored"};

@@ -23,6 +23,8 @@ std::optional<EmbeddedFormat> rest_proxy_format(std::string_view content_type);
 struct RestRecord {
   std::optional<std::string> key;  // nullopt: no key (absent or null)
   std::string value;
+  bool null_value = false;      // "value": null, a tombstone (VALUE is empty)
+  std::int32_t partition = -1;  // "partition": N; -1 when absent or null (by key)
 };
 
 // An error the REST Proxy would answer: HTTP status, its error_code and message.

@@ -47,6 +47,31 @@ TEST(RestProxy, BinaryRecordsAreBase64Decoded) {
   EXPECT_EQ(error.status, 422);
 }
 
+// As the REST Proxy: an explicit partition is kept, a null value is a tombstone (a Kafka
+// null value, not the text "null" nor an empty value), in both embedded formats.
+TEST(RestProxy, ExplicitPartitionsAndNullValuesAreKept) {
+  std::vector<RestRecord> records;
+  RestError error;
+  ASSERT_TRUE(parse_rest_records(R"({"records":[{"key":"k","value":null,"partition":2},{"value":1,"partition":null},)"
+                                 R"({"value":2,"partition":2147483647}]})",
+                                 EmbeddedFormat::kJson, &records, &error))
+      << error.message;
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_TRUE(records[0].null_value);
+  EXPECT_EQ(records[0].value, "");
+  EXPECT_EQ(records[0].partition, 2);
+  EXPECT_EQ(records[0].key, "\"k\"");
+  EXPECT_FALSE(records[1].null_value);
+  EXPECT_EQ(records[1].partition, -1);
+  EXPECT_EQ(records[2].partition, 2147483647);
+  ASSERT_TRUE(parse_rest_records(R"({"records":[{"key":"a2V5","value":null},{"value":""}]})", EmbeddedFormat::kBinary,
+                                 &records, &error))
+      << error.message;
+  EXPECT_TRUE(records[0].null_value);
+  EXPECT_EQ(records[0].key, "key");
+  EXPECT_FALSE(records[1].null_value);  // an empty value is not a tombstone
+}
+
 TEST(RestProxy, BadRequestsAreRefusedWholeWithTheRestProxysCodes) {
   std::vector<RestRecord> records;
   RestError error;
@@ -61,10 +86,13 @@ TEST(RestProxy, BadRequestsAreRefusedWholeWithTheRestProxysCodes) {
   EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":1},{"key":"k"}]})", EmbeddedFormat::kJson, &records, &error));
   EXPECT_NE(error.message.find("record 1"), std::string::npos) << error.message;
   EXPECT_TRUE(records.empty());  // nothing of a refused request
-  EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":1,"partition":2}]})", EmbeddedFormat::kJson, &records, &error));
-  EXPECT_NE(error.message.find("partition"), std::string::npos);
-  EXPECT_FALSE(parse_rest_records(R"({"records":[{"value":null}]})", EmbeddedFormat::kJson, &records, &error));
-  EXPECT_NE(error.message.find("tombstone"), std::string::npos);
+  for (const char* partition : {"-1", "1.5", "\"2\"", "2147483648", "true"}) {
+    EXPECT_FALSE(parse_rest_records(std::string(R"({"records":[{"value":1,"partition":)") + partition + "}]}",
+                                    EmbeddedFormat::kJson, &records, &error))
+        << partition;
+    EXPECT_EQ(error.error_code, 42201);
+    EXPECT_NE(error.message.find("partition number"), std::string::npos) << error.message;
+  }
   // Nested 200,000 deep: refused, not written back out recursively (a stack overflow).
   const std::string deep = R"({"records":[{"value":)" + std::string(200000, '[') + std::string(200000, ']') + "}]}";
   EXPECT_FALSE(parse_rest_records(deep, EmbeddedFormat::kJson, &records, &error));
