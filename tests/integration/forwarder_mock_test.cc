@@ -304,23 +304,35 @@ TEST_F(ForwarderMockTest, APermanentRejectionGoesToTheDeadLetterTopicWithTheReas
   start({}, options);
   append("first", 1);
   ASSERT_TRUE(cursor_reaches(1));
-  rd_kafka_mock_broker_push_request_error_rtts(cluster_.get(), 1, kProduce, 1,
-                                               RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, 0);
-  append("refused", 1);
-  ASSERT_TRUE(cursor_reaches(2));
-  append("after", 5);
-  ASSERT_TRUE(cursor_reaches(7));  // the refused record blocks nothing behind it
-  EXPECT_EQ(forwarder_->dead_lettered(), 1u);
-  const auto dead = read_topic(cluster_.bootstrap(), "dead", 1, 20s, 500ms);
-  ASSERT_EQ(dead.size(), 1u);
-  EXPECT_EQ(dead[0].value, "refused-0");
-  EXPECT_EQ(dead[0].key, "k0");
-  EXPECT_EQ(dead[0].header("tributary_dlq_error"), "MSG_SIZE_TOO_LARGE");
-  EXPECT_EQ(dead[0].header("tributary_dlq_topic"), "events");
-  EXPECT_FALSE(dead[0].header("tributary_dlq_reason").value_or("").empty());
-  EXPECT_TRUE(dead[0].header("ce_id").has_value());  // the original headers come along
-  const auto events = read_topic(cluster_.bootstrap(), "events", 6, 20s, 500ms);
-  EXPECT_EQ(events.size(), 6u);
+  // Each permanent error in turn: the record refused with it goes to the dead-letter topic
+  // and blocks nothing behind it. Topic authorization is last and its record has a topic of
+  // its own: librdkafka then holds that topic unauthorised (and refuses what follows for it)
+  // until its next metadata refresh, as a real ACL would keep refusing it.
+  const std::array<rd_kafka_resp_err_t, 3> errors = {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                                                     RD_KAFKA_RESP_ERR_INVALID_RECORD,
+                                                     RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED};
+  std::uint64_t end = 1;
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    rd_kafka_mock_broker_push_request_error_rtts(cluster_.get(), 1, kProduce, 1, errors[i], 0);
+    append("refused" + std::to_string(i), 1, 0, i + 1 < errors.size() ? "events" : "secret");
+    ASSERT_TRUE(cursor_reaches(end + 1)) << rd_kafka_err2name(errors[i]);
+    append("after" + std::to_string(i), 5);
+    end += 6;
+    ASSERT_TRUE(cursor_reaches(end)) << rd_kafka_err2name(errors[i]);
+  }
+  EXPECT_EQ(forwarder_->dead_lettered(), errors.size());
+  const auto dead = read_topic(cluster_.bootstrap(), "dead", errors.size(), 20s, 500ms);
+  ASSERT_EQ(dead.size(), errors.size());
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    EXPECT_EQ(dead[i].value, "refused" + std::to_string(i) + "-0");
+    EXPECT_EQ(dead[i].key, "k0");
+    EXPECT_EQ(dead[i].header("tributary_dlq_error"), rd_kafka_err2name(errors[i]));
+    EXPECT_EQ(dead[i].header("tributary_dlq_topic"), i + 1 < errors.size() ? "events" : "secret");
+    EXPECT_FALSE(dead[i].header("tributary_dlq_reason").value_or("").empty());
+    EXPECT_TRUE(dead[i].header("ce_id").has_value());  // the original headers come along
+  }
+  const auto events = read_topic(cluster_.bootstrap(), "events", 16, 20s, 500ms);
+  EXPECT_EQ(events.size(), 16u);
 }
 
 TEST_F(ForwarderMockTest, ADeadLetterDeliveryThatFailsForNowIsTriedAgainFromTheRing) {

@@ -370,6 +370,18 @@ TEST_F(MqttBridgeTest, RetainedReplaysAreSkippedUnlessConfigured) {
   ASSERT_EQ(process_->stop(), 0);
   EXPECT_THAT(process_->log(), HasSubstr("skipped_retained=1"));
   process_.reset();
+  // With forward_retained, the replay on (re)subscribing is forwarded, marked as retained.
+  start(broker_, "    forward_retained: true\n");
+  ASSERT_TRUE(subscribed());
+  const auto replayed = read_topic(bootstrap_, prefix_ + ".ret", 2, kKafkaDeadline, 2s);
+  ASSERT_EQ(replayed.size(), 2u);
+  EXPECT_EQ(replayed[0].header("mqtt_retained"), "false");
+  EXPECT_EQ(replayed[1].value, "old state");
+  EXPECT_EQ(replayed[1].key, "d1");
+  EXPECT_EQ(replayed[1].header("mqtt_retained"), "true");
+  ASSERT_EQ(process_->stop(), 0);
+  EXPECT_THAT(process_->log(), HasSubstr("skipped_retained=0"));
+  process_.reset();
   ASSERT_TRUE(pub.publish(topic("ret", "d1"), "", 1, mqtt::properties(), true));  // clear it
 }
 
