@@ -150,6 +150,7 @@ Status Appliance::open_ring() {
       .kv("cursor", report.cursor)
       .kv("next_seq", report.next_seq)
       .kv("torn_records", report.torn_records)
+      .kv("unfinished_group_records", report.unfinished_group_records)
       .kv("corrupt_records", report.corrupt_records)
       .kv("quarantined_segments", report.quarantined_segments)
       .kv("checkpoint_corrupt", report.checkpoint_corrupt ? "true" : "false")

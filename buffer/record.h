@@ -14,7 +14,10 @@ namespace tributary::buffer {
 //   offset  8  u64  sequence number (consecutive across the ring)
 //   offset 16  i64  ingest time, ms since the epoch
 //   offset 24  u8   type (1 = event)
-//   offset 25  7 bytes reserved, zero
+//   offset 25  u8   flags: bit 0 "continues" — the next record belongs to the same group
+//                   (the events of one request, appended together); a group whose last
+//                   record is missing was never accepted, and recovery drops what it has
+//   offset 26  6 bytes reserved, zero
 //
 // A header of all zeros is the end of the written part of a segment (preallocated tail).
 inline constexpr std::size_t kRecordHeaderSize = 32;
@@ -26,12 +29,13 @@ struct RecordView {
   std::uint64_t sequence = 0;
   std::int64_t time_ms = 0;
   RecordType type = RecordType::kEvent;
-  std::string_view body;  // points into the buffer that was decoded
+  bool continues = false;  // not the last record of its group
+  std::string_view body;   // points into the buffer that was decoded
 };
 
-// Appends the frame of one record to OUT.
+// Appends the frame of one record to OUT; CONTINUES: more records of its group follow.
 void encode_record(std::uint64_t sequence, std::int64_t time_ms, RecordType type,
-                   std::string_view body, std::string& out);
+                   std::string_view body, std::string& out, bool continues = false);
 
 enum class DecodeStatus : std::uint8_t {
   kOk,         // *record and *size are set
@@ -45,5 +49,7 @@ DecodeStatus decode_record(std::string_view data, RecordView* record, std::size_
 
 // Body length from a header, without verifying anything (to know how much to read).
 std::uint32_t peek_body_length(std::string_view header);
+// The continues flag from a header, without verifying anything.
+bool peek_continues(std::string_view header);
 
 }  // namespace tributary::buffer

@@ -177,6 +177,14 @@ bool Ring::recover(RecoveryReport* report, std::string* error) {
       continue;
     }
     if (scan.tail == SegmentScan::Tail::kTorn) report->torn_records = 1;
+    if (scan.group_end < scan.valid_end) {
+      // The newest records are the first part of a group whose last record never reached
+      // the file (a crash while one request's events were being written): that request was
+      // never answered, so none of it is kept.
+      report->unfinished_group_records = scan.next_seq - scan.group_next_seq;
+      scan.valid_end = scan.group_end;
+      scan.next_seq = scan.group_next_seq;
+    }
     if (scan.tail == SegmentScan::Tail::kCorrupt) report->corrupt_records += 1;
     report->corrupt_records += scan.corrupt_skipped;
     if (auto ec = writer_.reopen(last->second.name, scan.first_seq, scan.valid_end, scan.next_seq)) {
@@ -311,9 +319,9 @@ Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_vie
       queue_.first_seq = next_seq_.load(std::memory_order_relaxed);
     }
     const std::uint64_t first = next_seq_.load(std::memory_order_relaxed);
-    for (std::string_view body : bodies) {
-      encode_record(next_seq_.load(std::memory_order_relaxed), time_ms, RecordType::kEvent, body,
-                    *queue_.frames);
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      encode_record(next_seq_.load(std::memory_order_relaxed), time_ms, RecordType::kEvent, bodies[i],
+                    *queue_.frames, /*continues=*/i + 1 < bodies.size());
       next_seq_.fetch_add(1, std::memory_order_relaxed);
     }
     // One completion for the group, on its last record (all are accepted together).
@@ -544,15 +552,29 @@ bool Ring::write_batch(Batch& batch, bool finish) {
       n = records - batch.written_records;
       end = frames.size();
     }
+    // The slice ends where a group ends, so that no group straddles two segments: after a
+    // crash, recovery looks only at the newest segment for a group left unfinished. A group
+    // larger than a whole segment is cut where it must be.
+    std::size_t group_end = end;
+    std::uint64_t group_n = 0;
     while (batch.written_records + n < records) {
-      const std::size_t frame =
-          kRecordHeaderSize + peek_body_length(std::string_view(frames).substr(end, kRecordHeaderSize));
-      if (size + frame > options_.segment_bytes && (n > 0 || writer_.next_seq() > writer_.first_seq())) {
+      const std::string_view header = std::string_view(frames).substr(end, kRecordHeaderSize);
+      const std::size_t frame = kRecordHeaderSize + peek_body_length(header);
+      const bool segment_used = writer_.next_seq() > writer_.first_seq();
+      if (size + frame > options_.segment_bytes && (n > 0 || segment_used)) {
+        if (group_n > 0 || segment_used) {
+          end = group_end;
+          n = group_n;
+        }
         break;
       }
       end += frame;
       size += frame;
       ++n;
+      if (!peek_continues(header)) {
+        group_end = end;
+        group_n = n;
+      }
     }
     if (n > 0) {
       writer_.append_shared(batch.frames, std::string_view(frames).substr(batch.written, end - batch.written),

@@ -54,6 +54,7 @@ struct RecoveryReport {
   std::uint64_t cursor = 0;               // first unacknowledged sequence number
   std::uint64_t next_seq = 0;             // the next append gets this number
   std::uint64_t torn_records = 0;         // a torn record cut from the tail
+  std::uint64_t unfinished_group_records = 0;  // the first part of a group cut from the tail
   std::uint64_t corrupt_records = 0;      // records lost inside the last segment (exact)
   std::uint64_t quarantined_segments = 0; // unreadable segment files moved aside
   bool checkpoint_corrupt = false;        // replaying from the oldest segment instead

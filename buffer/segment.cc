@@ -110,6 +110,8 @@ SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisito
   scan.scanned_from = base;
   scan.next_seq = base > kSegmentHeaderSize ? start_seq : scan.first_seq;
   scan.valid_end = base;
+  scan.group_end = base;
+  scan.group_next_seq = scan.next_seq;
   while (true) {
     RecordView record;
     std::size_t frame = 0;
@@ -122,6 +124,10 @@ SegmentScan scan_segment(FileIo& io, const std::string& path, const RecordVisito
       ++scan.next_seq;
       pos += frame;
       scan.valid_end = base + pos;
+      if (!record.continues) {
+        scan.group_end = scan.valid_end;
+        scan.group_next_seq = scan.next_seq;
+      }
       continue;
     }
     if (status == DecodeStatus::kOk && record.sequence > scan.next_seq) {

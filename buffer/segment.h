@@ -57,6 +57,10 @@ struct SegmentScan {
   std::uint64_t records = 0;          // good records
   std::uint64_t corrupt_skipped = 0;  // records lost inside the segment (exact, by sequence)
   std::uint64_t valid_end = 0;        // file offset just after the last good record
+  // Just after the last good record that ends its group, and one past its sequence number:
+  // below valid_end / next_seq when the records after it are an unfinished group.
+  std::uint64_t group_end = 0;
+  std::uint64_t group_next_seq = 0;
   std::uint64_t file_size = 0;
   std::uint64_t scanned_from = 0;     // file offset where the record scan began
   std::int64_t first_time_ms = -1;

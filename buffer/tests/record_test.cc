@@ -22,6 +22,22 @@ TEST(Record, RoundTrips) {
   EXPECT_TRUE(r.body.empty());
 }
 
+TEST(Record, TheContinuesFlagRoundTripsAndIsCoveredByTheCrc) {
+  std::string frames;
+  encode_record(1, 0, RecordType::kEvent, "a", frames, /*continues=*/true);
+  encode_record(2, 0, RecordType::kEvent, "b", frames);
+  RecordView r;
+  std::size_t size = 0;
+  ASSERT_EQ(decode_record(frames, &r, &size), DecodeStatus::kOk);
+  EXPECT_TRUE(r.continues);
+  EXPECT_TRUE(peek_continues(frames));
+  ASSERT_EQ(decode_record(std::string_view(frames).substr(size), &r, &size), DecodeStatus::kOk);
+  EXPECT_FALSE(r.continues);
+  EXPECT_FALSE(peek_continues(std::string_view(frames).substr(kRecordHeaderSize + 1)));
+  frames[25] = 0;  // the flag cleared by a bit flip: the CRC no longer matches
+  EXPECT_EQ(decode_record(frames, &r, &size), DecodeStatus::kCorrupt);
+}
+
 TEST(Record, EveryFlippedBitIsDetected) {
   std::string frame;
   encode_record(1, 2, RecordType::kEvent, "payload bytes", frame);

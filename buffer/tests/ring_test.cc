@@ -289,6 +289,78 @@ std::string newest_segment(const std::string& dir) {
   return dir + "/" + last;
 }
 
+// The events of one request are appended as a group (append_many). A crash while the group
+// is being written can leave its first records in the file without its last one: the
+// request was never answered, so recovery keeps none of it (the client sends it again).
+TEST(Ring, AGroupWhoseLastRecordNeverReachedTheFileIsDroppedWholeOnRecovery) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  RingOptions o = options(dir.path());
+  o.segment_bytes = 1 << 20;
+  const std::vector<std::string> first = {"g1-a", "g1-b"};
+  const std::vector<std::string> second = {"g2-a", "g2-b", "g2-c"};
+  {
+    auto ring = open_ring(io, o);
+    for (const auto* group : {&first, &second}) {
+      std::vector<std::string_view> bodies(group->begin(), group->end());
+      std::promise<void> done;
+      ASSERT_EQ(ring->append_many(0, bodies, [&](std::error_code ec, std::uint64_t) {
+        EXPECT_FALSE(ec);
+        done.set_value();
+      }), Ring::Append::kQueued);
+      ASSERT_EQ(done.get_future().wait_for(10s), std::future_status::ready);
+    }
+  }
+  // Cut the file just after g2-b: whole records, but the group's last one is missing.
+  const std::string path = newest_segment(dir.path());
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size - (kRecordHeaderSize + 4));
+  RecoveryReport report;
+  auto ring = open_ring(io, o, &report);
+  EXPECT_EQ(report.torn_records, 0u);
+  EXPECT_EQ(report.unfinished_group_records, 2u);
+  EXPECT_EQ(report.next_seq, 2u);
+  EXPECT_EQ(read_all(*ring, 0), first);
+  // The ring goes on from there: the next append is number 2, after the first group.
+  EXPECT_EQ(append_all(*ring, 100, 1).front(), 2u);
+}
+
+// No group straddles two segments (recovery looks only at the newest one for an unfinished
+// group): a group that does not fit the rest of a segment starts the next one.
+TEST(Ring, GroupsAreNeverSplitAcrossSegments) {
+  testing::TestDir dir;
+  PosixFileIo io;
+  RingOptions o = options(dir.path());  // 4 KiB segments
+  {
+    auto ring = open_ring(io, o);
+    for (std::size_t g = 0; g < 40; ++g) {
+      std::vector<std::string> group(7, std::string(60 + g, static_cast<char>('a' + g % 26)));
+      std::vector<std::string_view> bodies(group.begin(), group.end());
+      std::promise<void> done;
+      ASSERT_EQ(ring->append_many(0, bodies, [&](std::error_code, std::uint64_t) { done.set_value(); }),
+                Ring::Append::kQueued);
+      ASSERT_EQ(done.get_future().wait_for(10s), std::future_status::ready);
+    }
+    EXPECT_GT(ring->stats().segments, 5u);
+  }
+  std::uint64_t records = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    if (e.path().extension() != ".seg") continue;
+    bool last_continues = false;
+    std::uint64_t in_segment = 0;
+    const SegmentScan scan = scan_segment(io, e.path().string(), [&](const RecordView& r, std::uint64_t) {
+      if (in_segment++ == 0) {
+        EXPECT_EQ(r.sequence % 7, 0u) << e.path() << ": starts inside a group";
+      }
+      last_continues = r.continues;
+    });
+    EXPECT_FALSE(last_continues) << e.path() << ": ends inside a group";
+    EXPECT_EQ(scan.group_end, scan.valid_end);
+    records += in_segment;
+  }
+  EXPECT_EQ(records, 40u * 7u);
+}
+
 TEST(Ring, RecoveryReadsOnlyWhatFollowsTheLastSyncOfTheNewestSegment) {
   testing::TestDir dir;
   PosixFileIo io;
