@@ -421,6 +421,64 @@ TEST(HttpIntakeLimits, AnIdleConnectionWaitsIdleTimeoutAndARequestHasRequestTime
   EXPECT_LT(waited, std::chrono::seconds(10));
 }
 
+// Slowloris: clients that keep every connection busy by sending a request's header a byte at
+// a time, never finishing it. Each byte arrives well within any per-read timer, so only the
+// whole-request deadline (request_timeout from the first byte) cuts them off; meanwhile,
+// over max_connections, new clients are refused with 503 rather than queued; once the
+// trickling clients are cut off, a new client is served.
+TEST(HttpIntakeLimits, TricklingClientsAreCutOffAtTheRequestDeadlineAndCannotHoldTheConnections) {
+  namespace asio = boost::asio;
+  config::SourceConfig config = source();
+  auto& http = std::get<config::HttpSourceConfig>(config.settings);
+  http.max_connections = 3;
+  http.request_timeout = std::chrono::milliseconds(800);
+  http.idle_timeout = std::chrono::seconds(30);
+  OwnIntake own(config);
+  ASSERT_TRUE(own.start());
+  asio::io_context io;
+  std::vector<asio::ip::tcp::socket> slow;
+  for (int i = 0; i < 3; ++i) {
+    slow.emplace_back(io);
+    slow.back().connect({asio::ip::make_address("127.0.0.1"), own.port});
+  }
+  ASSERT_TRUE(testing::eventually([&] { return own.intake->open_connections() == 3; }, std::chrono::seconds(5)));
+  const std::string header = "POST /v1/events/orders HTTP/1.1\r\nHost: x\r\nX-Padding: " + std::string(200, 'p');
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<bool> closed(slow.size(), false);
+  std::vector<std::chrono::steady_clock::duration> cut_after(slow.size());
+  bool refused_while_held = false;
+  for (std::size_t at = 0; at < header.size() && !std::all_of(closed.begin(), closed.end(), [](bool c) { return c; });
+       ++at) {
+    for (std::size_t i = 0; i < slow.size(); ++i) {
+      if (closed[i]) continue;
+      boost::system::error_code ec;
+      asio::write(slow[i], asio::buffer(header.data() + at, 1), ec);
+      if (!ec && slow[i].available(ec) > 0) {  // an answer (408 or similar) before the close
+        std::array<char, 512> buf{};
+        slow[i].read_some(asio::buffer(buf), ec);
+      }
+      if (ec) {
+        closed[i] = true;
+        cut_after[i] = std::chrono::steady_clock::now() - start;
+      }
+    }
+    if (at == 2) {  // all three are trickling: the fourth client is turned away at once
+      const auto refused = http_request("127.0.0.1", own.port, "GET", "/healthz", "", {});
+      refused_while_held = refused.status == 503;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a byte every 50 ms
+  }
+  EXPECT_TRUE(refused_while_held);
+  for (std::size_t i = 0; i < slow.size(); ++i) {
+    EXPECT_TRUE(closed[i]) << "client " << i << " was never cut off";
+    EXPECT_GE(cut_after[i], std::chrono::milliseconds(600)) << "client " << i;
+    EXPECT_LT(cut_after[i], std::chrono::seconds(5)) << "client " << i;
+  }
+  EXPECT_TRUE(testing::eventually([&] { return own.intake->open_connections() == 0; }, std::chrono::seconds(5)));
+  EXPECT_EQ(http_request("127.0.0.1", own.port, "GET", "/healthz", "", {}).status, 200);
+  EXPECT_EQ(own.sink.pending(), 0u);  // nothing of theirs was offered
+}
+
 config::HttpRouteConfig auth_route(std::string name, std::string auth, std::string tokens_file) {
   config::HttpRouteConfig r;
   r.name = std::move(name);
