@@ -258,6 +258,61 @@ TEST_F(OperationsTest, NotReadyWhenKafkaIsUnreachableAndTheRingIsNearlyFull) {
   EXPECT_EQ(sample(page, "tributary_ring_backlog_events"), accepted);
 }
 
+// A ring that cannot write (here: no file may grow past 128 KiB, so the segment's writes
+// fail with EFBIG as on a full disk). The request being written when that happens waits for
+// the disk (it is not answered 2xx, nor refused while its events may still be written); new
+// requests are refused with 503 at once; /readyz says why; everything answered 202 is in
+// the ring, and the next start has it.
+TEST_F(OperationsTest, NotReadyAndRefusingWhenTheRingCannotWrite) {
+  std::string text = config(route("orders"), "ops.udp", "", "127.0.0.1:" + std::to_string(closed_tcp_port()));
+  text.replace(text.find("buffer:\n"), 8, "buffer:\n  segment_size: 4MiB\n");
+  write_file(config_, text);
+  process_.emplace(config_, dir_ + "/tributary.log");
+  process_->limit_file_size(128 * 1024);
+  ASSERT_TRUE(process_->start());
+  const auto http = process_->port_of("api", 10s);
+  const auto admin = process_->log_value("msg=\"admin listening\"", "address", 10s);
+  ASSERT_TRUE(http && admin) << process_->log();
+  http_port_ = *http;
+  admin_port_ = static_cast<std::uint16_t>(std::stoi(admin->substr(admin->rfind(':') + 1)));
+  EXPECT_EQ(http_request("127.0.0.1", admin_port_, "GET", "/readyz", "").status, 200);
+  const std::string body_file = dir_ + "/event";
+  write_file(body_file, std::string(4000, 'x'));
+  // curl with a deadline: the request caught by the failing write gets no answer ("000").
+  const auto post = [&] {
+    const CommandResult r = run_command({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "3",
+                                         "--data-binary", "@" + body_file,
+                                         "http://127.0.0.1:" + std::to_string(http_port_) + "/v1/events/orders"},
+                                        10s);
+    return r.out;
+  };
+  int accepted = 0;
+  std::string last;
+  for (int i = 0; i < 100; ++i) {
+    last = post();
+    if (last != "202") break;
+    ++accepted;
+  }
+  ASSERT_NE(last, "202") << "100 events of 4 kB never reached the 128 KiB file limit";
+  EXPECT_TRUE(last == "000" || last == "503") << last;
+  EXPECT_GT(accepted, 15);
+  ASSERT_TRUE(eventually([&] { return http_request("127.0.0.1", admin_port_, "GET", "/readyz", "").status == 503; }, 10s));
+  const HttpResult ready = http_request("127.0.0.1", admin_port_, "GET", "/readyz", "");
+  EXPECT_THAT(ready.body, HasSubstr("ring: cannot write")) << ready.body;
+  const HttpResult refused = http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", "refused");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(json_field(refused.body, "error"), "busy");
+  EXPECT_EQ(refused.headers.count("retry-after"), 1u);
+  // What was answered 202, and the waiting request's event (queued, never written).
+  EXPECT_EQ(sample(metrics(), "tributary_ring_backlog_events"), accepted + (last == "000" ? 1 : 0)) << metrics();
+  ASSERT_EQ(process_->stop(), 0) << process_->log();
+  // Without the limit, the next start has every accepted event (and can write again).
+  process_.reset();
+  start(text);
+  EXPECT_EQ(sample(metrics(), "tributary_ring_backlog_events"), accepted);
+  EXPECT_EQ(http_request("127.0.0.1", http_port_, "POST", "/v1/events/orders", "again").status, 202);
+}
+
 TEST_F(OperationsTest, SighupReloadAppliesRoutesKeepsConnectionsAndRefusesBadConfigs) {
   start(config(route("orders")));
   Connection keep(http_port_);

@@ -86,7 +86,16 @@ TributaryProcess::~TributaryProcess() {
 }
 
 bool TributaryProcess::start() {
-  pid_ = spawn({tributary_binary(), "run", "-c", config_path_}, log_path_ + ".out", log_path_);
+  if (file_size_limit_ > 0) {
+    // The shell execs the binary (same pid); an ignored signal stays ignored across exec.
+    // bash's ulimit -f counts KiB (dash's counts 512-byte blocks).
+    const std::string kib = std::to_string((file_size_limit_ + 1023) / 1024);
+    pid_ = spawn({"/bin/bash", "-c", "trap '' XFSZ; ulimit -f " + kib + " && exec \"$0\" run -c \"$1\"",
+                  tributary_binary(), config_path_},
+                 log_path_ + ".out", log_path_);
+  } else {
+    pid_ = spawn({tributary_binary(), "run", "-c", config_path_}, log_path_ + ".out", log_path_);
+  }
   return pid_ > 0;
 }
 

@@ -47,6 +47,9 @@ class TributaryProcess {
   TributaryProcess& operator=(const TributaryProcess&) = delete;
 
   bool start();
+  // Before start(): no file the process writes may grow beyond BYTES (RLIMIT_FSIZE, with
+  // SIGXFSZ ignored), so a write past it fails with EFBIG as on a full disk, without root.
+  void limit_file_size(std::uint64_t bytes) { file_size_limit_ = bytes; }
   // Port that source NAME is bound to, from its "msg=listening" log line.
   std::optional<std::uint16_t> port_of(const std::string& source,
                                        std::chrono::milliseconds deadline);
@@ -66,6 +69,7 @@ class TributaryProcess {
  private:
   std::string config_path_;
   std::string log_path_;
+  std::uint64_t file_size_limit_ = 0;
   pid_t pid_ = -1;
 };
 
