@@ -121,9 +121,11 @@ class OperationsTest : public ::testing::Test {
     return "      - name: " + name + "\n        topic: " + topic_ + "\n";
   }
 
-  void start(const std::string& text) {
+  // FILE_SIZE_LIMIT: see TributaryProcess::limit_file_size (0: none).
+  void start(const std::string& text, std::uint64_t file_size_limit = 0) {
     write_file(config_, text);
     process_.emplace(config_, dir_ + "/tributary.log");
+    if (file_size_limit > 0) process_->limit_file_size(file_size_limit);
     ASSERT_TRUE(process_->start());
     const auto http = process_->port_of("api", 10s);
     const auto admin = process_->log_value("msg=\"admin listening\"", "address", 10s);
@@ -266,15 +268,7 @@ TEST_F(OperationsTest, NotReadyWhenKafkaIsUnreachableAndTheRingIsNearlyFull) {
 TEST_F(OperationsTest, NotReadyAndRefusingWhenTheRingCannotWrite) {
   std::string text = config(route("orders"), "ops.udp", "", "127.0.0.1:" + std::to_string(closed_tcp_port()));
   text.replace(text.find("buffer:\n"), 8, "buffer:\n  segment_size: 4MiB\n");
-  write_file(config_, text);
-  process_.emplace(config_, dir_ + "/tributary.log");
-  process_->limit_file_size(128 * 1024);
-  ASSERT_TRUE(process_->start());
-  const auto http = process_->port_of("api", 10s);
-  const auto admin = process_->log_value("msg=\"admin listening\"", "address", 10s);
-  ASSERT_TRUE(http && admin) << process_->log();
-  http_port_ = *http;
-  admin_port_ = static_cast<std::uint16_t>(std::stoi(admin->substr(admin->rfind(':') + 1)));
+  start(text, 128 * 1024);
   EXPECT_EQ(http_request("127.0.0.1", admin_port_, "GET", "/readyz", "").status, 200);
   const std::string body_file = dir_ + "/event";
   write_file(body_file, std::string(4000, 'x'));
