@@ -530,6 +530,44 @@ TEST_F(MqttBridgeTest, TlsConnectsWithTheRightCaAndIsRefusedWithAWrongOne) {
   EXPECT_EQ(records[0].value, "over tls");
 }
 
+// A broker that requires client certificates (mTLS): the bridge with cert_file/key_file of
+// the broker's CA connects and bridges; without them it is refused, logged, counted and
+// retried.
+TEST_F(MqttBridgeTest, MutualTlsConnectsWithTheClientCertificateAndIsRefusedWithoutOne) {
+  const std::string tls = dir_ + "/tls";
+  const std::string made = make_test_certificates(tls);
+  ASSERT_TRUE(made.empty()) << made;
+  OwnMosquitto mosquitto(dir_ + "/mosquitto", "allow_anonymous true\nrequire_certificate true\ncafile " + tls +
+                                                  "/ca.pem\ncertfile " + tls + "/server.pem\nkeyfile " + tls +
+                                                  "/server.key\n");
+  ASSERT_TRUE(mosquitto.start());
+  const std::string uri = "ssl://127.0.0.1:" + mosquitto.port();
+
+  start(uri, "    ca_file: " + tls + "/ca.pem\n");  // no client certificate
+  ASSERT_TRUE(eventually([&] { return log_count("mqtt connect failed") >= 2; }, 20s)) << process_->log();
+  ASSERT_EQ(process_->stop(), 0);
+  EXPECT_THAT(process_->log(), HasSubstr("connects=0"));
+  process_.reset();
+
+  std::filesystem::remove_all(dir_ + "/buffer");
+  start(uri, "    ca_file: " + tls + "/ca.pem\n    cert_file: " + tls + "/client.pem\n    key_file: " + tls +
+                 "/client.key\n");
+  ASSERT_TRUE(subscribed()) << process_->log();
+  mqtt::async_client client(uri, unique_name("mtls-pub"), mqtt::create_options(MQTTVERSION_5));
+  auto ssl = mqtt::ssl_options_builder()
+                 .trust_store(tls + "/ca.pem")
+                 .key_store(tls + "/client.pem")
+                 .private_key(tls + "/client.key")
+                 .finalize();
+  auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).ssl(ssl).finalize();
+  ASSERT_TRUE(client.connect(options)->wait_for(10s));
+  ASSERT_TRUE(client.publish(topic("mtls", "d1"), "over mtls", 1, false)->wait_for(10s));
+  client.disconnect()->wait_for(5s);
+  const auto records = read_topic(bootstrap_, prefix_ + ".mtls", 1, kKafkaDeadline);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].value, "over mtls");
+}
+
 TEST_F(MqttBridgeTest, TlsRefusesABrokerWhoseCertificateNamesAnotherHost) {
   // The broker's certificate names 127.0.0.1 only; the bridge connects by the name
   // "localhost": the right CA, the wrong name. Paho does not check names unless told to.
