@@ -5,6 +5,10 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <optional>
 #include <set>
@@ -539,6 +543,72 @@ TEST_F(EventPathTest, SigtermForwardsTheRingsBacklogWithinTheGracePeriod) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     EXPECT_EQ(records[i].value.substr(0, 2), std::to_string(i / 10) + std::to_string(i % 10));
   }
+}
+
+// Three requests written back to back on one keep-alive connection (HTTP/1.1 pipelining);
+// returns the status codes of the answers read back within 10 s, in order.
+std::vector<int> pipelined_statuses(std::uint16_t port, const std::string& requests, std::size_t count) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::vector<int> statuses;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(requests.size())) {
+    std::string in;
+    char buf[4096];
+    for (;;) {
+      std::size_t seen = 0;
+      for (auto at = in.find("HTTP/1.1 "); at != std::string::npos; at = in.find("HTTP/1.1 ", at + 1)) ++seen;
+      if (seen >= count) break;
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<std::size_t>(n));
+    }
+    for (auto at = in.find("HTTP/1.1 "); at != std::string::npos; at = in.find("HTTP/1.1 ", at + 1)) {
+      statuses.push_back(std::stoi(in.substr(at + 9, 3)));
+    }
+  }
+  ::close(fd);
+  return statuses;
+}
+
+// What the in-process HTTP tests check against a fake sink, here against the real binary,
+// its ring and the real Kafka: a retried Idempotency-Key is answered again and stored once;
+// pipelined requests are answered and stored in order; an API-key route takes only its key.
+TEST_F(EventPathTest, IdempotentRetriesPipeliningAndApiKeysReachKafkaAsAnswered) {
+  extra_routes_ = "      - name: keyed\n"
+                  "        topic: " + http_topic_ + "\n"
+                  "        key: \"{header:X-Order-Id}\"\n"
+                  "        auth: api_key\n"
+                  "        tokens_file: " + dir_ + "/tokens\n";
+  start(bootstrap_);
+  const HttpResult first = post("idem", {{"X-Order-Id", "k"}, {"Idempotency-Key", "retry-1"}});
+  ASSERT_EQ(first.status, 202) << first.body;
+  const HttpResult again = post("idem", {{"X-Order-Id", "k"}, {"Idempotency-Key", "retry-1"}});
+  EXPECT_EQ(again.status, 202);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.headers.count("idempotent-replayed"), 1u);
+
+  std::string requests;
+  for (int i = 0; i < 3; ++i) {
+    const std::string body = "piped-" + std::to_string(i);
+    requests += "POST /v1/events/orders HTTP/1.1\r\nHost: x\r\nX-Order-Id: k\r\nContent-Length: " +
+                std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  EXPECT_EQ(pipelined_statuses(http_port_, requests, 3), (std::vector<int>{202, 202, 202}));
+
+  EXPECT_EQ(post("no key", {{"X-Order-Id", "k"}}, "keyed").status, 401);
+  EXPECT_EQ(post("wrong key", {{"X-Order-Id", "k"}, {"X-API-Key", "not-a-key"}}, "keyed").status, 401);
+  EXPECT_EQ(post("keyed", {{"X-Order-Id", "k"}, {"X-API-Key", std::string(kToken)}}, "keyed").status, 202);
+
+  const auto records = read_topic(bootstrap_, http_topic_, 5, kKafkaDeadline, 1s);
+  std::vector<std::string> values;
+  for (const KafkaRecord& r : records) values.push_back(r.value);
+  EXPECT_EQ(values, (std::vector<std::string>{"idem", "piped-0", "piped-1", "piped-2", "keyed"}));
 }
 
 TEST_F(EventPathTest, AnNdjsonBodyIsOneEventPerLineStoredWholeOrNotAtAll) {
