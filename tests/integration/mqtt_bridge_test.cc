@@ -271,6 +271,19 @@ class MqttBridgeTest : public ::testing::Test {
   std::string topic(const std::string& site, const std::string& device) const {
     return mqtt_root_ + "/sensors/" + site + "/" + device + "/telemetry";
   }
+  // Publishes VALUE at QoS 1 to site SITE over a TLS connection with SSL, and expects it as
+  // the one record of the site's Kafka topic.
+  void publish_over_tls_and_read_back(const std::string& uri, const mqtt::ssl_options& ssl, const std::string& site,
+                                      const std::string& value) {
+    mqtt::async_client client(uri, unique_name(site + "-pub"), mqtt::create_options(MQTTVERSION_5));
+    auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).ssl(ssl).finalize();
+    ASSERT_TRUE(client.connect(options)->wait_for(10s));
+    ASSERT_TRUE(client.publish(topic(site, "d1"), value, 1, false)->wait_for(10s));
+    client.disconnect()->wait_for(5s);
+    const auto records = read_topic(bootstrap_, prefix_ + "." + site, 1, kKafkaDeadline);
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].value, value);
+  }
 
   std::string bootstrap_;
   std::string dir_;
@@ -519,15 +532,8 @@ TEST_F(MqttBridgeTest, TlsConnectsWithTheRightCaAndIsRefusedWithAWrongOne) {
   std::filesystem::remove_all(dir_ + "/buffer");
   start(uri, "    ca_file: " + tls + "/ca.pem\n");
   ASSERT_TRUE(subscribed()) << process_->log();
-  mqtt::async_client client(uri, unique_name("tls-pub"), mqtt::create_options(MQTTVERSION_5));
-  auto ssl = mqtt::ssl_options_builder().trust_store(tls + "/ca.pem").finalize();
-  auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).ssl(ssl).finalize();
-  ASSERT_TRUE(client.connect(options)->wait_for(10s));
-  ASSERT_TRUE(client.publish(topic("tls", "d1"), "over tls", 1, false)->wait_for(10s));
-  client.disconnect()->wait_for(5s);
-  const auto records = read_topic(bootstrap_, prefix_ + ".tls", 1, kKafkaDeadline);
-  ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].value, "over tls");
+  ASSERT_NO_FATAL_FAILURE(publish_over_tls_and_read_back(
+      uri, mqtt::ssl_options_builder().trust_store(tls + "/ca.pem").finalize(), "tls", "over tls"));
 }
 
 // A broker that requires client certificates (mTLS): the bridge with cert_file/key_file of
@@ -553,19 +559,13 @@ TEST_F(MqttBridgeTest, MutualTlsConnectsWithTheClientCertificateAndIsRefusedWith
   start(uri, "    ca_file: " + tls + "/ca.pem\n    cert_file: " + tls + "/client.pem\n    key_file: " + tls +
                  "/client.key\n");
   ASSERT_TRUE(subscribed()) << process_->log();
-  mqtt::async_client client(uri, unique_name("mtls-pub"), mqtt::create_options(MQTTVERSION_5));
-  auto ssl = mqtt::ssl_options_builder()
-                 .trust_store(tls + "/ca.pem")
-                 .key_store(tls + "/client.pem")
-                 .private_key(tls + "/client.key")
-                 .finalize();
-  auto options = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).ssl(ssl).finalize();
-  ASSERT_TRUE(client.connect(options)->wait_for(10s));
-  ASSERT_TRUE(client.publish(topic("mtls", "d1"), "over mtls", 1, false)->wait_for(10s));
-  client.disconnect()->wait_for(5s);
-  const auto records = read_topic(bootstrap_, prefix_ + ".mtls", 1, kKafkaDeadline);
-  ASSERT_EQ(records.size(), 1u);
-  EXPECT_EQ(records[0].value, "over mtls");
+  ASSERT_NO_FATAL_FAILURE(publish_over_tls_and_read_back(uri,
+                                                         mqtt::ssl_options_builder()
+                                                             .trust_store(tls + "/ca.pem")
+                                                             .key_store(tls + "/client.pem")
+                                                             .private_key(tls + "/client.key")
+                                                             .finalize(),
+                                                         "mtls", "over mtls"));
 }
 
 TEST_F(MqttBridgeTest, TlsRefusesABrokerWhoseCertificateNamesAnotherHost) {
