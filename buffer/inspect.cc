@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <sstream>
 
@@ -19,7 +20,8 @@ std::string time_text(std::int64_t ms) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
   return buf;
 }
 
@@ -113,7 +115,7 @@ std::string format_inspect(const InspectReport& r) {
     return o.str();
   }
   o << "buffer " << r.dir << (r.locked ? " (in use by a running process)" : "") << "\n";
-  o << "segment                     first_seq      records  bytes        oldest               newest               tail         corrupt\n";
+  o << "segment                     first_seq      records  bytes        oldest                   newest                   tail         corrupt\n";
   for (const SegmentSummary& s : r.segments) {
     char line[256];
     if (s.scan.header != HeaderStatus::kOk || s.name_mismatch) {
@@ -121,7 +123,7 @@ std::string format_inspect(const InspectReport& r) {
                     s.name_mismatch ? "file name and header disagree on the first sequence"
                                     : header_status_text(s.scan.header));
     } else {
-      std::snprintf(line, sizeof line, "%-27s %-14llu %-8llu %-12llu %-20s %-20s %-12s %llu\n",
+      std::snprintf(line, sizeof line, "%-27s %-14llu %-8llu %-12llu %-24s %-24s %-12s %llu\n",
                     s.name.c_str(), static_cast<unsigned long long>(s.scan.first_seq),
                     static_cast<unsigned long long>(s.scan.records),
                     static_cast<unsigned long long>(s.scan.file_size),

@@ -134,7 +134,7 @@ TEST(Cli, BufferInspectShowsBacklogAndCorruption) {
   CommandResult r = run_command({tributary_binary(), "buffer", "inspect", dir}, 30s);
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("backlog: 10 records, 1 segments"));
-  EXPECT_THAT(r.out, HasSubstr("oldest unacknowledged event: 2025-11-22T00:00:00Z"));
+  EXPECT_THAT(r.out, HasSubstr("oldest unacknowledged event: 2025-11-22T00:00:00.000Z"));
   EXPECT_THAT(r.out, HasSubstr("0 records lost to corruption"));
 
   // A segment whose name and header disagree is reported, not trusted.
