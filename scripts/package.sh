@@ -59,6 +59,15 @@ mkdir -p "$STAGE/DEBIAN" "$OUTDIR"
 install -D -m 0755 "$TRIBUTARY_BINARY" "$STAGE/usr/bin/tributary"
 strip --remove-section=.comment --remove-section=.note "$STAGE/usr/bin/tributary"
 install -D -m 0644 "$PKG/tributary.service" "$STAGE/lib/systemd/system/tributary.service"
+# The template for more processes (tributary@NAME: /etc/tributary/NAME.yaml, state in
+# /var/lib/tributary/NAME): the same unit, sandbox and all, with three lines changed.
+sed -e 's|^Description=Tributary edge intake |Description=Tributary edge intake %i |' \
+    -e 's|^ExecStart=/usr/bin/tributary run -c /etc/tributary/tributary.yaml$|ExecStart=/usr/bin/tributary run -c /etc/tributary/%i.yaml|' \
+    -e 's|^StateDirectory=tributary$|StateDirectory=tributary/%i|' \
+    "$PKG/tributary.service" > "$WORK/tributary@.service"
+[ "$(diff "$PKG/tributary.service" "$WORK/tributary@.service" | grep -c '^>')" -eq 3 ] ||
+  die "tributary@.service: the unit's Description=, ExecStart= or StateDirectory= line changed; update package.sh"
+install -D -m 0644 "$WORK/tributary@.service" "$STAGE/lib/systemd/system/tributary@.service"
 install -D -m 0644 "$PKG/tributary.yaml" "$STAGE/etc/tributary/tributary.yaml"
 install -D -m 0644 "$PKG/grafana-dashboard.json" "$STAGE/usr/share/tributary/grafana-dashboard.json"
 install -D -m 0644 "$PKG/tributary.1" "$STAGE/usr/share/man/man1/tributary.1"

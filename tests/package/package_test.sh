@@ -2,8 +2,9 @@
 # The Debian package, end to end, on this machine (root; it installs and purges the package):
 #   1. builds it with scripts/package.sh (TRIBUTARY_BINARY=PATH packages a prebuilt binary;
 #      unset, the release preset is built) and runs lintian on it: no errors
-#   2. dpkg -i: the system user, the unit (verified, exposure under a threshold), the
-#      conffile, the state directory; `tributary check` of the installed default config
+#   2. dpkg -i: the system user, the unit and its template for more processes (verified,
+#      exposure under a threshold), the conffile, the state directory; `tributary check`
+#      of the installed default config
 #   3. runs the installed binary as user tributary, under the unit's RestrictAddressFamilies=
 #      and NoNewPrivileges= (sandbox_exec.py), with the default config pointed at a real
 #      Kafka and Mosquitto (scripts/services.sh) on free loopback ports; sends one event
@@ -103,6 +104,19 @@ systemd-analyze security --offline=true --threshold="$MAX_EXPOSURE" "$UNIT" > "$
   { tail -n 3 "$WORK/security.log"; fail "unit exposure above $MAX_EXPOSURE/100"; }
 [ -L /etc/systemd/system/multi-user.target.wants/tributary.service ] || fail "unit not enabled"
 pass "unit installed, verified, enabled; $(grep -o 'exposure level.*' "$WORK/security.log")"
+# The template for more processes: the same unit with its config and state per instance.
+TEMPLATE=/lib/systemd/system/tributary@.service
+[ -f "$TEMPLATE" ] || fail "$TEMPLATE missing"
+grep -qx 'ExecStart=/usr/bin/tributary run -c /etc/tributary/%i.yaml' "$TEMPLATE" || fail "$TEMPLATE: ExecStart="
+grep -qx 'StateDirectory=tributary/%i' "$TEMPLATE" || fail "$TEMPLATE: StateDirectory="
+[ "$(diff "$UNIT" "$TEMPLATE" | grep -c '^>')" -eq 3 ] || fail "$TEMPLATE differs from $UNIT in more than 3 lines"
+systemd-analyze verify "$TEMPLATE" > "$WORK/verify-template.log" 2>&1 ||
+  { cat "$WORK/verify-template.log"; fail "systemd-analyze verify $TEMPLATE"; }
+cp "$TEMPLATE" "$WORK/tributary@check.service"
+systemd-analyze security --offline=true --threshold="$MAX_EXPOSURE" "$WORK/tributary@check.service" \
+  > "$WORK/security-template.log" 2>&1 ||
+  { tail -n 3 "$WORK/security-template.log"; fail "template exposure above $MAX_EXPOSURE/100"; }
+pass "template unit tributary@.service verified; $(grep -o 'exposure level.*' "$WORK/security-template.log")"
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' tributary)
 grep -q "^ $CONF " <<< "$conffiles" || fail "$CONF is not a conffile"
 [ "$(stat -c '%U:%G %a' "$STATE")" = "tributary:tributary 750" ] ||
