@@ -218,6 +218,10 @@ class MqttBridgeTest : public ::testing::Test {
 
   // Starts tributary with one MQTT source "bridge" mapping sensors/{site}/{device}/telemetry.
   void start(const std::string& broker, const std::string& extra = "", const std::string& fsync = "interval") {
+    write_config(broker, extra, fsync);
+    launch();
+  }
+  void write_config(const std::string& broker, const std::string& extra = "", const std::string& fsync = "interval") {
     config_ = dir_ + "/tributary.yaml";
     write_file(config_, "node_id: it-node\n"
                         "buffer:\n"
@@ -237,7 +241,6 @@ class MqttBridgeTest : public ::testing::Test {
                         "        qos: 2\n"
                         "        topic: " + prefix_ + ".{site}\n"
                         "        key: \"{device}\"\n");
-    launch();
   }
   void launch() {
     process_.emplace(config_, dir_ + "/tributary.log");
@@ -360,14 +363,39 @@ TEST_F(MqttBridgeTest, AReloadChangesTheKafkaTopicAndKeyWithoutReconnecting) {
   write_file(config_, text);
   ASSERT_TRUE(process_->signal(SIGHUP));
   ASSERT_TRUE(eventually([&] { return log_count("msg=\"config reloaded\"") == 1; }, 10s)) << process_->log();
-  ASSERT_TRUE(pub.publish(topic("east", "d2"), "after", 1));
+  // The same MQTT topic as before: nothing about a topic's route may outlive the reload.
+  ASSERT_TRUE(pub.publish(topic("east", "d1"), "after", 1));
   const auto moved = read_topic(bootstrap_, prefix_ + ".moved.east", 1, kKafkaDeadline);
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].value, "after");
-  EXPECT_EQ(moved[0].key, "east-d2");
+  EXPECT_EQ(moved[0].key, "east-d1");
   EXPECT_EQ(log_count("msg=\"mqtt subscribed\""), subscriptions_seen_) << "the reload reconnected";
   ASSERT_EQ(process_->stop(), 0);
   process_.reset();
+}
+
+// A key read from the JSON body is read again for every message, also on a topic seen
+// before.
+TEST_F(MqttBridgeTest, AKeyFromTheJsonBodyIsReadForEveryMessageOfOneTopic) {
+  write_config(broker_, "    format: json\n");
+  std::string text = read_file(config_);
+  text.replace(text.find("key: \"{device}\""), 16, "key: \"{device}-{json:unit}\"");
+  write_file(config_, text);
+  ASSERT_NO_FATAL_FAILURE(launch());
+  ASSERT_TRUE(subscribed()) << process_->log();
+  Publisher pub(broker_);
+  ASSERT_TRUE(pub.ok());
+  const std::vector<std::string> units = {"u1", "u2", "u1", "u3"};
+  for (const std::string& unit : units) {
+    ASSERT_TRUE(pub.publish(topic("json", "d1"), R"({"unit":")" + unit + R"("})", 1));
+  }
+  const auto records = read_topic(bootstrap_, prefix_ + ".json", units.size(), kKafkaDeadline, 2s);
+  ASSERT_EQ(records.size(), units.size());
+  std::multiset<std::string> want;
+  std::multiset<std::string> got;
+  for (const std::string& unit : units) want.insert("d1-" + unit + R"( {"unit":")" + unit + R"("})");
+  for (const KafkaRecord& r : records) got.insert(r.key.value_or("(null)") + " " + r.value);
+  EXPECT_EQ(got, want);
 }
 
 TEST_F(MqttBridgeTest, RetainedReplaysAreSkippedUnlessConfigured) {
