@@ -11,7 +11,9 @@
 #   bench/mqtt_bridge.sh [COUNT] [CLIENTS] [fsync policy]
 #
 # PROCESSES (default 1) bridge processes share the subscription (share_group), each with its
-# own buffer directory; QOS_LIST (default "0 1") picks the QoS levels.
+# own buffer directory; QOS_LIST (default "0 1") picks the QoS levels. BENCH_DIR (default
+# build/bench/mqtt-bridge) holds the broker's files and the buffer directories: on a tmpfs
+# (/dev/shm) it shows what the bridge does when the ring's write costs least.
 # ROUNDS (default 3) rounds of bare subscriber then bridge per QoS: single runs on this kind
 # of machine vary by 20% and more, so the median of the per-round ratios is the figure (the
 # lower middle one for an even ROUNDS).
@@ -23,7 +25,7 @@ PROCESSES="${PROCESSES:-1}"; QOS_LIST="${QOS_LIST:-0 1}"
 cmake --preset release > /dev/null
 cmake --build --preset release --target tributary tributary-load mqtt_count > /dev/null
 B=build/release
-W="$ROOT/build/bench/mqtt-bridge"
+W="${BENCH_DIR:-$ROOT/build/bench/mqtt-bridge}"
 rm -rf "$W"; mkdir -p "$W/mosquitto"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$W/mosquitto/mosquitto.conf" <<CONF

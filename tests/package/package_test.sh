@@ -109,7 +109,8 @@ TEMPLATE=/lib/systemd/system/tributary@.service
 [ -f "$TEMPLATE" ] || fail "$TEMPLATE missing"
 grep -qx 'ExecStart=/usr/bin/tributary run -c /etc/tributary/%i.yaml' "$TEMPLATE" || fail "$TEMPLATE: ExecStart="
 grep -qx 'StateDirectory=tributary/%i' "$TEMPLATE" || fail "$TEMPLATE: StateDirectory="
-[ "$(diff "$UNIT" "$TEMPLATE" | grep -c '^>')" -eq 3 ] || fail "$TEMPLATE differs from $UNIT in more than 3 lines"
+grep -q '^# ring lives in /var/lib/tributary/NAME/buffer ' "$TEMPLATE" || fail "$TEMPLATE: the ring's comment"
+[ "$(diff "$UNIT" "$TEMPLATE" | grep -c '^>')" -eq 4 ] || fail "$TEMPLATE differs from $UNIT in other than 4 lines"
 systemd-analyze verify "$TEMPLATE" > "$WORK/verify-template.log" 2>&1 ||
   { cat "$WORK/verify-template.log"; fail "systemd-analyze verify $TEMPLATE"; }
 cp "$TEMPLATE" "$WORK/tributary@check.service"
