@@ -136,6 +136,8 @@ Status Appliance::open_ring() {
   options.fsync_interval = b.fsync_interval;
   options.when_full = b.when_full == "drop_oldest" ? buffer::WhenFull::kDropOldest
                                                    : buffer::WhenFull::kBlock;
+  options.stage_path = b.stage;
+  options.stage_bytes = b.stage_size;
   buffer::RecoveryReport report;
   std::string error;
   ring_ = buffer::Ring::open(file_io_, options, &report, &error);
@@ -146,6 +148,7 @@ Status Appliance::open_ring() {
                   : log::info("buffer recovered");
   line.kv("dir", b.dir)
       .kv("segments", report.segments)
+      .kv("staged_records", report.staged_records)
       .kv("backlog", report.next_seq - report.cursor)
       .kv("cursor", report.cursor)
       .kv("next_seq", report.next_seq)

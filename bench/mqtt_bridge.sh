@@ -13,7 +13,8 @@
 # PROCESSES (default 1) bridge processes share the subscription (share_group), each with its
 # own buffer directory; QOS_LIST (default "0 1") picks the QoS levels. BENCH_DIR (default
 # build/bench/mqtt-bridge) holds the broker's files and the buffer directories: on a tmpfs
-# (/dev/shm) it shows what the bridge does when the ring's write costs least.
+# (/dev/shm) it shows what the bridge does when the ring's write costs least. STAGE=1 gives
+# each bridge a buffer.stage in /dev/shm (removed afterwards).
 # ROUNDS (default 3) rounds of bare subscriber then bridge per QoS: single runs on this kind
 # of machine vary by 20% and more, so the median of the per-round ratios is the figure (the
 # lower middle one for an even ROUNDS).
@@ -21,7 +22,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 COUNT="${1:-100000}"; CLIENTS="${2:-1}"; FSYNC="${3:-interval}"; ROUNDS="${ROUNDS:-3}"
-PROCESSES="${PROCESSES:-1}"; QOS_LIST="${QOS_LIST:-0 1}"
+PROCESSES="${PROCESSES:-1}"; QOS_LIST="${QOS_LIST:-0 1}"; STAGE="${STAGE:-0}"
 cmake --preset release > /dev/null
 cmake --build --preset release --target tributary tributary-load mqtt_count > /dev/null
 B=build/release
@@ -38,7 +39,7 @@ CONF
 mosquitto -c "$W/mosquitto/mosquitto.conf" > "$W/mosquitto/log" 2>&1 &
 MPID=$!
 PIDS=()
-trap 'kill $MPID 2>/dev/null; [ "${#PIDS[@]}" -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null; true' EXIT
+trap 'rm -f /dev/shm/tributary-bench-stage-*; kill $MPID 2>/dev/null; [ "${#PIDS[@]}" -gt 0 ] && kill "${PIDS[@]}" 2>/dev/null; true' EXIT
 sleep 0.5
 URI="tcp://127.0.0.1:$PORT"
 
@@ -47,7 +48,7 @@ publish() {  # QOS TOPIC_PREFIX
     --topic unused --log "$W/pub.log" --qos "$1" --count "$COUNT" --size 200 --connections 2 > /dev/null 2>&1
 }
 
-echo "mqtt_bridge: $COUNT messages of 200 bytes, bridge processes: $PROCESSES, clients each: $CLIENTS, fsync: $FSYNC"
+echo "mqtt_bridge: $COUNT messages of 200 bytes, bridge processes: $PROCESSES, clients each: $CLIENTS, fsync: $FSYNC, stage: $STAGE"
 for QOS in $QOS_LIST; do
  ratios=()
  for ROUND in $(seq "$ROUNDS"); do
@@ -63,9 +64,10 @@ for QOS in $QOS_LIST; do
   # all the clients of a process).
   for P in $(seq "$PROCESSES"); do
     share=""; [ "$PROCESSES" -gt 1 ] && share="    share_group: bench"
+    stage=""; [ "$STAGE" = 1 ] && stage=", stage: /dev/shm/tributary-bench-stage-$P"
     cat > "$W/tributary-$P.yaml" <<YAML
 node_id: bench$P
-buffer: {dir: $W/buffer-$P, fsync: $FSYNC, max_size: 8GiB}
+buffer: {dir: $W/buffer-$P, fsync: $FSYNC, max_size: 8GiB$stage}
 kafka: {brokers: "127.0.0.1:1"}
 sources:
   - name: bridge

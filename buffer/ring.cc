@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "buffer/checkpoint.h"
 #include "buffer/record.h"
@@ -87,7 +88,83 @@ std::unique_ptr<Ring> Ring::open(FileIo& io, RingOptions options, RecoveryReport
     pthread_setname_np(pthread_self(), "ring-writer");
     r->writer_loop();
   });
+  if (!ring->open_stage(report != nullptr ? report : &local, error)) return nullptr;
   return ring;
+}
+
+bool Ring::open_stage(RecoveryReport* report, std::string* error) {
+  if (options_.stage_path.empty() || options_.fsync == FsyncPolicy::kAlways) return true;
+  // The ring's id, made once: a stage is replayed only into the ring it was written for.
+  const std::string id_path = options_.dir + "/stage.id";
+  std::string id(Stage::kRingIdSize, '\0');
+  int fd = -1;
+  std::size_t got = 0;
+  if (!io_.open(id_path, false, &fd)) {
+    io_.pread(fd, id.data(), id.size(), 0, &got);
+    io_.close(fd);
+  }
+  if (got != id.size()) {
+    std::random_device random;
+    for (char& c : id) c = static_cast<char>(random());
+    std::size_t wrote = 0;
+    const std::string tmp = id_path + ".tmp";
+    if (auto ec = io_.open(tmp, true, &fd)) {
+      *error = "cannot create " + tmp + ": " + ec.message();
+      return false;
+    }
+    auto ec = io_.truncate(fd, 0);
+    if (!ec) ec = io_.pwrite(fd, id.data(), id.size(), 0, &wrote);
+    if (!ec) ec = io_.datasync(fd);
+    io_.close(fd);
+    if (!ec && wrote != id.size()) ec = std::make_error_code(std::errc::io_error);
+    if (!ec) ec = io_.rename(tmp, id_path);
+    if (!ec) ec = io_.sync_dir(options_.dir);
+    if (ec) {
+      *error = "cannot write " + id_path + ": " + ec.message();
+      return false;
+    }
+  }
+  auto stage = Stage::open(options_.stage_path, options_.stage_bytes, id, error);
+  if (!stage) return false;
+  std::vector<std::string_view> group;
+  std::mutex mutex;
+  std::condition_variable done;
+  std::uint64_t outstanding = 0;
+  std::error_code failed;
+  bool refused = false;
+  report->staged_records = stage->replay(next_seq_.load(), [&](const RecordView& record) {
+    group.push_back(record.body);
+    if (record.continues) return;
+    {
+      std::lock_guard lock(mutex);
+      ++outstanding;
+    }
+    const Append result = append_many(record.time_ms, group, [&](std::error_code ec, std::uint64_t) {
+      std::lock_guard lock(mutex);
+      if (ec) failed = ec;
+      --outstanding;
+      done.notify_all();
+    });
+    if (result != Append::kQueued) {
+      std::lock_guard lock(mutex);
+      --outstanding;
+      refused = true;
+    }
+    group.clear();
+  });
+  {
+    std::unique_lock lock(mutex);
+    done.wait(lock, [&] { return outstanding == 0; });
+  }
+  if (refused || failed) {
+    *error = "stage " + options_.stage_path + ": " + std::to_string(report->staged_records) +
+             " accepted records could not be written to the ring (" +
+             (refused ? std::string("the ring is full") : failed.message()) + "); the stage keeps them";
+    return false;
+  }
+  if (!stage->reset(error)) return false;
+  stage_ = std::move(stage);
+  return true;
 }
 
 Ring::~Ring() {
@@ -279,8 +356,9 @@ Ring::Append Ring::append(std::int64_t time_ms, std::string_view body, Done done
 Ring::Append Ring::append_many(std::int64_t time_ms, std::span<const std::string_view> bodies,
                                Done done, bool caller_waits) {
   bool wake = false;
-  const Append result = enqueue(time_ms, bodies, std::move(done), caller_waits, &wake);
-  if (result == Append::kQueued && !bodies.empty()) after_append(caller_waits, wake);
+  bool staged = false;
+  const Append result = enqueue(time_ms, bodies, std::move(done), caller_waits, &wake, &staged);
+  if (result == Append::kQueued && !bodies.empty()) after_append(caller_waits && !staged, wake);
   return result;
 }
 
@@ -290,14 +368,16 @@ Ring::Append Ring::append_deferred(std::int64_t time_ms, std::span<const std::st
   // itself. Queued as awaited, so that a writer thread that takes the queue meanwhile writes
   // it at once instead of letting it gather.
   bool wake = false;
-  return enqueue(time_ms, bodies, std::move(done), /*caller_waits=*/true, &wake);
+  bool staged = false;
+  return enqueue(time_ms, bodies, std::move(done), /*caller_waits=*/true, &wake, &staged);
 }
 
 Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done,
-                           bool caller_waits, bool* wake) {
+                           bool caller_waits, bool* wake, bool* staged) {
   if (bodies.empty()) return Append::kQueued;
   std::uint64_t frames = 0;
   for (std::string_view body : bodies) frames += kRecordHeaderSize + body.size();
+  std::uint64_t first = 0;
   {
     std::lock_guard<std::mutex> lock(append_mutex_);
     if (closed_) return Append::kClosed;
@@ -306,11 +386,7 @@ Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_vie
       sealed_.push_back(std::move(queue_));
       queue_ = Batch{};
     }
-    // The writer sleeps until the queue has records, then, for records nobody waits for,
-    // until kGatherRecords: only those two moments need to wake it.
     const std::size_t before = queue_.done.size();
-    *wake = caller_waits || before == 0 ||
-            (before < kGatherRecords && before + bodies.size() >= kGatherRecords);
     // Framed here, in place: the writer writes these bytes as they are.
     if (!queue_.frames) {
       // Behind a sealed batch, a whole one's worth at once: no regrowth, and the pool keeps it.
@@ -318,15 +394,35 @@ Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_vie
       queue_.done.swap(spare_done_);
       queue_.first_seq = next_seq_.load(std::memory_order_relaxed);
     }
-    const std::uint64_t first = next_seq_.load(std::memory_order_relaxed);
+    first = next_seq_.load(std::memory_order_relaxed);
+    const std::size_t offset = queue_.frames->size();
     for (std::size_t i = 0; i < bodies.size(); ++i) {
       encode_record(next_seq_.load(std::memory_order_relaxed), time_ms, RecordType::kEvent, bodies[i],
                     *queue_.frames, /*continues=*/i + 1 < bodies.size());
       next_seq_.fetch_add(1, std::memory_order_relaxed);
     }
+    // Every record goes into the stage while it has room, so that after a crash the stage
+    // holds an unbroken run past the segments. A waiting appender's record is accepted once
+    // copied there: its completion fires below, outside the lock. A record that finds no room
+    // waits for the segment write as without a stage, and staging resumes only once the
+    // writer has written it: a later record staged before it was written would be one that
+    // replay, which stops at a gap, could not reach.
+    if (stage_ && written_seq_.load() >= stage_resume_seq_) {
+      const bool put = stage_->put(std::string_view(*queue_.frames).substr(offset),
+                                   next_seq_.load(std::memory_order_relaxed));
+      if (!put) stage_resume_seq_ = next_seq_.load(std::memory_order_relaxed);
+      *staged = put && caller_waits;
+    }
+    if (*staged) caller_waits = false;
+    // The writer sleeps until the queue has records, then, for records nobody waits for,
+    // until kGatherRecords: only those two moments need to wake it.
+    *wake = caller_waits || before == 0 ||
+            (before < kGatherRecords && before + bodies.size() >= kGatherRecords);
     // One completion for the group, on its last record (all are accepted together).
     for (std::size_t i = 1; i < bodies.size(); ++i) queue_.done.emplace_back();
-    if (bodies.size() == 1 || !done) {
+    if (*staged) {
+      queue_.done.emplace_back();
+    } else if (bodies.size() == 1 || !done) {
       queue_.done.push_back(std::move(done));
     } else {
       queue_.done.push_back([first, done = std::move(done)](std::error_code ec, std::uint64_t) {
@@ -336,6 +432,7 @@ Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_vie
     pending_bytes_.fetch_add(frames, std::memory_order_relaxed);
     queue_.awaited = queue_.awaited || caller_waits;
   }
+  if (*staged && done) done({}, first);
   return Append::kQueued;
 }
 
@@ -608,6 +705,7 @@ bool Ring::write_batch(Batch& batch, bool finish) {
     durable_seq_.store(writer_.synced_seq());
   }
   written_seq_.store(writer_.next_seq());
+  if (stage_) stage_->written(writer_.next_seq());
   // Wake a reader only if one waits (it registers before it checks written_seq_, and both
   // are sequentially consistent, so either it sees the new value or we see it waiting).
   if (readers_waiting_.load() > 0) {

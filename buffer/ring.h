@@ -19,6 +19,7 @@
 #include "buffer/checkpoint.h"
 #include "buffer/file_io.h"
 #include "buffer/record.h"
+#include "buffer/stage.h"
 #include "buffer/segment.h"
 
 namespace tributary::buffer {
@@ -46,6 +47,10 @@ struct RingOptions {
   std::chrono::milliseconds fsync_interval{100};
   std::chrono::milliseconds checkpoint_interval{200};
   std::chrono::milliseconds retry_interval{500};  // after a write error (e.g. disk full)
+  // Under interval and never: a file on a tmpfs (stage.h) where a waiting appender's records
+  // are accepted by a copy, written to a segment later. Empty: no stage.
+  std::string stage_path;
+  std::uint64_t stage_bytes = 8ull << 20;
 };
 
 // What recovery found when the ring was opened.
@@ -58,6 +63,7 @@ struct RecoveryReport {
   std::uint64_t corrupt_records = 0;      // records lost inside the last segment (exact)
   std::uint64_t quarantined_segments = 0; // unreadable segment files moved aside
   bool checkpoint_corrupt = false;        // replaying from the oldest segment instead
+  std::uint64_t staged_records = 0;       // taken from the stage: accepted, not yet in a segment
   std::uint64_t scanned_bytes = 0;        // of the newest segment (after its last sync)
   std::chrono::microseconds duration{0};
 };
@@ -194,7 +200,10 @@ class Ring {
   // append_many and append_deferred: frames BODIES into the queue. *WAKE: whether the writer
   // thread must hear of them if nobody writes them inline.
   Append enqueue(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done,
-                 bool caller_waits, bool* wake);
+                 bool caller_waits, bool* wake, bool* staged);
+  // After recovery, with the writer running: appends what the stage holds past the segments,
+  // waits until it is written, then empties the stage and starts using it.
+  bool open_stage(RecoveryReport* report, std::string* error);
   bool recover(RecoveryReport* report, std::string* error);
   void writer_loop();
   void write_queued();  // under write_mutex_: takes the queue (unless stalled) and writes it
@@ -229,6 +238,7 @@ class Ring {
 
   FileIo& io_;
   const RingOptions options_;
+  std::unique_ptr<Stage> stage_;  // set by open() before anyone appends
   BufferPool buffers_;  // before writer_: it outlives the chunks the writer holds
   // The write role: whoever holds it (the writer thread, or an appender writing inline)
   // owns everything marked "writer" below. Taken before append_mutex_, never after it.
@@ -252,6 +262,9 @@ class Ring {
   std::size_t batch_reserve_ = 4096;  // capacity for the next queue_ (the largest batch's, capped)
   std::vector<Done> spare_done_;         // a written batch's vector, reused by the next one
   bool closed_ = false;
+  // Staging is off until written_seq_ reaches this: a record that found the stage full is
+  // written first.
+  std::uint64_t stage_resume_seq_ = 0;
 
   mutable std::mutex segments_mutex_;  // guards segments_ (writer adds/removes, reader looks up)
   std::map<std::uint64_t, SegmentInfo> segments_;  // by first sequence number

@@ -55,6 +55,8 @@ struct BufferConfig {
   std::chrono::milliseconds fsync_interval{};
   std::string when_full;
   std::uint64_t max_unwritten = 0;
+  std::string stage;  // empty: no stage
+  std::uint64_t stage_size = 0;
 };
 
 struct UdpSourceConfig {

@@ -133,6 +133,11 @@ void read_buffer(SectionReader& r, BufferConfig& b) {
   b.fsync_interval = r.duration("fsync_interval");
   b.when_full = r.choice("when_full");
   b.max_unwritten = r.size("max_unwritten");
+  b.stage = r.string("stage");
+  b.stage_size = r.size("stage_size");
+  if (!b.stage.empty() && b.fsync == "always") {
+    r.error("stage", "cannot be used with fsync: always (an event is accepted only once synced)");
+  }
   if (b.when_full == "drop_oldest" && b.segment_size > 0 && b.max_size < 4 * b.segment_size) {
     r.error("max_size", "must be at least four times segment_size (" +
                             std::to_string(b.segment_size) + " bytes) with when_full: drop_oldest: "

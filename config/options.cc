@@ -105,6 +105,18 @@ constexpr std::array kBuffer = {
               "Under `fsync: interval` the ring also syncs as soon as half of it waits for a "
               "sync, before fsync_interval is up.",
               kMiB, 1024 * kMiB},
+    OptionDef{"stage", T::kString, "", false,
+              "A file on a tmpfs that outlives the process (e.g. /run/tributary/stage, with "
+              "RuntimeDirectoryPreserve=yes under systemd) where, under `fsync: interval` and "
+              "`never`, an event is accepted once copied, and written to a segment file "
+              "shortly after; the next start puts what a crash left there into the ring. It "
+              "takes the write out of an MQTT QoS 1/2 callback or an HTTP request. A tmpfs does not survive a power loss, nor does what the interval had "
+              "not synced. Empty: off. Not allowed with `fsync: always`.",
+              0, 0},
+    OptionDef{"stage_size", T::kSize, "8MiB", false,
+              "Size of the stage file (memory: it lives on a tmpfs). When it is full, events "
+              "are accepted by the segment write, as without a stage, until the disk catches up.",
+              64 * kKiB, 1024 * kMiB},
 };
 
 constexpr std::array kKafka = {

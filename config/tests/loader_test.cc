@@ -257,6 +257,24 @@ TEST(LoadConfig, DropOldestNeedsRoomForFourSegments) {
   EXPECT_EQ(ok.config->buffer.when_full, "drop_oldest");
 }
 
+TEST(LoadConfig, AStageIsRefusedUnderFsyncAlwaysAndReadOtherwise) {
+  const std::string sources = "sources:\n  - {name: u, type: udp, listen: \"127.0.0.1:1\", topic: t}\n";
+  LoadResult always = load_config_text(
+      "kafka: {brokers: \"b:1\"}\nbuffer: {fsync: always, stage: /run/t/stage}\n" + sources, "test.yaml");
+  ASSERT_FALSE(always.config);
+  EXPECT_THAT(always.diagnostics.format(),
+              HasSubstr("test.yaml:2:32: buffer.stage: cannot be used with fsync: always"));
+  LoadResult ok = load_config_text(
+      "kafka: {brokers: \"b:1\"}\nbuffer: {stage: /run/t/stage, stage_size: 1MiB}\n" + sources, "test.yaml");
+  ASSERT_TRUE(ok.config) << ok.diagnostics.format();
+  EXPECT_EQ(ok.config->buffer.stage, "/run/t/stage");
+  EXPECT_EQ(ok.config->buffer.stage_size, 1u << 20);
+  LoadResult off = load_config_text("kafka: {brokers: \"b:1\"}\n" + sources, "test.yaml");
+  ASSERT_TRUE(off.config) << off.diagnostics.format();
+  EXPECT_EQ(off.config->buffer.stage, "");
+  EXPECT_EQ(off.config->buffer.stage_size, 8u << 20);
+}
+
 TEST(LoadConfig, UdpFormatAllowListAndJsonKeysAreChecked) {
   LoadResult bad = load_config_text(R"(kafka: {brokers: "b:1"}
 sources:
