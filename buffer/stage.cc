@@ -1,6 +1,7 @@
 #include "buffer/stage.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,6 +44,14 @@ std::unique_ptr<Stage> Stage::open(const std::string& path, std::uint64_t data_b
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     *error = errno_text("cannot open stage", path);
+    return nullptr;
+  }
+  // One ring per stage: a second would reset the first one's records. Released on close,
+  // or by the kernel when the process dies.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    *error = errno == EWOULDBLOCK ? "stage " + path + " is in use by another ring (each process needs its own)"
+                                  : errno_text("cannot lock stage", path);
+    ::close(fd);
     return nullptr;
   }
   struct stat st {};

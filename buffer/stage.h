@@ -36,8 +36,9 @@ namespace tributary::buffer {
 // are older laps' frames (lower sequence numbers) or zeros, so a reader stops at the first
 // frame that is torn, corrupt or out of sequence.
 //
-// Threads: put() under the ring's append lock, written() from its writer thread, both
-// serialised here; replay() and reset() from the owner before any put().
+// One ring per file: open() takes an exclusive flock. Threads: put() under the ring's
+// append lock, written() from its writer thread, both serialised here; replay() and reset()
+// from the owner before any put().
 class Stage {
  public:
   static constexpr std::size_t kHeaderSize = 64;

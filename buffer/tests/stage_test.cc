@@ -149,6 +149,17 @@ TEST(StageTest, NoRoomUntilTheSegmentsCatchUp) {
   EXPECT_TRUE(stage->put(frame(s), s + 1));
 }
 
+TEST(StageTest, OneStageServesOneRingAtATime) {
+  testing::TestDir dir;
+  const std::string path = dir.file("stage");
+  auto first = open_stage(path, kRingA);
+  std::string error;
+  EXPECT_EQ(Stage::open(path, 1 << 20, kRingB, &error), nullptr);
+  EXPECT_EQ(error, "stage " + path + " is in use by another ring (each process needs its own)");
+  first.reset();
+  EXPECT_NE(Stage::open(path, 1 << 20, kRingB, &error), nullptr) << error;
+}
+
 TEST(StageTest, ResetEmptiesItAndTakesTheNewSize) {
   testing::TestDir dir;
   const std::string path = dir.file("stage");
