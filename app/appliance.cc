@@ -148,6 +148,7 @@ Status Appliance::open_ring() {
                   : log::info("buffer recovered");
   line.kv("dir", b.dir)
       .kv("segments", report.segments)
+      .kv("stage", b.stage.empty() ? std::string("off") : b.stage)
       .kv("staged_records", report.staged_records)
       .kv("backlog", report.next_seq - report.cursor)
       .kv("cursor", report.cursor)

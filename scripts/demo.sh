@@ -44,7 +44,7 @@ scripts/services.sh start mosquitto "$SERVICES"
 . "$SERVICES/mosquitto.env"
 
 say "starting Tributary"
-sed -e "s/@KAFKA_BOOTSTRAP@/$KAFKA_BOOTSTRAP/" -e "s|@BUFFER_DIR@|$DEMO/buffer|" \
+sed -e "s/@KAFKA_BOOTSTRAP@/$KAFKA_BOOTSTRAP/" -e "s|@BUFFER_DIR@|$DEMO/buffer|" -e "s|@STAGE@|$DEMO/stage|" \
   -e "s|@MQTT_BROKER@|tcp://$MQTT_HOST:$MQTT_PORT|" \
   scripts/demo.yaml > "$DEMO/tributary.yaml"
 "$BIN" check "$DEMO/tributary.yaml"

@@ -60,15 +60,16 @@ install -D -m 0755 "$TRIBUTARY_BINARY" "$STAGE/usr/bin/tributary"
 strip --remove-section=.comment --remove-section=.note "$STAGE/usr/bin/tributary"
 install -D -m 0644 "$PKG/tributary.service" "$STAGE/lib/systemd/system/tributary.service"
 # The template for more processes (tributary@NAME: /etc/tributary/NAME.yaml, state in
-# /var/lib/tributary/NAME): the same unit, sandbox and all, with four lines changed (the
-# fourth is the comment that says where the ring lives).
+# /var/lib/tributary/NAME, runtime directory /run/tributary/NAME): the same unit, sandbox
+# and all, with five lines changed (one is the comment that says where the ring lives).
 sed -e 's|^Description=Tributary edge intake |Description=Tributary edge intake %i |' \
     -e 's|^# ring lives in /var/lib/tributary/buffer\. |# ring lives in /var/lib/tributary/NAME/buffer (buffer.dir in NAME.yaml). |' \
     -e 's|^ExecStart=/usr/bin/tributary run -c /etc/tributary/tributary.yaml$|ExecStart=/usr/bin/tributary run -c /etc/tributary/%i.yaml|' \
     -e 's|^StateDirectory=tributary$|StateDirectory=tributary/%i|' \
+    -e 's|^RuntimeDirectory=tributary$|RuntimeDirectory=tributary/%i|' \
     "$PKG/tributary.service" > "$WORK/tributary@.service"
-[ "$(diff "$PKG/tributary.service" "$WORK/tributary@.service" | grep -c '^>')" -eq 4 ] ||
-  die "tributary@.service: the unit's Description=, ExecStart=, StateDirectory= line or the ring's comment changed; update package.sh"
+[ "$(diff "$PKG/tributary.service" "$WORK/tributary@.service" | grep -c '^>')" -eq 5 ] ||
+  die "tributary@.service: the unit's Description=, ExecStart=, StateDirectory=, RuntimeDirectory= line or the ring's comment changed; update package.sh"
 install -D -m 0644 "$WORK/tributary@.service" "$STAGE/lib/systemd/system/tributary@.service"
 install -D -m 0644 "$PKG/tributary.yaml" "$STAGE/etc/tributary/tributary.yaml"
 install -D -m 0644 "$PKG/grafana-dashboard.json" "$STAGE/usr/share/tributary/grafana-dashboard.json"

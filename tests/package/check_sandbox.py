@@ -5,11 +5,12 @@
     groups expanded with `systemd-analyze syscall-filter`, `~` lines removed);
   - every socket it opened is of a family in RestrictAddressFamilies= (families refused
     by sandbox_exec.py are listed: the daemon went on without them);
-  - it created, wrote, renamed or removed files only under BUFFER_DIR (and /dev), since
-    ProtectSystem=strict makes the rest read-only. (The unit's private /tmp is writable,
-    but the daemon has no business there, and the test's buffer lives under /tmp.)
+  - it created, wrote, renamed or removed files only under the WRITABLE directories (the
+    buffer's and the stage's, colon-separated) and /dev, since ProtectSystem=strict makes
+    the rest read-only. (The unit's private /tmp is writable, but the daemon has no
+    business there, and the test's buffer lives under /tmp.)
 
-    check_sandbox.py UNIT BUFFER_DIR TRACE_FILE...
+    check_sandbox.py UNIT WRITABLE TRACE_FILE...
 
 Exit status 1 with the offending calls, families or paths listed; the last line of the
 output is a summary either way.
@@ -71,8 +72,9 @@ def daemon_lines(trace):
 
 def main(argv):
     if len(argv) < 4:
-        sys.exit("usage: check_sandbox.py UNIT BUFFER_DIR TRACE_FILE...")
-    unit, buffer_dir, traces = argv[1], argv[2].rstrip("/") + "/", argv[3:]
+        sys.exit("usage: check_sandbox.py UNIT WRITABLE TRACE_FILE...")
+    unit, traces = argv[1], argv[3:]
+    writable = tuple(d.rstrip("/") + "/" for d in argv[2].split(":") if d)
     allowed, families = unit_policy(unit)
     used, opened, refused, written = set(), set(), set(), set()
     for trace in traces:
@@ -99,9 +101,9 @@ def main(argv):
     if opened - families:
         problems.append("socket families RestrictAddressFamilies= refuses: " +
                         " ".join(sorted(opened - families)))
-    outside = sorted(p for p in written if not p.startswith((buffer_dir, "/dev/")))
+    outside = sorted(p for p in written if not p.startswith(writable + ("/dev/",)))
     if outside:
-        problems.append("files changed outside the buffer (read-only in the unit): " +
+        problems.append("files changed outside the buffer and stage (read-only in the unit): " +
                         " ".join(outside))
     for problem in problems:
         print(problem)

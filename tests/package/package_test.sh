@@ -10,9 +10,9 @@
 #      Kafka and Mosquitto (scripts/services.sh) on free loopback ports; sends one event
 #      over UDP, HTTP and MQTT and finds each in Kafka; stops it with SIGTERM
 #   4. with strace: every system call it made is allowed by the unit's SystemCallFilter=,
-#      and it wrote only in its buffer (no systemd runs here, so this is how the unit's
+#      and it wrote only in its buffer and stage (no systemd runs here, so this is how the unit's
 #      sandbox is checked against the program)
-#   5. dpkg -r keeps /var/lib/tributary and the config; dpkg -P removes both
+#   5. dpkg -r keeps /var/lib/tributary and the config; dpkg -P removes both and /run/tributary
 #
 #   tests/package/package_test.sh
 #   TRIBUTARY_BINARY=build/release/app/tributary tests/package/package_test.sh
@@ -109,8 +109,9 @@ TEMPLATE=/lib/systemd/system/tributary@.service
 [ -f "$TEMPLATE" ] || fail "$TEMPLATE missing"
 grep -qx 'ExecStart=/usr/bin/tributary run -c /etc/tributary/%i.yaml' "$TEMPLATE" || fail "$TEMPLATE: ExecStart="
 grep -qx 'StateDirectory=tributary/%i' "$TEMPLATE" || fail "$TEMPLATE: StateDirectory="
+grep -qx 'RuntimeDirectory=tributary/%i' "$TEMPLATE" || fail "$TEMPLATE: RuntimeDirectory="
 grep -q '^# ring lives in /var/lib/tributary/NAME/buffer ' "$TEMPLATE" || fail "$TEMPLATE: the ring's comment"
-[ "$(diff "$UNIT" "$TEMPLATE" | grep -c '^>')" -eq 4 ] || fail "$TEMPLATE differs from $UNIT in other than 4 lines"
+[ "$(diff "$UNIT" "$TEMPLATE" | grep -c '^>')" -eq 5 ] || fail "$TEMPLATE differs from $UNIT in other than 5 lines"
 systemd-analyze verify "$TEMPLATE" > "$WORK/verify-template.log" 2>&1 ||
   { cat "$WORK/verify-template.log"; fail "systemd-analyze verify $TEMPLATE"; }
 cp "$TEMPLATE" "$WORK/tributary@check.service"
@@ -166,6 +167,9 @@ edit() {  # FROM TO: fails when the default config no longer has FROM
 edit "brokers: localhost:9092" "brokers: localhost:${KAFKA_BOOTSTRAP##*:}"
 edit "tcp://127.0.0.1:1883" "tcp://$MQTT_HOST:$MQTT_PORT"
 edit "dir: /var/lib/tributary/buffer" "dir: $WORK/buffer"
+# The stage in the unit's runtime directory (/run/tributary, a tmpfs); here one of the test's.
+grep -qx 'RuntimeDirectory=tributary' "$UNIT" || fail "$UNIT: no RuntimeDirectory=tributary for the stage"
+edit "stage: /run/tributary/stage" "stage: $WORK/run/stage"
 edit "listen: 127.0.0.1:5514" "listen: 127.0.0.1:$UDP_PORT"
 edit "listen: 127.0.0.1:8080" "listen: 127.0.0.1:$HTTP_PORT"
 METRICS_PORT=""
@@ -177,7 +181,7 @@ for line in "topic: edge.udp" "topic: edge.events" '"sensors/{site}/{device}/tel
   grep -qF -- "$line" "$cfg" || fail "the default config has no '$line' any more; update this test"
 done
 chmod 0644 "$cfg"
-install -d -o tributary -g tributary -m 0750 "$WORK/buffer"
+install -d -o tributary -g tributary -m 0750 "$WORK/buffer" "$WORK/run"
 /usr/bin/tributary check "$cfg" > "$WORK/check-test.log" 2>&1 || { cat "$WORK/check-test.log"; fail "check of the test config"; }
 
 use_strace=0
@@ -209,6 +213,9 @@ wait_for_log() {  # PATTERN SECONDS
 wait_for_log "msg=listening source=udp transport=udp address=127.0.0.1:$UDP_PORT" 30
 wait_for_log "msg=listening source=http transport=http address=127.0.0.1:$HTTP_PORT" 30
 wait_for_log 'msg="mqtt subscribed" source=mqtt' 30
+grep -q "msg=\"buffer recovered\".* stage=$WORK/run/stage " "$WORK/tributary.log" ||
+  fail "the ring did not open the default config's stage"
+[ -f "$WORK/run/stage" ] || fail "no stage file $WORK/run/stage"
 pass "tributary runs as user tributary (socket families ${families[*]}; strace: $use_strace), listening on UDP $UDP_PORT and HTTP $HTTP_PORT, MQTT subscribed"
 
 tag="package-test-$$-$(date +%s%N)"
@@ -264,7 +271,7 @@ pass "SIGTERM: drained and exited 0"
 
 # ---------------------------------------------------------------- 4. the sandbox against what the daemon did
 if [ "$use_strace" = 1 ]; then
-  /usr/bin/python3 "$ROOT/tests/package/check_sandbox.py" "$UNIT" "$WORK/buffer" "$WORK"/strace/trace.* \
+  /usr/bin/python3 "$ROOT/tests/package/check_sandbox.py" "$UNIT" "$WORK/buffer:$WORK/run" "$WORK"/strace/trace.* \
     > "$WORK/sandbox.log" 2>&1 ||
     { cat "$WORK/sandbox.log"; fail "the unit's sandbox would refuse what the daemon did"; }
   pass "sandbox: $(tail -n 1 "$WORK/sandbox.log"): all allowed by the unit"
@@ -279,10 +286,14 @@ dpkg -r tributary > "$WORK/dpkg-remove.log" 2>&1 || { cat "$WORK/dpkg-remove.log
 [ -f "$STATE/kept-on-remove" ] || fail "dpkg -r deleted $STATE"
 [ -f "$CONF" ] || fail "dpkg -r deleted the conffile $CONF"
 pass "dpkg -r: binary gone, $STATE and $CONF kept"
+# The runtime directory systemd would have made and kept (no systemd runs here).
+install -d -o tributary -g tributary -m 0750 /run/tributary
+runuser -u tributary -- touch /run/tributary/stage
 dpkg -P tributary > "$WORK/dpkg-purge.log" 2>&1 || { cat "$WORK/dpkg-purge.log"; fail "dpkg -P"; }
 [ ! -e "$STATE" ] || fail "dpkg -P left $STATE"
+[ ! -e /run/tributary ] || fail "dpkg -P left /run/tributary"
 [ ! -e /etc/tributary ] || fail "dpkg -P left /etc/tributary"
 [ ! -e /etc/systemd/system/multi-user.target.wants/tributary.service ] || fail "dpkg -P left the unit enabled"
-pass "dpkg -P: $STATE, /etc/tributary and the unit's enablement gone"
+pass "dpkg -P: $STATE, /run/tributary, /etc/tributary and the unit's enablement gone"
 
 echo "PASS package test ($SECONDS s)"
