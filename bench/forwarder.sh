@@ -4,6 +4,10 @@
 # the drain rate. Starts its own Kafka. Bounded: about a minute.
 #
 #   bench/forwarder.sh [RECORDS]
+#
+# PIN=1 puts the Kafka broker on CPU 0 and the bench (appender, ring writer, forwarder and
+# librdkafka) on CPU 1, as if the broker ran on a machine of its own: without it, on a
+# machine of two cores, the broker's threads and the bench's take each other's CPU.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,4 +18,11 @@ rm -rf "$W"; mkdir -p "$W"
 trap 'scripts/services.sh stop kafka "$W" 2>/dev/null' EXIT
 scripts/services.sh start kafka "$W"
 . "$W/kafka.env"
-build/release/bench/forwarder_bench "$KAFKA_BOOTSTRAP" "$W/ring" --records "${1:-1000000}"
+run=()
+if [ "${PIN:-0}" = 1 ]; then
+  [ "$(nproc)" -ge 2 ] || { echo "PIN=1 needs two CPUs" >&2; exit 1; }
+  taskset -a -p 0x1 "$(cat "$W/kafka/kafka.pid")" > /dev/null   # every thread of the broker
+  run=(taskset -c 1)
+  echo "pinned: the broker on CPU 0, the bench on CPU 1"
+fi
+"${run[@]}" build/release/bench/forwarder_bench "$KAFKA_BOOTSTRAP" "$W/ring" --records "${1:-1000000}"
