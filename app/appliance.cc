@@ -324,6 +324,17 @@ void Appliance::collect(metrics::Scrape& scrape) const {
                    d(rs.sync_errors));
     scrape.gauge("tributary_ring_writable", "0 while the ring cannot write (disk full or a write error).", {},
                  rs.disk_full ? 0 : 1);
+    if (!config_.buffer.stage.empty() && config_.buffer.fsync != "always") {
+      scrape.gauge("tributary_ring_stage_capacity_bytes", "buffer.stage_size.", {}, d(config_.buffer.stage_size));
+      scrape.gauge("tributary_ring_stage_used_bytes",
+                   "Bytes in the stage accepted and not yet written to a segment file.", {},
+                   d(rs.stage_used_bytes));
+      scrape.counter("tributary_ring_staged_events_total", "Events copied into the stage.", {},
+                     d(rs.staged_records));
+      scrape.counter("tributary_ring_stage_full_total",
+                     "Appends that found the stage full and were accepted only once written to a segment.",
+                     {}, d(rs.stage_full));
+    }
   }
   file_io_.sync_latency().add_to(scrape, "tributary_ring_fsync_duration_seconds",
                                  "Time of each fdatasync of a ring segment.", {});

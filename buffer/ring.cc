@@ -410,7 +410,12 @@ Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_vie
     if (stage_ && written_seq_.load() >= stage_resume_seq_) {
       const bool put = stage_->put(std::string_view(*queue_.frames).substr(offset),
                                    next_seq_.load(std::memory_order_relaxed));
-      if (!put) stage_resume_seq_ = next_seq_.load(std::memory_order_relaxed);
+      if (put) {
+        staged_records_.fetch_add(bodies.size(), std::memory_order_relaxed);
+      } else {
+        stage_full_.fetch_add(1, std::memory_order_relaxed);
+        stage_resume_seq_ = next_seq_.load(std::memory_order_relaxed);
+      }
       *staged = put && caller_waits;
     }
     if (*staged) caller_waits = false;
@@ -1172,6 +1177,9 @@ RingStats Ring::stats() const {
   s.sync_errors = sync_errors_.load();
   s.corrupt_skipped = corrupt_skipped_.load();
   s.disk_full = disk_full_.load();
+  s.staged_records = staged_records_.load(std::memory_order_relaxed);
+  s.stage_full = stage_full_.load(std::memory_order_relaxed);
+  if (stage_) s.stage_used_bytes = stage_->used_bytes();
   return s;
 }
 

@@ -84,6 +84,10 @@ struct RingStats {
   std::uint64_t sync_errors = 0;
   std::uint64_t corrupt_skipped = 0;  // found by readers in older segments
   bool disk_full = false;             // the writer is stalled: disk full or a write error
+  // With a stage (RingOptions::stage_path):
+  std::uint64_t staged_records = 0;     // copied into the stage
+  std::uint64_t stage_full = 0;         // appends that found no room in it (took the path without)
+  std::uint64_t stage_used_bytes = 0;   // staged and not yet written to a segment
 };
 
 // The disk ring. Appends come from any thread and are committed in groups: one write (and,
@@ -295,6 +299,8 @@ class Ring {
   std::atomic<std::uint64_t> pending_bytes_{0};
   std::atomic<std::uint64_t> refused_full_{0};
   std::atomic<std::uint64_t> refused_unwritten_{0};
+  std::atomic<std::uint64_t> staged_records_{0};
+  std::atomic<std::uint64_t> stage_full_{0};
   // Set by an appender whose inline write left half of max_unwritten_bytes unsynced: the
   // writer thread syncs before its interval is up.
   std::atomic<bool> sync_wanted_{false};

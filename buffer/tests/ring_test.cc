@@ -1289,5 +1289,44 @@ TEST(Ring, RecordsAcceptedIntoTheStageSurviveAProcessThatDiesBeforeWritingThem) 
   EXPECT_EQ(read_all(*ring, 0).size(), 50u);
 }
 
+// The stage's use is counted: records copied into it, appends that found it full (they wait
+// for the segment write instead), and the bytes it holds that no segment has yet.
+TEST(Ring, TheStagesUseIsCounted) {
+  testing::TestDir dir;
+  RingOptions o = options(dir.path() + "/ring", FsyncPolicy::kInterval);
+  o.stage_path = dir.file("stage");
+  o.stage_bytes = 64 << 10;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  auto ring = open_ring(io, o);
+  ASSERT_TRUE(ring);
+  io.hold_writes();
+  const std::unique_ptr<FaultyFileIo, void (*)(FaultyFileIo*)> release(
+      &io, [](FaultyFileIo* held) { held->release_writes(); });
+  ASSERT_EQ(append_all(*ring, 0, 50).size(), 50u);  // accepted from the stage, nothing written
+  RingStats stats = ring->stats();
+  EXPECT_EQ(stats.staged_records, 50u);
+  EXPECT_EQ(stats.stage_full, 0u);
+  EXPECT_GT(stats.stage_used_bytes, 50u * body(0).size());
+  // 1 KiB records nobody waits for, until one finds no room in the 64 KiB stage.
+  const std::string big(1024, 'b');
+  std::uint64_t appended = 50;
+  for (int i = 0; i < 200 && ring->stats().stage_full == 0; ++i, ++appended) {
+    ASSERT_EQ(ring->append(0, big, {}, /*caller_waits=*/false), Ring::Append::kQueued);
+  }
+  stats = ring->stats();
+  EXPECT_EQ(stats.stage_full, 1u);
+  EXPECT_LT(stats.staged_records, appended);
+  EXPECT_GT(stats.staged_records, 50u + 50u);  // at least 50 KiB of the 64 fitted
+  EXPECT_LE(stats.stage_used_bytes, o.stage_bytes);
+  io.release_writes();
+  ASSERT_TRUE(eventually([&] { return ring->written_seq() == appended; }, 10s));
+  EXPECT_TRUE(eventually([&] { return ring->stats().stage_used_bytes == 0; }, 10s));
+  // Once the writer is past the record that found it full, staging resumes.
+  const std::uint64_t before = ring->stats().staged_records;
+  ASSERT_EQ(append_all(*ring, appended, 1).size(), 1u);
+  EXPECT_EQ(ring->stats().staged_records, before + 1);
+}
+
 }  // namespace
 }  // namespace tributary::buffer

@@ -249,6 +249,9 @@ if [ -n "$METRICS_PORT" ]; then
   curl -fsS -o "$WORK/metrics.txt" "$admin/metrics" || fail "GET /metrics"
   awk '$1 == "tributary_ready" && $2 == 1 { ok = 1 } END { exit !ok }' "$WORK/metrics.txt" ||
     fail "/metrics has no 'tributary_ready 1'"
+  # The three events went through the default config's stage.
+  awk '$1 == "tributary_ring_staged_events_total" && $2 >= 3 { ok = 1 } END { exit !ok }' "$WORK/metrics.txt" ||
+    fail "/metrics: tributary_ring_staged_events_total is not at least 3: $(grep '^tributary_ring_stage' "$WORK/metrics.txt" | tr '\n' ' ')"
   # The dashboard's metrics that /metrics does not show (yet): a labelled counter that has
   # counted nothing may have no series, so this is a note, not a failure.
   missing=$(grep -oE '\b(tributary|process)_[a-z_]+' "$ROOT/packaging/grafana-dashboard.json" |
@@ -256,7 +259,7 @@ if [ -n "$METRICS_PORT" ]; then
       grep -qE "^(# TYPE )?${name}(_bucket|_sum|_count)?[ {]" "$WORK/metrics.txt" || printf '%s ' "$name"
     done)
   [ -z "$missing" ] || echo "note: dashboard metrics without series in /metrics: $missing"
-  pass "admin listener on $METRICS_PORT: /healthz, /readyz, /metrics with tributary_ready 1"
+  pass "admin listener on $METRICS_PORT: /healthz, /readyz, /metrics with tributary_ready 1 and the staged events"
 fi
 
 # SIGTERM to the daemon itself (under strace it is strace's child).
