@@ -8,7 +8,8 @@
 # KAFKA=false leaves Kafka unreachable (acceptance into the ring only, as on a gateway whose
 # broker runs elsewhere and whose uplink is down; the ring is allowed 8 GiB); by default a
 # local Kafka on the same two cores drains the ring while the load runs. IO_THREADS sets
-# `io_threads` (default: Tributary's own).
+# `io_threads` (default: Tributary's own). STAGE (default 1, as the package's config ships)
+# gives the ring a buffer.stage in /dev/shm (removed afterwards); STAGE=0 runs without.
 #
 #   bench/http_intake.sh [SECONDS] [CONNECTIONS] [TRIBUTARY_BINARY]
 set -euo pipefail
@@ -25,7 +26,9 @@ BIN="${3:-$ROOT/build/release/app/tributary}"
 W="$ROOT/build/bench/http-intake"
 rm -rf "$W"; mkdir -p "$W"
 PID=""
-trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; scripts/services.sh stop kafka "$W" 2>/dev/null' EXIT
+STAGE_FILE=/dev/shm/tributary-bench-http-stage
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -f "$STAGE_FILE"; scripts/services.sh stop kafka "$W" 2>/dev/null' EXIT
+stage=""; [ "${STAGE:-1}" = 1 ] && stage=", stage: $STAGE_FILE"
 KAFKA_BOOTSTRAP=127.0.0.1:1
 MAX_SIZE=2GiB
 if [ "${KAFKA:-true}" = true ]; then
@@ -37,7 +40,7 @@ fi
 cat > "$W/tributary.yaml" <<YAML
 node_id: bench
 ${IO_THREADS:+io_threads: $IO_THREADS}
-buffer: {dir: $W/buffer, fsync: interval, max_size: $MAX_SIZE}
+buffer: {dir: $W/buffer, fsync: interval, max_size: $MAX_SIZE$stage}
 kafka:
   brokers: $KAFKA_BOOTSTRAP
 sources:
@@ -78,7 +81,7 @@ run() {  # BATCH
 # Warm-up, not counted: Kafka's first seconds after its start go to its JIT compiler, on the
 # same two cores.
 BATCH=1 wrk -t1 -c"$CONNS" -d5s -s bench/wrk_post.lua "$URL" > "$W/wrk-warm.txt"
-echo "warm-up (not counted): $(awk '/Requests\/sec/ {print $2}' "$W/wrk-warm.txt") requests/s"
+echo "stage: ${STAGE:-1}; warm-up (not counted): $(awk '/Requests\/sec/ {print $2}' "$W/wrk-warm.txt") requests/s"
 run 1
 run 100
 run 1000

@@ -372,6 +372,15 @@ Ring::Append Ring::append_deferred(std::int64_t time_ms, std::span<const std::st
   return enqueue(time_ms, bodies, std::move(done), /*caller_waits=*/true, &wake, &staged);
 }
 
+void Ring::write_pending() {
+  bool awaited = true;
+  if (stage_) {
+    std::lock_guard<std::mutex> lock(append_mutex_);
+    awaited = queue_.awaited;  // a record the stage had no room for waits for the write
+  }
+  after_append(awaited, /*wake=*/true);
+}
+
 Ring::Append Ring::enqueue(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done,
                            bool caller_waits, bool* wake, bool* staged) {
   if (bodies.empty()) return Append::kQueued;

@@ -150,7 +150,9 @@ class Ring {
   Append append_deferred(std::int64_t time_ms, std::span<const std::string_view> bodies, Done done);
   // Writes what is queued now, on this thread when that is one plain write and nobody else
   // is writing (completions fire here before it returns), else by waking the writer thread.
-  void write_pending() { after_append(/*caller_waits=*/true, /*wake=*/true); }
+  // With a stage, records it took were accepted already: unless one found it full, the
+  // writer thread writes the queue, and this thread only wakes it.
+  void write_pending();
 
   // Calls VISIT for up to MAX readable records from FROM on, in order; returns the
   // sequence number after the last one visited (or after records lost to corruption,

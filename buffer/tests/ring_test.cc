@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -777,6 +778,46 @@ TEST(RingInline, DeferredAppendsAreWrittenTogetherByWritePending) {
     EXPECT_FALSE(elsewhere);
   }
   EXPECT_EQ(io.writes(), writes + 1);
+  const auto bodies = read_all(*ring, 0);
+  ASSERT_EQ(bodies.size(), 11u);
+  for (std::uint64_t i = 0; i < 11; ++i) EXPECT_EQ(bodies[i], body(i));
+}
+
+// With a stage, deferred appends are accepted when copied into it (the completions fire in
+// append_deferred), and write_pending() leaves the write to the writer thread: it returns at
+// once even while the disk's writes hang, and the records reach the segment afterwards.
+TEST(RingInline, WithAStageWritePendingLeavesTheWriteToTheWriterThread) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  RingOptions o = options(dir.path() + "/ring", FsyncPolicy::kInterval);
+  o.stage_path = dir.file("stage");
+  auto ring = open_ring(io, o);
+  ASSERT_TRUE(ring);
+  ASSERT_EQ(append_all(*ring, 0, 1).size(), 1u);
+  ASSERT_TRUE(eventually([&] { return ring->written_seq() == 1; }, 5s));
+  io.hold_writes();
+  const std::unique_ptr<FaultyFileIo, void (*)(FaultyFileIo*)> release(
+      &io, [](FaultyFileIo* held) { held->release_writes(); });
+  std::atomic<int> completed{0};
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    const std::string b = body(i);
+    const std::string_view view = b;
+    ASSERT_EQ(ring->append_deferred(static_cast<std::int64_t>(i), std::span<const std::string_view>(&view, 1),
+                                    [&](std::error_code ec, std::uint64_t) {
+                                      EXPECT_FALSE(ec);
+                                      ++completed;
+                                    }),
+              Ring::Append::kQueued);
+  }
+  EXPECT_EQ(completed.load(), 10);
+  auto flushed = std::async(std::launch::async, [&] { ring->write_pending(); });
+  EXPECT_EQ(flushed.wait_for(2s), std::future_status::ready) << "write_pending() wrote on the calling thread";
+  EXPECT_TRUE(eventually([&] { return io.writes_held() > 0; }, 5s));  // the writer thread's write
+  EXPECT_EQ(ring->written_seq(), 1u);
+  io.release_writes();
+  flushed.wait();
+  ASSERT_TRUE(eventually([&] { return ring->written_seq() == 11; }, 5s));
   const auto bodies = read_all(*ring, 0);
   ASSERT_EQ(bodies.size(), 11u);
   for (std::uint64_t i = 0; i < 11; ++i) EXPECT_EQ(bodies[i], body(i));
