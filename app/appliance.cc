@@ -332,7 +332,7 @@ void Appliance::collect(metrics::Scrape& scrape) const {
       scrape.counter("tributary_ring_staged_events_total", "Events copied into the stage.", {},
                      d(rs.staged_records));
       scrape.counter("tributary_ring_stage_full_total",
-                     "Appends that found the stage full and were accepted only once written to a segment.",
+                     "Times an append found the stage full (staging pauses until the writer has written past it).",
                      {}, d(rs.stage_full));
     }
   }

@@ -160,6 +160,13 @@ bool Stage::reset(std::string* error) {
     if (map_ == nullptr) data_bytes_ = 0;
     if (!remap(wanted_bytes_, error)) return false;
   }
+  // The file's blocks first: on a tmpfs without room for them, the writes below would end
+  // the process with SIGBUS instead of this error.
+  if (const int rc = ::posix_fallocate(fd_, 0, static_cast<off_t>(kHeaderSize + data_bytes_)); rc != 0) {
+    errno = rc;
+    *error = errno_text("cannot reserve " + std::to_string(kHeaderSize + data_bytes_) + " bytes for stage", path_);
+    return false;
+  }
   // Zeros everywhere: no older frame is left to read, and every page is resident now.
   std::memset(map_ + kHeaderSize, 0, data_bytes_);
   char* h = reinterpret_cast<char*>(map_);

@@ -792,6 +792,8 @@ TEST(RingInline, WithAStageWritePendingLeavesTheWriteToTheWriterThread) {
   FaultyFileIo io(real);
   RingOptions o = options(dir.path() + "/ring", FsyncPolicy::kInterval);
   o.stage_path = dir.file("stage");
+  o.fsync_interval = 1h;  // the writer thread wakes only when woken: only write_pending's wake
+  o.checkpoint_interval = 1h;
   auto ring = open_ring(io, o);
   ASSERT_TRUE(ring);
   ASSERT_EQ(append_all(*ring, 0, 1).size(), 1u);

@@ -2,6 +2,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -174,6 +178,37 @@ TEST(StageTest, ResetEmptiesItAndTakesTheNewSize) {
   ASSERT_TRUE(stage->reset(&error)) << error;
   EXPECT_EQ(stage->data_bytes(), 16384u);
   EXPECT_EQ(replayed(*stage, 0), std::vector<std::uint64_t>{});
+}
+
+// A stage larger than the room its file system has (a small /run) is refused with an
+// error at open, not a SIGBUS when its pages are first written. A forked child mounts a
+// 256 KiB tmpfs in a mount namespace of its own (root only) and opens a 4 MiB stage there.
+TEST(StageTest, AStageItsFileSystemCannotHoldIsAnErrorNotACrash) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  testing::TestDir dir;
+  const std::string mnt = dir.file("small");
+  ASSERT_EQ(::mkdir(mnt.c_str(), 0700), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::unshare(CLONE_NEWNS) != 0 || ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tributary-test", mnt.c_str(), "tmpfs", 0, "size=256k") != 0) {
+      _exit(2);
+    }
+    std::string error;
+    auto stage = Stage::open(mnt + "/stage", 4 << 20, kRingA, &error);
+    if (stage != nullptr) _exit(3);
+    const bool named = error.find("cannot reserve") != std::string::npos &&
+                       error.find(mnt + "/stage") != std::string::npos &&
+                       error.find("No space left on device") != std::string::npos;
+    _exit(named ? 0 : 4);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_FALSE(WIFSIGNALED(status)) << "the child died of signal " << WTERMSIG(status);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 2) GTEST_SKIP() << "no mount namespace here (unshare or mount refused)";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "3: the stage opened; 4: the error did not name the reason and file";
 }
 
 }  // namespace

@@ -437,7 +437,8 @@ TEST_F(EventPathTest, HttpAndUdpAcceptedWhileKafkaIsDownArriveAfterAKillARestart
 // With buffer.stage, a 202 is sent once the request's events are copied into the stage, and
 // the ring's writer thread writes them to the segment after. Requests answered 202 right
 // before a SIGKILL all arrive after the restart (the restart takes what the segments lack
-// from the stage), and its log names the stage.
+// from the stage), and its log names the stage. How many it took is printed: usually the
+// last two requests' events here; none when the writer was quicker than the kill.
 TEST_F(EventPathTest, HttpEventsAnsweredFromTheStageSurviveASigkill) {
   const std::string stage = dir_ + "/stage";
   buffer_extra_ = "  stage: " + stage + "\n";

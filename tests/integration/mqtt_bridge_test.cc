@@ -470,12 +470,13 @@ TEST_F(MqttBridgeTest, SigkillWhilePublishingLosesNothingTheBrokerAcknowledged) 
 // The same with buffer.stage: a QoS 1 message is acknowledged once copied into the stage
 // file, before the writer thread wrote it to a segment. The restart appends what the stage
 // holds past the segments; the restarted process says it ran with the stage and how many
-// records it took from it.
+// records it took from it (usually the one message in flight at the kill; it can be none
+// when the writer was quicker than the kill, and then this run proves only the rest).
 TEST_F(MqttBridgeTest, SigkillWithAStageLosesNothingTheBrokerAcknowledged) {
   const std::string stage = dir_ + "/stage";
   buffer_extra_ = "  stage: " + stage + "\n  stage_size: 1MiB\n";
   sigkill_while_publishing();
-  EXPECT_TRUE(std::filesystem::exists(stage));
+  if (HasFatalFailure()) return;
   const std::string log = process_->log();
   const auto at = log.rfind("msg=\"buffer recovered\"");
   ASSERT_NE(at, std::string::npos) << log;
