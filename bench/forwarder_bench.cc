@@ -1,7 +1,7 @@
 // Forwarder benchmark: prints figures, asserts nothing. Needs a running Kafka
 // (bench/forwarder.sh starts one).
 //
-//   build/release/bench/forwarder_bench BROKERS [DIR] [--records N] [--drain-only]
+//   build/release/bench/forwarder_bench BROKERS [DIR] [--records N] [--drain-only] [--bare-only]
 //                                       [--latency-only RATE] [--fsync interval|always|never]
 //                                       [--waiting-appends]
 //
@@ -20,6 +20,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,6 +28,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,11 +61,13 @@ config::KafkaConfig kafka_config(const std::string& brokers) {
   return k;
 }
 
+std::size_t g_value_bytes = 256;  // --value-bytes
+
 Event make_event(Stamper& stamper, const std::string& topic, std::uint64_t i) {
   Event e;
   e.topic = topic;
   e.key = "device-" + std::to_string(i % 100);
-  e.payload = std::string(256, static_cast<char>('a' + i % 26));
+  e.payload = std::string(g_value_bytes, static_cast<char>('a' + i % 26));
   e.content_type = "application/octet-stream";
   e.origin = Origin{"udp", "bench", "", "127.0.0.1", 40000};
   e.ingest_time = std::chrono::system_clock::now();
@@ -136,6 +142,39 @@ std::pair<double, long> usage_now() {
           u.ru_minflt};
 }
 
+// CPU seconds per thread name (all threads of this process, user + system) so far.
+std::map<std::string, double> thread_cpu() {
+  std::map<std::string, double> cpu;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime
+      if (i == 14) utime = std::stod(field);
+      if (i == 15) stime = std::stod(field);
+    }
+    cpu[stat.substr(open + 1, close - open - 1)] += (utime + stime) / tick;
+  }
+  return cpu;
+}
+
+// "name 1.23 µs, ..." per event for the threads that used CPU between BEFORE and AFTER.
+void print_thread_cpu(const std::map<std::string, double>& before, const std::map<std::string, double>& after,
+                      std::uint64_t events) {
+  std::printf("  (CPU per event by thread:");
+  for (const auto& [name, secs] : after) {
+    const auto was = before.find(name);
+    const double used = secs - (was == before.end() ? 0.0 : was->second);
+    if (used > 0) std::printf(" %s %.0f ns", name.c_str(), used * 1e9 / static_cast<double>(events));
+  }
+  std::printf(")\n");
+}
+
 double drain(const std::string& brokers, const std::string& dir, std::uint64_t records,
              const std::string& topic) {
   std::filesystem::remove_all(dir);
@@ -155,11 +194,13 @@ double drain(const std::string& brokers, const std::string& dir, std::uint64_t r
   if (!kafka.start().is_ok()) return 0;
   warm_up(kafka, topic);
   const auto before = usage_now();
+  const auto threads_before = thread_cpu();
   const auto start = Clock::now();
   forwarder.start();
   wait_until([&] { return ring->cursor() >= records; });
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   const auto after = usage_now();
+  print_thread_cpu(threads_before, thread_cpu(), records);
   std::printf("  (forwarder: %.0f ns of CPU per event, %ld minor faults)\n",
               (after.first - before.first) * 1e9 / static_cast<double>(records), after.second - before.second);
   forwarder.stop();
@@ -247,6 +288,7 @@ double bare_producer(const std::string& brokers, std::uint64_t records, const st
   bare.produce(events[0], UINTPTR_MAX);  // warm up, as for the forwarder
   while (bare.delivered.load() < 1) rd_kafka_poll(bare.rk, 10);
   const auto before = usage_now();
+  const auto threads_before = thread_cpu();
   const auto start = Clock::now();
   for (const Event& e : events) {
     bare.produce(e, UINTPTR_MAX);
@@ -255,6 +297,7 @@ double bare_producer(const std::string& brokers, std::uint64_t records, const st
   while (bare.delivered.load() < records + 1) rd_kafka_poll(bare.rk, 10);
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   const auto after = usage_now();
+  print_thread_cpu(threads_before, thread_cpu(), records);
   std::printf("  (bare producer: %.0f ns of CPU per event, %ld minor faults)\n",
               (after.first - before.first) * 1e9 / static_cast<double>(records), after.second - before.second);
   return static_cast<double>(records) / secs;
@@ -431,7 +474,8 @@ void latency(const std::string& brokers, const std::string& dir, double rate, co
 int main(int argc, char** argv) {
   tributary::tune_allocator();  // as the appliance does (app/main.cc)
   constexpr const char* kUsage =
-      "usage: forwarder_bench BROKERS [DIR] [--records N] [--drain-only] [--latency-only RATE]\n"
+      "usage: forwarder_bench BROKERS [DIR] [--records N] [--drain-only] [--bare-only]\n"
+      "                       [--latency-only RATE]\n"
       "                       [--fsync interval|always|never] [--waiting-appends]\n";
   if (argc < 2 || argv[1][0] == '-') {
     std::fputs(kUsage, stderr);
@@ -441,11 +485,16 @@ int main(int argc, char** argv) {
   std::string dir = "/tmp/tributary-forwarder-bench";
   std::uint64_t records = 1'000'000;
   bool drain_only = false;  // for a profiler
+  bool bare_only = false;   // the bare producer's drain alone (for a profiler)
   double latency_only = 0;  // > 0: only the latency run at this rate (for a profiler)
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--drain-only") {
       drain_only = true;
+    } else if (a == "--value-bytes" && i + 1 < argc) {
+      g_value_bytes = std::stoull(argv[++i]);
+    } else if (a == "--bare-only") {
+      bare_only = true;
     } else if (a == "--latency-only" && i + 1 < argc) {
       latency_only = std::stod(argv[++i]);
     } else if (a == "--waiting-appends") {
@@ -472,8 +521,8 @@ int main(int argc, char** argv) {
   }
   log::set_level(log::Level::kWarn);
   const std::string run = std::to_string(::getpid());
-  std::printf("forwarder_bench: %llu events of 256 bytes, 100 keys, lz4, linger 5 ms, acks=all, "
-              "idempotent; ring fsync: %s; appends %s\n", static_cast<unsigned long long>(records),
+  std::printf("forwarder_bench: %llu events of %zu bytes, 100 keys, lz4, linger 5 ms, acks=all, "
+              "idempotent; ring fsync: %s; appends %s\n", static_cast<unsigned long long>(records), g_value_bytes,
               g_fsync == buffer::FsyncPolicy::kAlways ? "always"
               : g_fsync == buffer::FsyncPolicy::kNever ? "never" : "interval",
               g_appender_waits ? "waited for one by one" : "not waited for (written in groups)");
@@ -482,7 +531,14 @@ int main(int argc, char** argv) {
   // warms up), and the rates rose from round to round, so a warm-up produce that is not
   // measured comes first, and the order alternates (round 2 starts with the bare producer):
   // neither side always gets the colder slot.
+  if (bare_only) {
+    std::printf("bare librdkafka producer: %.0f events/s\n", bare_producer(brokers, records, "bench.bare." + run));
+    return 0;
+  }
   if (latency_only > 0) {
+    // Kafka warmed up as in the full run (its JIT): else the first side meets a cold broker.
+    const double warm = bare_producer(brokers, 300'000, "bench.warm." + run);
+    std::printf("warm-up (not counted): bare producer %.0f events/s\n", warm);
     latency(brokers, dir, latency_only, "bench.latency." + run);
     bare_latency(brokers, latency_only, "bench.bare-latency." + run);
     return 0;

@@ -12,7 +12,8 @@
 # DIR/kafka.env holds KAFKA_BOOTSTRAP=127.0.0.1:PORT, and a SASL/PLAIN listener with one user
 # (KAFKA_SASL_BOOTSTRAP, KAFKA_SASL_USER, KAFKA_SASL_PASSWORD); DIR/mosquitto.env holds
 # MQTT_HOST and MQTT_PORT. `stop` is safe to call when nothing runs. KAFKA_PORT=N asks for
-# that broker port (a test that points Tributary at a Kafka before starting it).
+# that broker port (a test that points Tributary at a Kafka before starting it);
+# KAFKA_JVM_OPTS the broker's heap and collector flags.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -60,8 +61,14 @@ stop_pid() {  # PIDFILE NAME
   log "$2 stopped"
 }
 
+# The broker's heap and collector: small and single-threaded by default (fast to start,
+# little memory, what the tests need). KAFKA_JVM_OPTS replaces them, e.g. to measure with
+# another collector (bench/README.md, session 17).
+KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:--Xms128m -Xmx512m -XX:+UseSerialGC}"
+
 kafka_jvm() {  # DIR: the java command line, one word per line
-  jvm=(java -Xms128m -Xmx512m -XX:+UseSerialGC -Djava.awt.headless=true
+  local opts; read -r -a opts <<< "$KAFKA_JVM_OPTS"
+  jvm=(java "${opts[@]}" -Djava.awt.headless=true
        "-Dlog4j2.configurationFile=$1/log4j2.properties" -cp "$KAFKA_JARS/*")
 }
 

@@ -10,13 +10,16 @@
 #include <pthread.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <map>
 #include <mutex>
 #include <set>
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "buffer/ring.h"
 #include "buffer/tests/test_dir.h"
@@ -333,6 +336,72 @@ TEST_F(ForwarderMockTest, APermanentRejectionGoesToTheDeadLetterTopicWithTheReas
   }
   const auto events = read_topic(cluster_.bootstrap(), "events", 16, 20s, 500ms);
   EXPECT_EQ(events.size(), 16u);
+}
+
+TEST_F(ForwarderMockTest, ValuesOfEverySizeArriveWholeFromTheReadBuffersTheyPointInto) {
+  // librdkafka is handed each value without a copy: it points into the ring's read buffer,
+  // which must outlive the record's delivery report, also when the record is refused in that
+  // report and goes to the dead-letter topic from there. A buffer let go too early is reused
+  // by later reads (the values come out overwritten) or freed (ASan: use after free).
+  ForwarderOptions options;
+  options.dead_letter_topic = "dead";
+  start({}, options);
+  constexpr std::size_t kKiB = 1024;
+  const std::array<std::size_t, 7> sizes = {1, 100, kKiB - 1, kKiB, kKiB + 1, 4 * kKiB, 60'000};
+  // Each value names its index and is filled with a letter of its own: a value taken from
+  // the wrong record, or from a buffer reused meanwhile, does not match.
+  const auto value = [](std::size_t i, std::size_t size) {
+    std::string v = std::to_string(i) + ":";
+    v.resize(std::max(size, v.size()), static_cast<char>('a' + i % 26));
+    return v;
+  };
+  const auto append_value = [&](std::size_t i, std::size_t size) {
+    Event e;
+    e.topic = "events";
+    e.key = "k" + std::to_string(i % 3);
+    e.payload = value(i, size);
+    e.origin = Origin{"udp", "mock", "", "127.0.0.1", 1};
+    e.ingest_time = std::chrono::system_clock::now();
+    stamper_.stamp(e);
+    ASSERT_EQ(ring_->append(0, encode_envelope(e), {}), buffer::Ring::Append::kQueued);
+  };
+  std::vector<std::string> expected;
+  for (std::size_t i = 0; i < 140; ++i) {
+    append_value(i, sizes[i % sizes.size()]);
+    expected.push_back(value(i, sizes[i % sizes.size()]));
+  }
+  ASSERT_TRUE(cursor_reaches(expected.size()));
+  const auto events = read_topic(cluster_.bootstrap(), "events", expected.size(), 20s, 500ms);
+  ASSERT_EQ(events.size(), expected.size());
+  std::map<std::size_t, std::string> by_index;  // the topic's partitions come back one after another
+  for (const auto& event : events) {
+    std::size_t index = 0;
+    const char* end = event.value.data() + event.value.size();
+    const auto parsed = std::from_chars(event.value.data(), end, index);
+    if (parsed.ec != std::errc() || parsed.ptr == end || *parsed.ptr != ':') {
+      ADD_FAILURE() << "a value that names no record (overwritten?): " << event.value.substr(0, 40);
+      continue;
+    }
+    by_index[index] = event.value;
+  }
+  ASSERT_EQ(by_index.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(by_index[i].size(), expected[i].size()) << "record " << i;
+    EXPECT_TRUE(by_index[i] == expected[i]) << "record " << i << " differs";
+  }
+  // Refused in the delivery report, a small value and a large one, each alone in its produce
+  // request.
+  std::uint64_t end = expected.size();
+  for (const std::size_t size : {std::size_t{200}, 8 * kKiB}) {
+    rd_kafka_mock_broker_push_request_error_rtts(cluster_.get(), 1, kProduce, 1, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, 0);
+    append_value(end, size);
+    ASSERT_TRUE(cursor_reaches(++end)) << size;
+  }
+  const auto dead = read_topic(cluster_.bootstrap(), "dead", 2, 20s, 500ms);
+  ASSERT_EQ(dead.size(), 2u);
+  EXPECT_TRUE(dead[0].value == value(expected.size(), 200));
+  EXPECT_TRUE(dead[1].value == value(expected.size() + 1, 8 * kKiB));
+  EXPECT_EQ(forwarder_->dead_lettered(), 2u);
 }
 
 TEST_F(ForwarderMockTest, ADeadLetterDeliveryThatFailsForNowIsTriedAgainFromTheRing) {
