@@ -8,7 +8,7 @@
 // 1. Drain: a ring pre-filled with N stamped 256-byte events (100 keys) is drained into
 //    Kafka by the Forwarder and KafkaSink, as the appliance does; rate from the first offer
 //    to the last delivery report.
-// 2. Bare producer: the same N events, same keys, headers and producer settings, produced
+// 2. Bare producer: the same N events, same keys, headers (ce_id too) and producer settings, produced
 //    straight from memory with librdkafka (RD_KAFKA_MSG_F_COPY), as any client would.
 // 3. Sustained rate: appending and forwarding at the same time (the two share this
 //    machine's cores with Kafka), delivered events per second.
@@ -72,6 +72,14 @@ Event make_event(Stamper& stamper, const std::string& topic, std::uint64_t i) {
   e.origin = Origin{"udp", "bench", "", "127.0.0.1", 40000};
   e.ingest_time = std::chrono::system_clock::now();
   stamper.stamp(e);
+  return e;
+}
+
+// E as the bare producer sends it: with the ce_id header the forwarder adds to each record
+// (node id and sequence number), so both sides send the same headers.
+Event bare_event(Stamper& stamper, const std::string& topic, std::uint64_t i) {
+  Event e = make_event(stamper, topic, i);
+  e.headers.push_back(Header{"ce_id", event_id("bench", i)});
   return e;
 }
 
@@ -235,7 +243,9 @@ struct BareProducer {
     const std::pair<const char*, const char*> settings[] = {
         {"bootstrap.servers", brokers.c_str()}, {"acks", "all"}, {"enable.idempotence", "true"},
         {"compression.type", "lz4"}, {"linger.ms", "5"}, {"message.timeout.ms", "0"},
-        {"partitioner", "murmur2_random"}};
+        {"partitioner", "murmur2_random"},
+        // As KafkaSink sets them too:
+        {"message.max.bytes", "68157440"}, {"statistics.interval.ms", "5000"}};
     for (const auto& [k, v] : settings) rd_kafka_conf_set(conf, k, v, err, sizeof err);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, this);
@@ -284,7 +294,7 @@ double bare_producer(const std::string& brokers, std::uint64_t records, const st
   Stamper stamper("bench");
   std::vector<Event> events;
   events.reserve(records);
-  for (std::uint64_t i = 0; i < records; ++i) events.push_back(make_event(stamper, topic, i));
+  for (std::uint64_t i = 0; i < records; ++i) events.push_back(bare_event(stamper, topic, i));
   bare.produce(events[0], UINTPTR_MAX);  // warm up, as for the forwarder
   while (bare.delivered.load() < 1) rd_kafka_poll(bare.rk, 10);
   const auto before = usage_now();
@@ -348,7 +358,7 @@ void bare_latency(const std::string& brokers, double rate, const std::string& to
   const auto total = static_cast<std::uint64_t>(rate * 5);
   std::vector<std::atomic<std::int64_t>> sent(total);
   std::vector<std::atomic<std::int64_t>> delivered(total);
-  bare.produce(make_event(stamper, topic, 0), UINTPTR_MAX);
+  bare.produce(bare_event(stamper, topic, 0), UINTPTR_MAX);
   while (bare.delivered.load() < 1) rd_kafka_poll(bare.rk, 10);
   std::atomic<bool> done{false};
   std::thread poller([&] {
@@ -356,7 +366,7 @@ void bare_latency(const std::string& brokers, double rate, const std::string& to
   });
   // Events made beforehand, as for the ring side: the pacing thread only produces.
   std::vector<Event> events;
-  for (std::uint64_t i = 0; i < 1000; ++i) events.push_back(make_event(stamper, topic, i));
+  for (std::uint64_t i = 0; i < 1000; ++i) events.push_back(bare_event(stamper, topic, i));
   bare.times = &delivered;
   bare.start = Clock::now();
   paced(total, rate, bare.start, [&](std::uint64_t i) {
@@ -423,14 +433,17 @@ void latency(const std::string& brokers, const std::string& dir, double rate, co
   // Acceptance and delivery times per sequence number, in ns since START.
   std::vector<std::atomic<std::int64_t>> accepted(total);
   std::vector<std::atomic<std::int64_t>> delivered(total);
+  std::vector<std::atomic<std::int64_t>> produced(total);  // the produce call, from librdkafka's measure
   // Set once Kafka is warm and the forwarder runs, as for the bare producer: pacing from an
   // earlier start would append the events of the set-up time in one burst.
   Clock::time_point start;
   auto since_start = [&] {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
   };
-  forwarder.set_delivery_observer([&](std::uint64_t seq) {
-    if (seq < total) delivered[seq] = since_start();
+  forwarder.set_delivery_observer([&](std::uint64_t seq, std::int64_t produce_to_report_us) {
+    if (seq >= total) return;
+    delivered[seq] = since_start();
+    if (produce_to_report_us >= 0) produced[seq] = delivered[seq] - produce_to_report_us * 1000;
   });
   if (!kafka.start().is_ok()) return;
   warm_up(kafka, topic);
@@ -455,15 +468,28 @@ void latency(const std::string& brokers, const std::string& dir, double rate, co
   std::printf("latency at %.0f events/s (%llu events, %zu delivered): acceptance -> delivery report "
               "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
               rate, static_cast<unsigned long long>(total), p.count, p.p50, p.p90, p.p99, p.max);
+  // The two parts: acceptance to the produce call (the ring and the forwarder), and the
+  // produce call to the report (librdkafka, linger.ms and the broker).
+  const Percentiles ours = percentiles(accepted, produced);
+  const Percentiles theirs = percentiles(produced, delivered);
+  std::printf("  acceptance -> produce call p50 %.2f ms, p99 %.2f ms, max %.2f ms; produce call -> report "
+              "p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+              ours.p50, ours.p99, ours.max, theirs.p50, theirs.p99, theirs.max);
   // Where in the run the slow ones were: a start-up transient, a periodic stall, or spread.
   std::vector<double> worst(20, 0.0);
+  std::vector<double> worst_ours(20, 0.0);
   for (std::size_t i = 0; i < total; ++i) {
     if (accepted[i] <= 0 || delivered[i] <= 0) continue;
     const auto bucket = std::min<std::size_t>(worst.size() - 1, static_cast<std::size_t>(accepted[i] / 250'000'000));
     worst[bucket] = std::max(worst[bucket], static_cast<double>(delivered[i] - accepted[i]) / 1e6);
+    if (produced[i] > 0) {
+      worst_ours[bucket] = std::max(worst_ours[bucket], static_cast<double>(produced[i] - accepted[i]) / 1e6);
+    }
   }
   std::printf("  slowest per 250 ms of acceptance time (ms):");
   for (const double w : worst) std::printf(" %.0f", w);
+  std::printf("\n    of which to the produce call:          ");
+  for (const double w : worst_ours) std::printf(" %.0f", w);
   std::printf("\n");
   ring.reset();
   std::filesystem::remove_all(dir);

@@ -119,6 +119,7 @@ void Forwarder::loop() {
         kafka_.poll(std::chrono::milliseconds(10));
         continue;
       }
+      reread_below_ = std::max(reread_below_, next);
       next = std::max(rewind_to_.exchange(UINT64_MAX), ring_.cursor());
       {
         // Reads start again at NEXT: drop the entries from there on, keep the one that
@@ -161,8 +162,9 @@ void Forwarder::loop() {
         next, static_cast<std::size_t>(std::min<std::int64_t>(room, 4096)),
         [&](const buffer::RecordView& record, const std::shared_ptr<const std::string>& owner) {
           // After a rewind, records Kafka already confirmed are not sent again: a second copy
-          // in flight would outlive the buffer once the cursor passed it.
-          if (ring_.is_acked(record.sequence)) return true;
+          // in flight would outlive the buffer once the cursor passed it. Only records read
+          // before can have been confirmed (nothing above the cursor is acknowledged at start).
+          if (record.sequence < reread_below_ && ring_.is_acked(record.sequence)) return true;
           if (first) {
             first = false;
             std::lock_guard<std::mutex> lock(read_times_mutex_);
@@ -235,7 +237,11 @@ Forwarder::Sent Forwarder::send(const buffer::RecordView& record) {
   });
   if (!has_id) {
     const std::string_view explicit_id = fb_view(e->id());
-    id_ = explicit_id.empty() ? event_id(options_.node_id, seq) : std::string(explicit_id);
+    if (explicit_id.empty()) {
+      assign_event_id(id_, options_.node_id, seq);  // in place: no allocation per record
+    } else {
+      id_.assign(explicit_id);
+    }
     headers_.emplace_back("ce_id", id_);
   }
   OutRecord out;
@@ -373,7 +379,9 @@ void Forwarder::on_delivery(const DeliveryReport& report) {
       delivered_.fetch_add(1);
     }
     ring_.ack(seq);
-    if (observer_ && !to_dead_letter) observer_(seq);
+    if (observer_ && !to_dead_letter) {
+      observer_(seq, report.message != nullptr ? rd_kafka_message_latency(report.message) : -1);
+    }
   } else if (to_dead_letter && report.permanent) {
     // The dead-letter topic refused it for good too: never loop on such a record.
     const std::string topic = report.message != nullptr ? rd_kafka_topic_name(report.message->rkt) : "";

@@ -56,10 +56,10 @@ class Forwarder {
   Forwarder& operator=(const Forwarder&) = delete;
 
   // Called on the Kafka sink's thread with the sequence number of every record Kafka
-  // confirmed (for measurements). Set before start().
-  void set_delivery_observer(std::function<void(std::uint64_t sequence)> observer) {
-    observer_ = std::move(observer);
-  }
+  // confirmed and the time from its produce call to this report as librdkafka measured it
+  // (-1 when unknown), for measurements. Set before start().
+  using DeliveryObserver = std::function<void(std::uint64_t sequence, std::int64_t produce_to_report_us)>;
+  void set_delivery_observer(DeliveryObserver observer) { observer_ = std::move(observer); }
 
   void start();
   // Keeps forwarding until every record appended so far is acknowledged (or refused for
@@ -101,7 +101,7 @@ class Forwarder {
   buffer::Ring& ring_;
   KafkaSink& kafka_;
   const ForwarderOptions options_;
-  std::function<void(std::uint64_t)> observer_;
+  DeliveryObserver observer_;
 
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> in_flight_{0};
@@ -131,6 +131,9 @@ class Forwarder {
   std::deque<Held> held_;
   std::uint64_t held_bytes_ = 0;  // their sizes
   static constexpr std::uint64_t kMaxHeldBytes = 256ull << 20;
+  // Forwarder thread only: the furthest any read had come before a rewind; records below it
+  // may be acknowledged out of order already, and are checked before being sent again.
+  std::uint64_t reread_below_ = 0;
   std::vector<HeaderView> headers_;  // scratch for one record
   std::string id_;                   // scratch: this record's ce_id
   CommonHeaderText header_text_;     // scratch: the common headers' values of this record

@@ -48,11 +48,16 @@ Stamper::Stamper(std::string node_id) : node_id_(std::move(node_id)) {}
 
 std::string event_id(std::string_view node_id, std::uint64_t sequence) {
   std::string id;
-  id.reserve(node_id.size() + 21);
-  id.append(node_id);
-  id.push_back('-');
-  id.append(std::to_string(sequence));
+  assign_event_id(id, node_id, sequence);
   return id;
+}
+
+void assign_event_id(std::string& out, std::string_view node_id, std::uint64_t sequence) {
+  std::array<char, 20> digits;  // 2^64 - 1 has 20
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), sequence).ptr;
+  out.assign(node_id);
+  out.push_back('-');
+  out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
 }
 
 void Stamper::stamp(Event& event) const {

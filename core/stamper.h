@@ -89,5 +89,7 @@ class Stamper {
 // ring's numbering survives restarts, so the id is unique per node and stable across
 // retries: consumers can de-duplicate on it.
 std::string event_id(std::string_view node_id, std::uint64_t sequence);
+// The same, written into OUT (replacing what it held): no allocation once OUT has grown.
+void assign_event_id(std::string& out, std::string_view node_id, std::uint64_t sequence);
 
 }  // namespace tributary

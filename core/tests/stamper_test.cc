@@ -78,6 +78,10 @@ TEST(Stamper, TimesKeepMillisecondsAcrossSecondsAndTheEpoch) {
 TEST(Stamper, EventIdsAreTheNodeIdAndTheRingSequence) {
   EXPECT_EQ(event_id("gw-01", 0), "gw-01-0");
   EXPECT_EQ(event_id("gw-01", 18446744073709551615ull), "gw-01-18446744073709551615");
+  // Written over a longer id, as the forwarder reuses one string for every record.
+  std::string id = "gateway-in-hall-7-18446744073709551615";
+  assign_event_id(id, "gw-01", 42);
+  EXPECT_EQ(id, "gw-01-42");
 }
 
 TEST(Stamper, KeepsAValidClientTraceparent) {

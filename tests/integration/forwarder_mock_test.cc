@@ -211,7 +211,7 @@ TEST_F(ForwarderMockTest, TheForwarderServesDeliveryReportsWhileItRuns) {
   ForwarderOptions options;
   options.node_id = "mock-node";
   forwarder_ = std::make_unique<Forwarder>(*ring_, *kafka_, options);
-  forwarder_->set_delivery_observer([&](std::uint64_t seq) {
+  forwarder_->set_delivery_observer([&](std::uint64_t seq, std::int64_t) {
     std::array<char, 16> name{};
     pthread_getname_np(pthread_self(), name.data(), name.size());
     std::lock_guard<std::mutex> lock(mutex);
