@@ -478,7 +478,9 @@ TEST_F(MqttBridgeTest, SigkillWithAStageLosesNothingTheBrokerAcknowledged) {
   sigkill_while_publishing();
   if (HasFatalFailure()) return;
   const std::string log = process_->log();
-  const auto at = log.rfind("msg=\"buffer recovered\"");
+  // "buffer recovered", or "buffer recovered with damage" when the kill came in the middle of
+  // a segment write and the restart cut the torn tail (those records are in the stage).
+  const auto at = log.rfind("msg=\"buffer recovered");
   ASSERT_NE(at, std::string::npos) << log;
   const std::string line = log.substr(at, log.find('\n', at) - at);
   EXPECT_THAT(line, HasSubstr("stage=" + stage));
