@@ -240,12 +240,13 @@ struct BareProducer {
   explicit BareProducer(const std::string& brokers) {
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    const std::string max_message = std::to_string(KafkaSink::kMessageMaxBytes);
     const std::pair<const char*, const char*> settings[] = {
         {"bootstrap.servers", brokers.c_str()}, {"acks", "all"}, {"enable.idempotence", "true"},
         {"compression.type", "lz4"}, {"linger.ms", "5"}, {"message.timeout.ms", "0"},
         {"partitioner", "murmur2_random"},
         // As KafkaSink sets them too:
-        {"message.max.bytes", "68157440"}, {"statistics.interval.ms", "5000"}};
+        {"message.max.bytes", max_message.c_str()}, {"statistics.interval.ms", "5000"}};
     for (const auto& [k, v] : settings) rd_kafka_conf_set(conf, k, v, err, sizeof err);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, this);

@@ -73,7 +73,7 @@ Status KafkaSink::start() {
       // by the client before it reaches the broker; batches stay bounded by batch.size. A
       // record larger than the broker's limit fails in its delivery report instead
       // (MSG_SIZE_TOO_LARGE, a permanent error for the client).
-      {"message.max.bytes", std::to_string(65 * 1024 * 1024)},
+      {"message.max.bytes", std::to_string(kMessageMaxBytes)},
       // Broker connection states for the metrics and /readyz (on_stats); overridable.
       {"statistics.interval.ms", "5000"},
   };

@@ -59,6 +59,9 @@ using DeliveryHandler = std::function<void(const DeliveryReport&)>;
 // main thread.
 class KafkaSink {
  public:
+  // librdkafka's message.max.bytes as the sink sets it (see start()).
+  static constexpr std::size_t kMessageMaxBytes = 65 * 1024 * 1024;
+
   explicit KafkaSink(config::KafkaConfig config);
   ~KafkaSink();
   KafkaSink(const KafkaSink&) = delete;
