@@ -112,11 +112,7 @@ std::error_code FaultyFileIo::pwrite(int fd, const void* data, std::size_t size,
   *written = 0;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (holding_writes_) {
-      ++writes_held_;
-      released_.wait(lock, [this] { return !holding_writes_; });
-      --writes_held_;
-    }
+    wait_while_held(lock, holding_writes_, writes_held_);
   }
   if (disk_full_) {
     std::uint64_t current = 0;
@@ -148,15 +144,27 @@ std::error_code FaultyFileIo::close(int fd) {
   return real_.close(fd);
 }
 
+void FaultyFileIo::wait_while_held(std::unique_lock<std::mutex>& lock, const bool& holding,
+                                   std::atomic<int>& held) {
+  if (!holding) return;
+  ++held;
+  released_.wait(lock, [&holding] { return !holding; });
+  --held;
+}
+
+std::error_code FaultyFileIo::remove(const std::string& path) {
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wait_while_held(lock, holding_removes_, removes_held_);
+  }
+  return real_.remove(path);
+}
+
 std::error_code FaultyFileIo::datasync(int fd) {
   ++syncs_;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (holding_ && paths_[fd].ends_with(hold_suffix_)) {
-      ++held_;
-      released_.wait(lock, [this] { return !holding_; });
-      --held_;
-    }
+    if (holding_ && paths_[fd].ends_with(hold_suffix_)) wait_while_held(lock, holding_, held_);
   }
   if (fail_sync_.load()) {
     std::lock_guard<std::mutex> lock(mutex_);

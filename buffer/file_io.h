@@ -95,6 +95,14 @@ class FaultyFileIo final : public FileIo {
   }
   void release_writes() { release(holding_writes_); }
   int writes_held() const { return writes_held_.load(); }
+  // Removals wait, as on a disk slow to free a large file, until release_removes();
+  // removes_held() says how many wait now.
+  void hold_removes() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    holding_removes_ = true;
+  }
+  void release_removes() { release(holding_removes_); }
+  int removes_held() const { return removes_held_.load(); }
   // While full, a write that would grow the file fails with ENOSPC and stores nothing;
   // overwriting bytes the file already has still works, as on a real full disk.
   void set_disk_full(bool full) { disk_full_ = full; }
@@ -121,7 +129,7 @@ class FaultyFileIo final : public FileIo {
   std::error_code rename(const std::string& from, const std::string& to) override {
     return real_.rename(from, to);
   }
-  std::error_code remove(const std::string& path) override { return real_.remove(path); }
+  std::error_code remove(const std::string& path) override;
   std::error_code sync_dir(const std::string& dir) override { return real_.sync_dir(dir); }
   std::error_code list_dir(const std::string& dir, std::vector<std::string>* names) override {
     return real_.list_dir(dir, names);
@@ -129,7 +137,9 @@ class FaultyFileIo final : public FileIo {
   std::error_code make_dir(const std::string& dir) override { return real_.make_dir(dir); }
 
  private:
-  // Clears a hold (holding_ or holding_writes_) and wakes what waits on it.
+  // Under mutex_ (LOCK): waits while HOLDING, counted in HELD meanwhile.
+  void wait_while_held(std::unique_lock<std::mutex>& lock, const bool& holding, std::atomic<int>& held);
+  // Clears a hold (holding_, holding_writes_ or holding_removes_) and wakes what waits on it.
   void release(bool& holding) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -142,7 +152,8 @@ class FaultyFileIo final : public FileIo {
   std::atomic<int> write_error_{0};
   std::atomic<std::size_t> short_write_{0};
   std::atomic<bool> fail_sync_{false};
-  std::mutex mutex_;  // guards fail_sync_suffix_, paths_, holding_, hold_suffix_, holding_writes_
+  // Guards fail_sync_suffix_, paths_, holding_, hold_suffix_, holding_writes_, holding_removes_.
+  std::mutex mutex_;
   std::string fail_sync_suffix_;
   bool holding_ = false;
   std::string hold_suffix_;
@@ -150,6 +161,8 @@ class FaultyFileIo final : public FileIo {
   std::atomic<int> held_{0};
   bool holding_writes_ = false;
   std::atomic<int> writes_held_{0};
+  bool holding_removes_ = false;
+  std::atomic<int> removes_held_{0};
   std::map<int, std::string> paths_;  // open files
   std::atomic<bool> disk_full_{false};
   std::atomic<std::uint64_t> writes_{0};

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <random>
 
 #include "buffer/checkpoint.h"
@@ -84,6 +85,10 @@ std::unique_ptr<Ring> Ring::open(FileIo& io, RingOptions options, RecoveryReport
   std::unique_ptr<Ring> ring(new Ring(io, std::move(options)));
   RecoveryReport local;
   if (!ring->recover(report != nullptr ? report : &local, error)) return nullptr;
+  ring->remover_thread_ = std::thread([r = ring.get()] {
+    pthread_setname_np(pthread_self(), "ring-remover");
+    r->remover_loop();
+  });
   ring->writer_thread_ = std::thread([r = ring.get()] {
     pthread_setname_np(pthread_self(), "ring-writer");
     r->writer_loop();
@@ -327,6 +332,37 @@ void Ring::close() {
   }
   readable_.notify_all();
   if (writer_thread_.joinable()) writer_thread_.join();
+  // After the writer: its last checkpoint may hand over segments to remove.
+  {
+    std::lock_guard<std::mutex> lock(remove_mutex_);
+    remover_closed_ = true;
+  }
+  remove_wake_.notify_all();
+  if (remover_thread_.joinable()) remover_thread_.join();
+}
+
+void Ring::remove_later(std::vector<std::string> names) {
+  {
+    std::lock_guard<std::mutex> lock(remove_mutex_);
+    to_remove_.insert(to_remove_.end(), std::make_move_iterator(names.begin()),
+                      std::make_move_iterator(names.end()));
+  }
+  remove_wake_.notify_one();
+}
+
+// Until close(), and then until nothing is left to remove.
+void Ring::remover_loop() {
+  std::unique_lock<std::mutex> lock(remove_mutex_);
+  while (true) {
+    remove_wake_.wait(lock, [this] { return remover_closed_ || !to_remove_.empty(); });
+    if (to_remove_.empty()) return;
+    std::vector<std::string> names;
+    names.swap(to_remove_);
+    lock.unlock();
+    for (const std::string& name : names) io_.remove(options_.dir + "/" + name);
+    io_.sync_dir(options_.dir);
+    lock.lock();
+  }
 }
 
 // Under append_mutex_: whether FRAMES more bytes fit (dropping old segments under
@@ -963,8 +999,7 @@ void Ring::reclaim_and_checkpoint(bool force, const TailHint& hint) {
       segments_.erase(first);
     }
   }
-  for (const std::string& name : doomed) io_.remove(options_.dir + "/" + name);
-  if (!doomed.empty()) io_.sync_dir(options_.dir);
+  if (!doomed.empty()) remove_later(std::move(doomed));
 }
 
 // Records that can never be read (corruption, a segment cut short) are counted and
