@@ -160,6 +160,15 @@ std::error_code FaultyFileIo::remove(const std::string& path) {
   return real_.remove(path);
 }
 
+std::error_code FaultyFileIo::truncate(int fd, std::uint64_t size) {
+  std::uint64_t current = 0;
+  if (size == 0 && !real_.file_size(fd, &current) && current > 0) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    wait_while_held(lock, holding_removes_, removes_held_);
+  }
+  return real_.truncate(fd, size);
+}
+
 std::error_code FaultyFileIo::datasync(int fd) {
   ++syncs_;
   {

@@ -95,8 +95,8 @@ class FaultyFileIo final : public FileIo {
   }
   void release_writes() { release(holding_writes_); }
   int writes_held() const { return writes_held_.load(); }
-  // Removals wait, as on a disk slow to free a large file, until release_removes();
-  // removes_held() says how many wait now.
+  // Removals, and truncations of a file that holds data to zero (both free space), wait, as on a disk slow to
+  // free a large file, until release_removes(); removes_held() says how many wait now.
   void hold_removes() {
     std::lock_guard<std::mutex> lock(mutex_);
     holding_removes_ = true;
@@ -124,7 +124,7 @@ class FaultyFileIo final : public FileIo {
     ++writebacks_;
     return real_.start_writeback(fd, offset, size);
   }
-  std::error_code truncate(int fd, std::uint64_t size) override { return real_.truncate(fd, size); }
+  std::error_code truncate(int fd, std::uint64_t size) override;
   std::error_code file_size(int fd, std::uint64_t* size) override { return real_.file_size(fd, size); }
   std::error_code rename(const std::string& from, const std::string& to) override {
     return real_.rename(from, to);

@@ -346,22 +346,45 @@ void Ring::remove_later(std::vector<std::string> names) {
     std::lock_guard<std::mutex> lock(remove_mutex_);
     to_remove_.insert(to_remove_.end(), std::make_move_iterator(names.begin()),
                       std::make_move_iterator(names.end()));
+    remover_wanted_ = true;
   }
   remove_wake_.notify_one();
 }
 
-// Until close(), and then until nothing is left to remove.
+void Ring::wake_remover() {
+  {
+    std::lock_guard<std::mutex> lock(remove_mutex_);
+    remover_wanted_ = true;
+  }
+  remove_wake_.notify_one();
+}
+
+// Until close(), and then until nothing is left to remove (a dropped segment whose rename
+// keeps failing is left for recovery).
 void Ring::remover_loop() {
-  std::unique_lock<std::mutex> lock(remove_mutex_);
+  bool retry = false;  // a rename failed: try again after retry_interval
   while (true) {
-    remove_wake_.wait(lock, [this] { return remover_closed_ || !to_remove_.empty(); });
-    if (to_remove_.empty()) return;
     std::vector<std::string> names;
-    names.swap(to_remove_);
-    lock.unlock();
+    bool closing = false;
+    {
+      std::unique_lock<std::mutex> lock(remove_mutex_);
+      const auto wanted = [this] { return remover_closed_ || remover_wanted_; };
+      if (retry) {
+        remove_wake_.wait_for(lock, options_.retry_interval, wanted);
+      } else {
+        remove_wake_.wait(lock, wanted);
+      }
+      remover_wanted_ = false;
+      names.swap(to_remove_);
+      closing = remover_closed_;
+    }
+    retry = !retire_dropped();
     for (const std::string& name : names) io_.remove(options_.dir + "/" + name);
-    io_.sync_dir(options_.dir);
-    lock.lock();
+    if (!names.empty()) io_.sync_dir(options_.dir);
+    if (closing) {
+      std::lock_guard<std::mutex> lock(remove_mutex_);
+      if (to_remove_.empty()) return;
+    }
   }
 }
 
@@ -838,7 +861,6 @@ void Ring::writer_loop() {
     }
     if (sync_due) last_sync_ = now;
     // Files other than the open segment: no need to keep appenders waiting.
-    retire_dropped();
     reclaim_and_checkpoint(false, hint);
     if (closing) {
       if (stalled_.load() && ++close_attempts > 3) break;  // give up: fail what is left (below)
@@ -862,7 +884,6 @@ void Ring::writer_loop() {
   for (Batch& batch : rest) complete_batch(batch, std::make_error_code(std::errc::operation_canceled));
   if (options_.fsync != FsyncPolicy::kNever) writer_.sync();
   durable_seq_.store(writer_.synced_seq());
-  retire_dropped();
   reclaim_and_checkpoint(true, tail_hint());
 }
 
@@ -904,7 +925,7 @@ bool Ring::is_acked(std::uint64_t seq) {
 
 // Under append_mutex_, ring full under drop_oldest: discards the oldest whole segments the
 // reader has not started on until NEEDED bytes are free. Their records are counted and
-// acknowledged (so the cursor can pass them); the writer thread renames the files to
+// acknowledged (so the cursor can pass them); the remover thread renames the files to
 // .dropped and empties them. False when nothing can be dropped (the caller refuses).
 bool Ring::drop_oldest(std::uint64_t needed) {
   std::uint64_t freed = 0;
@@ -929,43 +950,45 @@ bool Ring::drop_oldest(std::uint64_t needed) {
     dropped_segments_.fetch_add(1);
     ack_range(from, to);
   }
-  if (!dropped.empty()) wake_.notify_one();
+  if (!dropped.empty()) wake_remover();
   return freed >= needed;
 }
 
-// Writer: the files of dropped segments become empty .dropped markers. Renamed
+// Remover: the files of dropped segments become empty .dropped markers. Renamed
 // first, then emptied: a crash in between leaves a marker that still holds data, which
 // recovery treats as dropped all the same.
-void Ring::retire_dropped() {
+bool Ring::retire_dropped() {
   std::vector<std::uint64_t> firsts;
   {
     std::lock_guard<std::mutex> lock(segments_mutex_);
     firsts.swap(to_retire_);
   }
-  if (firsts.empty()) return;
+  if (firsts.empty()) return true;
+  bool renamed_all = true;
   for (std::uint64_t first : firsts) {
-    {
-      std::lock_guard<std::mutex> lock(segments_mutex_);
-      if (segments_.find(first) == segments_.end()) continue;  // already reclaimed and removed
-    }
-    const std::string from = options_.dir + "/" + segment_file_name(first);
     const std::string to = options_.dir + "/" + dropped_file_name(first);
-    if (io_.rename(from, to)) {
-      write_errors_.fetch_add(1);
+    {
+      // Renamed under the lock: reclaim takes a segment's name and erases it under the same
+      // lock, so it hands over the name the file has.
       std::lock_guard<std::mutex> lock(segments_mutex_);
-      to_retire_.push_back(first);  // try again on the next round
-      continue;
+      auto it = segments_.find(first);
+      if (it == segments_.end()) continue;  // already reclaimed and removed
+      if (io_.rename(options_.dir + "/" + segment_file_name(first), to)) {
+        write_errors_.fetch_add(1);
+        to_retire_.push_back(first);  // try again on the next round
+        renamed_all = false;
+        continue;
+      }
+      it->second.name = dropped_file_name(first);
     }
     int fd = -1;
     if (!io_.open(to, false, &fd)) {
       io_.truncate(fd, 0);
       io_.close(fd);
     }
-    std::lock_guard<std::mutex> lock(segments_mutex_);
-    auto it = segments_.find(first);
-    if (it != segments_.end()) it->second.name = dropped_file_name(first);
   }
   io_.sync_dir(options_.dir);
+  return renamed_all;
 }
 
 // Writer: where the newest segment was last synced (no hint while a rescue is pending).

@@ -228,7 +228,7 @@ class Ring {
   void reclaim_and_checkpoint(bool force, const TailHint& hint);  // HINT: tail_hint() taken under the role
   bool drop_oldest(std::uint64_t needed);
   bool has_room(std::uint64_t frames);  // under append_mutex_; counts a refusal
-  void retire_dropped();
+  bool retire_dropped();  // remover thread; false: a rename failed, to be retried
   std::int64_t now_ms() const;
 
   // Batch buffers come back here once their records are synced, so appends frame into memory
@@ -348,16 +348,19 @@ class Ring {
   std::mutex reader_mutex_;  // read() is for one reader; the mutex makes misuse safe
   ReaderState reader_;
 
-  // The files of reclaimed segments are removed on a thread of their own: unlinking a full
-  // segment and syncing the directory took 8-60 ms (the kernel frees the file's pages and
-  // blocks), and on the writer thread every record queued meanwhile waited for it. Nothing
-  // depends on the removal's timing: the checkpoint already points past those segments, and
-  // recovery skips any that a crash leaves behind.
+  // The files of reclaimed segments are removed, and those of dropped ones emptied, on a
+  // thread of their own: unlinking a full segment and syncing the directory took 8-60 ms
+  // (the kernel frees the file's pages and blocks), and on the writer thread every record
+  // queued meanwhile waited for it. Nothing depends on their timing: the checkpoint already
+  // points past reclaimed segments, and recovery skips any that a crash leaves behind (a
+  // dropped segment a crash catches before it is renamed is delivered, not lost).
   void remove_later(std::vector<std::string> names);
+  void wake_remover();  // to_retire_ has work; takes remove_mutex_ (never held while taking another)
   void remover_loop();
   std::mutex remove_mutex_;
   std::condition_variable remove_wake_;
   std::vector<std::string> to_remove_;  // under remove_mutex_: file names in DIR
+  bool remover_wanted_ = false;         // under remove_mutex_: to_remove_ or to_retire_ has work
   bool remover_closed_ = false;         // under remove_mutex_
 
   int lock_fd_ = -1;  // flock on DIR/lock, held while the ring is open

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -149,6 +150,13 @@ std::size_t segment_files(const std::string& dir) {
   return n;
 }
 
+// Releases held removals when it goes: declared after a ring, before the ring closes (its
+// remover would wait for them), also when an assertion ends the test early.
+struct ReleaseRemovesAtExit {
+  FaultyFileIo& io;
+  ~ReleaseRemovesAtExit() { io.release_removes(); }
+};
+
 // Removing a reclaimed segment's file took 8-60 ms on a real disk (the kernel frees its
 // pages and blocks). The writer thread does not wait for it: records appended meanwhile are
 // written and completed, and the files go once the removal can proceed.
@@ -157,10 +165,7 @@ TEST(Ring, AppendsAreWrittenWhileReclaimedSegmentsAreStillBeingRemoved) {
   PosixFileIo real;
   FaultyFileIo io(real);
   auto ring = open_ring(io, options(dir.path()));  // fsync always: the writer thread writes every batch
-  const struct Release {
-    FaultyFileIo& io;
-    ~Release() { io.release_removes(); }  // before the ring closes, even after a failed assertion
-  } release{io};
+  const ReleaseRemovesAtExit release{io};
   append_all(*ring, 0, 400);
   ASSERT_GE(ring->stats().segments, 4u);
   const std::size_t files_before = segment_files(dir.path());
@@ -1301,6 +1306,52 @@ TEST(RingDropOldest, RecordsTheReaderHasTakenAreKeptAndNewerOnesDropped) {
   EXPECT_EQ(seqs.back(), 1009u);
   for (std::uint64_t s : seqs) ring->ack(s);
   EXPECT_EQ(ring->cursor(), 1010u);
+}
+
+// Emptying a dropped segment's file frees its space as a removal does (8-60 ms for a full
+// segment on a real disk): the writer thread does not wait for it, so appends go on, their
+// segment rolls included, while the ring drops its oldest segments.
+TEST(RingDropOldest, AppendsGoOnWhileDroppedSegmentsAreStillBeingEmptied) {
+  testing::TestDir dir;
+  PosixFileIo real;
+  FaultyFileIo io(real);
+  auto ring = open_ring(io, drop_oldest_options(dir.path()));  // four 4 KiB segments
+  const ReleaseRemovesAtExit release{io};
+  io.hold_removes();
+  for (std::uint64_t i = 0; i < 600; i += 10) {
+    // The reader holds the first segment: the ones dropped after it stay as empty markers.
+    if (i == 100) ring->read(0, 3, [](const RecordView&) {});
+    std::vector<std::future<void>> done;
+    for (std::uint64_t j = i; j < i + 10; ++j) {
+      auto promise = std::make_shared<std::promise<void>>();
+      done.push_back(promise->get_future());
+      ASSERT_EQ(ring->append(0, body(j), [promise](std::error_code, std::uint64_t) { promise->set_value(); }),
+                Ring::Append::kQueued);
+    }
+    for (auto& f : done) {
+      ASSERT_EQ(f.wait_for(5s), std::future_status::ready)
+          << "appends waited for a dropped segment's file to be emptied (at record " << i << ")";
+    }
+  }
+  EXPECT_GT(ring->stats().dropped_segments, 0u);
+  EXPECT_GT(io.removes_held(), 0) << "no dropped segment was being emptied";
+  io.release_removes();
+  ring.reset();
+  std::size_t markers = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    std::uint64_t first = 0;
+    if (parse_dropped_file_name(entry.path().filename().string(), &first)) {
+      ++markers;
+      EXPECT_EQ(entry.file_size(), 0u) << entry.path();
+    }
+  }
+  EXPECT_GT(markers, 0u);
+  auto again = open_ring(io, drop_oldest_options(dir.path()));
+  const auto seqs = read_sequences(*again, 0);
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end()));
+  EXPECT_EQ(seqs.back(), 599u);
+  EXPECT_LT(seqs.size(), 600u);  // the dropped ones do not come back
 }
 
 TEST(RingDropOldest, AReopenedRingSkipsWhatWasDroppedAndItsCursorPassesIt) {
