@@ -968,18 +968,27 @@ bool Ring::retire_dropped() {
   for (std::uint64_t first : firsts) {
     const std::string to = options_.dir + "/" + dropped_file_name(first);
     {
-      // Renamed under the lock: reclaim takes a segment's name and erases it under the same
-      // lock, so it hands over the name the file has.
+      std::lock_guard<std::mutex> lock(segments_mutex_);
+      if (segments_.find(first) == segments_.end()) continue;  // already reclaimed and removed
+    }
+    if (io_.rename(options_.dir + "/" + segment_file_name(first), to)) {
+      write_errors_.fetch_add(1);
+      std::lock_guard<std::mutex> lock(segments_mutex_);
+      to_retire_.push_back(first);  // try again on the next round
+      renamed_all = false;
+      continue;
+    }
+    bool reclaimed = false;
+    {
       std::lock_guard<std::mutex> lock(segments_mutex_);
       auto it = segments_.find(first);
-      if (it == segments_.end()) continue;  // already reclaimed and removed
-      if (io_.rename(options_.dir + "/" + segment_file_name(first), to)) {
-        write_errors_.fetch_add(1);
-        to_retire_.push_back(first);  // try again on the next round
-        renamed_all = false;
-        continue;
-      }
-      it->second.name = dropped_file_name(first);
+      reclaimed = it == segments_.end();
+      if (!reclaimed) it->second.name = dropped_file_name(first);
+    }
+    if (reclaimed) {
+      // Reclaimed during the rename: its removal, queued under the old name, finds nothing.
+      io_.remove(to);
+      continue;
     }
     int fd = -1;
     if (!io_.open(to, false, &fd)) {

@@ -272,7 +272,9 @@ class Ring {
   // written first.
   std::uint64_t stage_resume_seq_ = 0;
 
-  mutable std::mutex segments_mutex_;  // guards segments_ (writer adds/removes, reader looks up)
+  // Guards segments_: the writer adds and reclaims, appenders mark dropped (drop_oldest), the
+  // remover renames dropped ones, the reader looks up. Never held across file I/O.
+  mutable std::mutex segments_mutex_;
   std::map<std::uint64_t, SegmentInfo> segments_;  // by first sequence number
 
   // Under segments_mutex_: segments whose first sequence number is below this hold records
@@ -353,7 +355,9 @@ class Ring {
   // (the kernel frees the file's pages and blocks), and on the writer thread every record
   // queued meanwhile waited for it. Nothing depends on their timing: the checkpoint already
   // points past reclaimed segments, and recovery skips any that a crash leaves behind (a
-  // dropped segment a crash catches before it is renamed is delivered, not lost).
+  // dropped segment a crash catches before its rename is read again after the restart,
+  // unless the checkpoint had passed it: more delivered, never less). The ring's byte count
+  // drops when a segment is reclaimed or dropped, a moment before its space is free.
   void remove_later(std::vector<std::string> names);
   void wake_remover();  // to_retire_ has work; takes remove_mutex_ (never held while taking another)
   void remover_loop();
