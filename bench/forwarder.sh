@@ -16,7 +16,11 @@ cmake --build --preset release --target forwarder_bench > /dev/null
 W="$ROOT/build/bench/forwarder"
 rm -rf "$W"; mkdir -p "$W"
 trap 'scripts/services.sh stop kafka "$W" 2>/dev/null' EXIT
-scripts/services.sh start kafka "$W"
+# The broker stands in for a cluster elsewhere. On two shared cores its C2 compiler took
+# 0.4-2 s of CPU per latency run, and its request threads waited behind it for up to 41 ms
+# (bench/README.md, session 18): C1 only, unless KAFKA_JVM_OPTS says otherwise.
+KAFKA_JVM_OPTS="${KAFKA_JVM_OPTS:--Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}" \
+  scripts/services.sh start kafka "$W"
 . "$W/kafka.env"
 run=()
 if [ "${PIN:-0}" = 1 ]; then
